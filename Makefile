@@ -1,0 +1,51 @@
+# Thin wrapper over CMake. `make run` and `make test` install missing Debian packages first.
+SANITIZE ?= 0
+PORT ?= 8000
+JOBS ?= $(shell nproc)
+
+ifeq ($(SANITIZE),1)
+TEST_DIR := build/asan
+TEST_FLAGS := -DSANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+CTEST_ARGS := -LE e2e
+else
+TEST_DIR := build/test
+TEST_FLAGS := -DCMAKE_BUILD_TYPE=Release
+CTEST_ARGS :=
+endif
+
+.PHONY: all build run test bench fuzz deps-run deps-test deps-bench format clean
+
+all: build
+
+build:
+	@cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build/release -j $(JOBS) --target kronosd
+
+run: deps-run build
+	KRONOS_PORT=$(PORT) ./build/release/kronosd
+
+test: deps-test
+	@cmake -S . -B $(TEST_DIR) $(TEST_FLAGS) -DKRONOS_TEST_HOOKS=ON >/dev/null
+	@cmake --build $(TEST_DIR) -j $(JOBS)
+	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+bench: deps-bench
+	@cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DKRONOS_BENCH=ON >/dev/null
+	@cmake --build build/bench -j $(JOBS)
+	@bash bench/run.sh build/bench
+
+fuzz: deps-test
+	@bash tests/fuzz/run.sh
+
+deps-run:
+	@bash scripts/install-deps.sh run
+deps-test:
+	@bash scripts/install-deps.sh test
+deps-bench:
+	@bash scripts/install-deps.sh bench
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

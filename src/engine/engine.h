@@ -1,0 +1,97 @@
+#ifndef KRONOS_ENGINE_H
+#define KRONOS_ENGINE_H
+
+/*
+ * The forecasting engine interface. Two engines implement it: kronos/ (the native model) and
+ * baseline/ (a statistical forecaster used when no weights are configured). Engines are driven
+ * by the scheduler's worker threads only; HTTP threads never call predict.
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ENGINE_FEATURES 6 /* open, high, low, close, volume, amount */
+
+enum engine_feature { F_OPEN, F_HIGH, F_LOW, F_CLOSE, F_VOLUME, F_AMOUNT };
+
+/* Calendar features of a bar's wall-clock time, as the upstream model uses them. */
+typedef struct engine_time {
+    int minute;  /* 0..59 */
+    int hour;    /* 0..23 */
+    int weekday; /* Monday = 0 .. Sunday = 6 */
+    int day;     /* 1..31 */
+    int month;   /* 1..12 */
+} engine_time;
+
+typedef struct engine_sampling {
+    double temperature; /* > 0 */
+    int top_k;          /* 0 = off */
+    double top_p;       /* (0, 1] */
+    int sample_count;   /* >= 1 */
+    uint64_t seed;
+} engine_sampling;
+
+/* One series to forecast. Inputs are raw (not normalised); volume/amount already filled in
+ * per SPEC §1 (missing volume -> 0, missing amount -> volume * mean(OHLC)). */
+typedef struct engine_series {
+    size_t rows;               /* T >= 1 */
+    const float *x;            /* [rows][ENGINE_FEATURES], row-major */
+    const engine_time *x_time; /* [rows] */
+    size_t pred_len;           /* >= 1 */
+    const engine_time *y_time; /* [pred_len] */
+    engine_sampling sampling;
+} engine_series;
+
+/* Result for one series. Buffers are allocated by the engine with malloc and owned by the
+ * caller afterwards (engine_forecast_free). */
+typedef struct engine_forecast {
+    size_t pred_len;
+    int sample_count;
+    float *mean;    /* [pred_len][ENGINE_FEATURES]: mean over samples, de-normalised */
+    float *samples; /* [sample_count][pred_len][ENGINE_FEATURES], de-normalised; for quantiles */
+} engine_forecast;
+
+void engine_forecast_free(engine_forecast *f);
+
+/* Cooperative cancellation: the scheduler sets `cancelled` on deadline expiry or client
+ * disconnect; engines poll it between steps and return ENGINE_CANCELLED promptly. */
+typedef struct engine_cancel {
+    atomic_bool cancelled;
+} engine_cancel;
+
+static inline bool engine_is_cancelled(const engine_cancel *c)
+{
+    return c && atomic_load_explicit(&c->cancelled, memory_order_relaxed);
+}
+
+enum engine_status {
+    ENGINE_OK = 0,
+    ENGINE_CANCELLED = 1,
+    ENGINE_ERROR = 2,
+};
+
+typedef struct engine engine;
+
+typedef struct engine_ops {
+    /* Loads weights; may take long. Called once, from a loader thread. On failure returns
+     * ENGINE_ERROR and writes a one-line reason into err. */
+    int (*load)(engine *e, char *err, size_t errlen);
+    /* Forecasts n series. Called concurrently from several worker threads; must be
+     * thread-safe after load. out[i] is filled for every series on ENGINE_OK. */
+    int (*predict)(engine *e, const engine_series *series, size_t n, engine_forecast *out,
+                   engine_cancel *cancel, char *err, size_t errlen);
+    void (*destroy)(engine *e);
+} engine_ops;
+
+struct engine {
+    const engine_ops *ops;
+    const char *name;              /* "kronos" or "baseline" */
+    char model_version[128];       /* e.g. "Kronos-small"; filled by the constructor or load */
+    char tokenizer_version[128];   /* e.g. "Kronos-Tokenizer-base" */
+    int max_context;               /* tokens the model sees; baseline: its history window */
+    void *impl;
+};
+
+#endif
