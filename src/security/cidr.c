@@ -26,7 +26,8 @@ int cidr_parse(const char *s, cidr_block *out)
 {
     char buf[INET6_ADDRSTRLEN + 8];
     size_t len = strlen(s);
-    if (len == 0 || len >= sizeof(buf)) return -1;
+    if (len == 0 || len >= sizeof(buf))
+        return -1;
     memcpy(buf, s, len + 1);
 
     int prefix = -1;
@@ -34,19 +35,23 @@ int cidr_parse(const char *s, cidr_block *out)
     if (slash) {
         *slash = '\0';
         const char *p = slash + 1;
-        if (*p == '\0' || strlen(p) > 3) return -1;
+        if (*p == '\0' || strlen(p) > 3)
+            return -1;
         for (const char *q = p; *q; q++)
-            if (!isdigit((unsigned char)*q)) return -1;
+            if (!isdigit((unsigned char)*q))
+                return -1;
         prefix = atoi(p);
     }
 
     uint8_t v4[4];
     if (inet_pton(AF_INET, buf, v4) == 1) {
-        if (prefix > 32) return -1;
+        if (prefix > 32)
+            return -1;
         map_v4(v4, out->addr);
         out->prefix = (prefix < 0 ? 32 : prefix) + 96;
     } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-        if (prefix > 128) return -1;
+        if (prefix > 128)
+            return -1;
         out->prefix = prefix < 0 ? 128 : prefix;
     } else {
         return -1;
@@ -80,7 +85,8 @@ int cidr_list_parse(const char *csv, cidr_list *out, char *err, size_t errlen)
         char *end = tok + strlen(tok);
         while (end > tok && isspace((unsigned char)end[-1]))
             *--end = '\0';
-        if (*tok == '\0') continue;
+        if (*tok == '\0')
+            continue;
         if (cidr_parse(tok, &out->blocks[out->n]) != 0) {
             snprintf(err, errlen, "'%s' is not an IPv4/IPv6 address or CIDR", tok);
             free(copy);
@@ -102,7 +108,8 @@ void cidr_list_free(cidr_list *l)
 
 int cidr_addr_from_sockaddr(const struct sockaddr *sa, uint8_t out[16])
 {
-    if (!sa) return -1;
+    if (!sa)
+        return -1;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
         map_v4((const uint8_t *)&in->sin_addr.s_addr, out);
@@ -118,8 +125,10 @@ int cidr_addr_from_sockaddr(const struct sockaddr *sa, uint8_t out[16])
 bool cidr_contains(const cidr_block *b, const uint8_t addr[16])
 {
     int full = b->prefix / 8, rest = b->prefix % 8;
-    if (memcmp(b->addr, addr, (size_t)full) != 0) return false;
-    if (rest == 0) return true;
+    if (memcmp(b->addr, addr, (size_t)full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
     uint8_t mask = (uint8_t)(0xffu << (8 - rest));
     return (addr[full] & mask) == b->addr[full];
 }
@@ -127,6 +136,7 @@ bool cidr_contains(const cidr_block *b, const uint8_t addr[16])
 bool cidr_list_contains(const cidr_list *l, const uint8_t addr[16])
 {
     for (size_t i = 0; i < l->n; i++)
-        if (cidr_contains(&l->blocks[i], addr)) return true;
+        if (cidr_contains(&l->blocks[i], addr))
+            return true;
     return false;
 }
