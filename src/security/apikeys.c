@@ -109,7 +109,7 @@ int apikeys_parse(const char *text, size_t len, apikeys **out, char *err, size_t
         k->line = line;
         set->n++;
         for (size_t i = 0; i + 1 < set->n; i++) {
-            char msg[160];
+            char msg[256];
             if (strcmp(set->items[i].name, k->name) == 0) {
                 snprintf(msg, sizeof(msg), "duplicate name '%s' (first on line %d)", k->name,
                          set->items[i].line);
@@ -162,7 +162,7 @@ int apikeys_load_file(const char *path, apikeys **out, char *err, size_t errlen)
     }
     close(fd);
 
-    char why[256];
+    char why[320];
     int rc = apikeys_parse(buf, got, out, why, sizeof(why));
     explicit_bzero(buf, size + 1);
     free(buf);
