@@ -140,3 +140,23 @@ bool cidr_list_contains(const cidr_list *l, const uint8_t addr[16])
             return true;
     return false;
 }
+
+static bool is_v4_mapped(const uint8_t addr[16])
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(addr, prefix, sizeof(prefix)) == 0;
+}
+
+bool cidr_addr_is_loopback(const uint8_t addr[16])
+{
+    static const uint8_t v6_loopback[16] = {[15] = 1};
+    if (is_v4_mapped(addr)) return addr[12] == 127;
+    return memcmp(addr, v6_loopback, 16) == 0;
+}
+
+void cidr_addr_to_text(const uint8_t addr[16], char out[CIDR_ADDR_TEXT_MAX])
+{
+    const char *r = is_v4_mapped(addr) ? inet_ntop(AF_INET, addr + 12, out, CIDR_ADDR_TEXT_MAX)
+                                       : inet_ntop(AF_INET6, addr, out, CIDR_ADDR_TEXT_MAX);
+    if (!r) snprintf(out, CIDR_ADDR_TEXT_MAX, "unknown");
+}

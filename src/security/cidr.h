@@ -32,4 +32,12 @@ int cidr_addr_from_sockaddr(const struct sockaddr *sa, uint8_t out[16]);
 bool cidr_contains(const cidr_block *b, const uint8_t addr[16]);
 bool cidr_list_contains(const cidr_list *l, const uint8_t addr[16]);
 
+/* True for 127.0.0.0/8 (plain or IPv4-mapped) and ::1. */
+bool cidr_addr_is_loopback(const uint8_t addr[16]);
+
+/* Canonical text of an address: dotted quad for IPv4-mapped ones, RFC 5952 form for IPv6.
+ * out needs CIDR_ADDR_TEXT_MAX bytes. */
+#define CIDR_ADDR_TEXT_MAX 46
+void cidr_addr_to_text(const uint8_t addr[16], char out[CIDR_ADDR_TEXT_MAX]);
+
 #endif
