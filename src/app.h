@@ -19,6 +19,8 @@ typedef enum engine_state {
 typedef struct engine engine;
 typedef struct engine_host engine_host;
 typedef struct scheduler scheduler;
+typedef struct security_config security_config;
+typedef struct ratelimit ratelimit;
 
 typedef struct app {
     const config *cfg;
@@ -32,6 +34,8 @@ typedef struct app {
     engine *engine;
     engine_host *host;
     scheduler *sched;
+    security_config *security;
+    ratelimit *ratelimit; /* NULL when rate limiting is off */
 } app;
 
 #endif

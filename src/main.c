@@ -10,6 +10,8 @@
 #include "app.h"
 #include "config.h"
 #include "http/server.h"
+#include "security/identity.h"
+#include "security/ratelimit.h"
 #include "obs/log.h"
 #include "util/clock.h"
 #include "version.h"
@@ -91,6 +93,26 @@ int main(int argc, char **argv)
     }
     log_set_level((log_level)cfg.log_level);
 
+    security_config sec;
+    security_settings settings = {cfg.security_enabled, cfg.container_whitelist,
+                                  cfg.trusted_proxies, cfg.api_keys_file};
+    if (security_config_init(&sec, &settings, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kronosd: invalid configuration: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
+    ratelimit *rl = NULL;
+    if (cfg.rate_limit_enabled) {
+        rl = ratelimit_create((uint32_t)cfg.rate_limit_per_minute, (uint32_t)cfg.rate_limit_burst,
+                              0, err, sizeof(err));
+        if (!rl) {
+            fprintf(stderr, "kronosd: invalid configuration: %s\n", err);
+            security_config_free(&sec);
+            config_free(&cfg);
+            return 2;
+        }
+    }
+
     /* Every thread inherits this mask; only the main thread takes the signals, synchronously. */
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -99,12 +121,18 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    app a = {.cfg = &cfg, .start_real_ns = clock_real_ns(), .start_mono_ns = clock_mono_ns()};
+    app a = {.cfg = &cfg,
+             .start_real_ns = clock_real_ns(),
+             .start_mono_ns = clock_mono_ns(),
+             .security = &sec,
+             .ratelimit = rl};
 
     http_server *srv = http_server_start(&a, err, sizeof(err));
     if (!srv) {
         log_msg(LOG_CRITICAL, "kronosd", err);
         fprintf(stderr, "kronosd: %s\n", err);
+        ratelimit_free(rl);
+        security_config_free(&sec);
         config_free(&cfg);
         return 1;
     }
@@ -119,6 +147,8 @@ int main(int argc, char **argv)
         log_bool(&l, "clean", !aborted);
         log_end(&l);
     }
+    ratelimit_free(rl);
+    security_config_free(&sec);
     config_free(&cfg);
     return 0;
 }

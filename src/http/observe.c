@@ -39,5 +39,23 @@ void http_observe_completed(http_request *r, bool completed_ok)
 
 void http_observe_oversized(http_request *r)
 {
+    http_observe_security_event(r, "oversized");
+}
+
+void http_observe_security_event(http_request *r, const char *event)
+{
+    log_line l;
+    if (log_begin(&l, LOG_WARNING, "kronosd.security", "security event")) {
+        log_str(&l, "event", event);
+        log_str(&l, "request_id", r->request_id);
+        log_str(&l, "container", r->identity);
+        log_str(&l, "client_ip", r->client_ip);
+        log_str(&l, "path", r->path);
+        log_end(&l);
+    }
+}
+
+void http_observe_rate_limited(http_request *r)
+{
     (void)r;
 }

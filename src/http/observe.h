@@ -9,5 +9,8 @@
 void http_observe_completed(http_request *r, bool completed_ok);
 /* A body over the size limit (security event + rejection counter). */
 void http_observe_oversized(http_request *r);
+/* A refused caller: event is unauthorized, invalid_api_key, blocked or rate_limited. */
+void http_observe_security_event(http_request *r, const char *event);
+void http_observe_rate_limited(http_request *r);
 
 #endif

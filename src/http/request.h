@@ -39,6 +39,7 @@ typedef struct http_request {
     const char *error_code;
     char error_message[256];
     char identity[129];
+    const char *container; /* bounded metric label of the identity */
 
     /* Handler-owned state for requests answered asynchronously; cleanup runs on completion. */
     void *handler_state;

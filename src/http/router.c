@@ -7,17 +7,19 @@
 #define GET_ALLOW "GET, HEAD"
 
 static const route routes[] = {
-    {"/", METHOD_GET, handle_root, ROUTE_ROOT, GET_ALLOW, false},
-    {"/v1/healthz", METHOD_GET, handle_healthz, ROUTE_HEALTHZ, GET_ALLOW, false},
-    {"/v1/readyz", METHOD_GET, handle_readyz, ROUTE_READYZ, GET_ALLOW, false},
+    {"/", METHOD_GET, handle_root, ROUTE_ROOT, GET_ALLOW, false, false},
+    {"/v1/healthz", METHOD_GET, handle_healthz, ROUTE_HEALTHZ, GET_ALLOW, false, false},
+    {"/v1/readyz", METHOD_GET, handle_readyz, ROUTE_READYZ, GET_ALLOW, false, false},
     {"/v1/healthz/detailed", METHOD_GET, handle_healthz_detailed, ROUTE_HEALTHZ_DETAILED, GET_ALLOW,
-     false},
-    {"/v1/predict/single", METHOD_POST, handle_predict_single, ROUTE_PREDICT_SINGLE, "POST", true},
-    {"/v1/predict/batch", METHOD_POST, handle_predict_batch, ROUTE_PREDICT_BATCH, "POST", true},
-    {"/v1/metrics", METHOD_GET, handle_metrics, ROUTE_METRICS, GET_ALLOW, false},
+     false, true},
+    {"/v1/predict/single", METHOD_POST, handle_predict_single, ROUTE_PREDICT_SINGLE, "POST", true,
+     true},
+    {"/v1/predict/batch", METHOD_POST, handle_predict_batch, ROUTE_PREDICT_BATCH, "POST", true,
+     true},
+    {"/v1/metrics", METHOD_GET, handle_metrics, ROUTE_METRICS, GET_ALLOW, false, false},
 #ifdef KRONOS_TEST_HOOKS
     /* Test builds only: a request that takes ?ms=N milliseconds, for shutdown tests. */
-    {"/v1/debug/delay", METHOD_GET, handle_debug_delay, ROUTE_OTHER, GET_ALLOW, false},
+    {"/v1/debug/delay", METHOD_GET, handle_debug_delay, ROUTE_OTHER, GET_ALLOW, false, false},
 #endif
 };
 

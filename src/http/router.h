@@ -31,6 +31,7 @@ typedef struct route {
     route_label label;
     const char *allow; /* value of the Allow header for 405 */
     bool reads_body;   /* the handler needs the request body */
+    bool secured;      /* identity checks (401/403) and the rate limit (429) apply */
 } route;
 
 const char *route_label_name(route_label l);

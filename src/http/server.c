@@ -11,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include "api/auth.h"
 #include "http/observe.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -68,6 +69,7 @@ static void *on_request_start(void *cls, const char *uri, struct MHD_Connection 
     r->receive_deadline_ns =
         r->start_ns + (uint64_t)s->app->cfg->connection_timeout * 1000000000ull;
     r->label = ROUTE_OTHER;
+    r->container = "unknown";
     sb_init(&r->body, 0);
     atomic_fetch_add(&s->inflight, 1);
     return r;
@@ -119,6 +121,8 @@ static enum MHD_Result begin(http_request *r, const char *url, const char *metho
         return http_respond_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", msg, NULL,
                                   &allow, 1);
     }
+    if (!api_admit(r))
+        return MHD_YES; /* refused: the error response is queued */
     r->body_limit = config_max_request_bytes(r->app->cfg);
     if (r->route->reads_body && content_length_over(r)) {
         r->body_too_large = true;
