@@ -78,6 +78,9 @@ static int with_point(char *buf, int n)
  * monotone in the digit count, as a (p+1)-digit rounding is never farther than a p-digit one. */
 int predict_format_float(char *buf, float f)
 {
+    /* Whole numbers the way Python prints them: 100.0, not 1e+02. */
+    if (f == truncf(f) && fabsf(f) < 1e16f)
+        return with_point(buf, snprintf(buf, 32, "%.0f", (double)f));
     int lo = 1, hi = 9;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
