@@ -75,7 +75,8 @@ static int parse_series_id(const item_ctx *c, const json_t *obj, predict_item *i
 {
     const json_t *v = json_object_get(obj, "series_id");
     if (absent(v)) {
-        if (c->series_id_required) viol(c, "required", NULL, "series_id");
+        if (c->series_id_required)
+            viol(c, "required", NULL, "series_id");
         return 0;
     }
     if (!json_is_string(v)) {
@@ -121,7 +122,8 @@ static bool price(const item_ctx *c, const json_t *cd, size_t i, const char *nam
 static int quantity(const item_ctx *c, const json_t *cd, size_t i, const char *name, double *out)
 {
     const json_t *v = json_object_get(cd, name);
-    if (absent(v)) return 0;
+    if (absent(v))
+        return 0;
     if (!json_is_number(v)) {
         viol(c, "type: number", v, "candles[%zu].%s", i, name);
         return -1;
@@ -159,7 +161,8 @@ static void fill_missing(const item_ctx *c, size_t rows, const unsigned char *ha
                 viol(c, "required when other candles have amount", NULL, "candles[%zu].amount", i);
     it->volume_given = nvol == rows;
     it->amount_given = it->volume_given && namt == rows;
-    if (!it->x) return;
+    if (!it->x)
+        return;
     for (size_t i = 0; i < rows; i++) {
         float *r = it->x + i * ENGINE_FEATURES;
         if (!it->volume_given) {
@@ -268,8 +271,10 @@ static long parse_times(const item_ctx *c, const json_t *arr, const char *name, 
         prev = t;
         have_prev = true;
         good++;
-        if (times) times[i] = t;
-        if (raw && !(raw[i] = strdup(json_string_value(v)))) return -1;
+        if (times)
+            times[i] = t;
+        if (raw && !(raw[i] = strdup(json_string_value(v))))
+            return -1;
         if (i == n - 1) {
             *last = t;
             *last_ok = true;
@@ -368,7 +373,8 @@ static int parse_prediction_timestamps(const item_ctx *c, const json_t *obj, pre
 static bool number_override(const item_ctx *c, const json_t *ov, const char *name, double *out)
 {
     const json_t *v = json_object_get(ov, name);
-    if (absent(v)) return false;
+    if (absent(v))
+        return false;
     if (!json_is_number(v)) {
         viol(c, "type: number", v, "overrides.%s", name);
         return false;
@@ -381,7 +387,8 @@ static bool number_override(const item_ctx *c, const json_t *ov, const char *nam
 static int integer_override(const item_ctx *c, const json_t *ov, const char *name, long long *out)
 {
     const json_t *v = json_object_get(ov, name);
-    if (absent(v)) return 0;
+    if (absent(v))
+        return 0;
     if (!as_integer(v, out)) {
         viol(c, "type: integer", v, "overrides.%s", name);
         return -1;
@@ -393,7 +400,8 @@ static void parse_quantiles(const item_ctx *c, const json_t *ov, int sample_coun
                             bool sample_count_ok, predict_item *it)
 {
     const json_t *arr = json_object_get(ov, "quantiles");
-    if (absent(arr)) return;
+    if (absent(arr))
+        return;
     if (!json_is_array(arr)) {
         viol(c, "type: array", arr, "overrides.quantiles");
         return;
@@ -426,7 +434,8 @@ static void parse_quantiles(const item_ctx *c, const json_t *ov, int sample_coun
     }
     if (n > 0 && sample_count_ok && sample_count < 2)
         viol(c, "needs sample_count >= 2", NULL, "overrides.quantiles");
-    if (!ok) it->n_quantiles = 0;
+    if (!ok)
+        it->n_quantiles = 0;
 }
 
 static void parse_overrides(const item_ctx *c, const json_t *obj, size_t pred_len, predict_item *it,
@@ -491,7 +500,8 @@ static void parse_overrides(const item_ctx *c, const json_t *obj, size_t pred_le
     } else if (rc > 0) {
         viol(c, ">= 0", json_object_get(ov, "seed"), "overrides.seed");
     }
-    if (it->seed_random) s->seed = random_seed();
+    if (it->seed_random)
+        s->seed = random_seed();
     parse_quantiles(c, ov, s->sample_count, sample_count_ok, it);
 }
 
@@ -506,7 +516,8 @@ int predict_item_parse(const item_ctx *c, const json_t *obj, predict_item *it, e
     if (parse_series_id(c, obj, it) < 0 || parse_candles(c, obj, it, &rows) < 0 ||
         parse_timestamps(c, obj, rows, it, &hist_last, &hist_last_ok) < 0)
         return -1;
-    if (parse_prediction_timestamps(c, obj, it, &hist_last, hist_last_ok, &pred_len) < 0) return -1;
+    if (parse_prediction_timestamps(c, obj, it, &hist_last, hist_last_ok, &pred_len) < 0)
+        return -1;
     parse_overrides(c, obj, pred_len, it, &s->sampling);
     s->rows = rows;
     s->x = it->x;

@@ -31,7 +31,8 @@ int predict_json_depth_ok(const char *body, size_t len, int max_depth)
         } else if (ch == '"') {
             in_string = true;
         } else if (ch == '[' || ch == '{') {
-            if (++depth > max_depth) return -1;
+            if (++depth > max_depth)
+                return -1;
         } else if ((ch == ']' || ch == '}') && depth > 0) {
             depth--;
         }
@@ -77,7 +78,8 @@ static int alloc_items(predict_request *out, size_t n)
 
 static int parse_single(const json_t *root, const item_ctx *c, predict_request *out)
 {
-    if (alloc_items(out, 1) < 0) return -1;
+    if (alloc_items(out, 1) < 0)
+        return -1;
     return predict_item_parse(c, root, &out->items[0], &out->series[0]);
 }
 
@@ -100,7 +102,8 @@ static int parse_batch(const json_t *root, item_ctx *c, predict_request *out)
         predict_error_add(c->err, "items", constraint, items);
         return 0;
     }
-    if (alloc_items(out, n) < 0) return -1;
+    if (alloc_items(out, n) < 0)
+        return -1;
     char prefix[32];
     c->prefix = prefix;
     c->series_id_required = true;
@@ -113,7 +116,8 @@ static int parse_batch(const json_t *root, item_ctx *c, predict_request *out)
             predict_error_add(c->err, field, "type: object", item);
             continue;
         }
-        if (predict_item_parse(c, item, &out->items[i], &out->series[i]) < 0) return -1;
+        if (predict_item_parse(c, item, &out->items[i], &out->series[i]) < 0)
+            return -1;
         const char *id = out->items[i].series_id;
         for (size_t j = 0; id && j < i; j++)
             if (out->items[j].series_id && strcmp(out->items[j].series_id, id) == 0) {
@@ -132,7 +136,8 @@ int predict_parse(const char *body, size_t len, bool batch, const predict_limits
     memset(out, 0, sizeof *out);
     out->batch = batch;
     json_t *root = load_object(body, len, err);
-    if (!root) return err->status;
+    if (!root)
+        return err->status;
 
     item_ctx c = {.err = err, .lim = lim, .def = def, .prefix = "", .series_id_required = false};
     int rc = batch ? parse_batch(root, &c, out) : parse_single(root, &c, out);
@@ -158,7 +163,8 @@ int predict_parse(const char *body, size_t len, bool batch, const predict_limits
 
 void predict_request_free(predict_request *r)
 {
-    if (!r) return;
+    if (!r)
+        return;
     for (size_t i = 0; r->items && i < r->n; i++)
         predict_item_free(&r->items[i]);
     free(r->items);

@@ -17,7 +17,8 @@ typedef struct outbuf {
 
 static void put(outbuf *b, const char *s, size_t n)
 {
-    if (b->failed) return;
+    if (b->failed)
+        return;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n + 1)
@@ -51,7 +52,8 @@ static void put_string(outbuf *b, const char *s)
     const char *run = s;
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
         put(b, run, (size_t)(s - run));
         char esc[8];
         if (ch == '"' || ch == '\\')
@@ -130,7 +132,8 @@ double predict_quantile_sorted(const double *sorted, size_t n, double q)
 {
     double pos = q * (double)(n - 1);
     size_t lo = (size_t)floor(pos);
-    if (lo >= n - 1) return sorted[n - 1];
+    if (lo >= n - 1)
+        return sorted[n - 1];
     double frac = pos - (double)lo;
     return sorted[lo] + (sorted[lo + 1] - sorted[lo]) * frac;
 }
@@ -138,7 +141,8 @@ double predict_quantile_sorted(const double *sorted, size_t n, double q)
 static bool bars_finite(const float *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i])) return false;
+        if (!isfinite(v[i]))
+            return false;
     return true;
 }
 
@@ -200,7 +204,8 @@ static bool forecast_fits(const predict_item *it, const engine_series *s, const 
     if (!fc->mean || fc->pred_len != s->pred_len || fc->pred_len != it->pred_len ||
         !bars_finite(fc->mean, fc->pred_len * ENGINE_FEATURES))
         return false;
-    if (it->n_quantiles == 0) return true;
+    if (it->n_quantiles == 0)
+        return true;
     return fc->samples && fc->sample_count >= 1 &&
            bars_finite(fc->samples, (size_t)fc->sample_count * fc->pred_len * ENGINE_FEATURES);
 }
@@ -210,7 +215,8 @@ static bool put_item(outbuf *b, const predict_item *it, const engine_series *s,
                      const char *tokenizer_version, const char *engine_name,
                      predict_output_stats *stats)
 {
-    if (!forecast_fits(it, s, fc)) return false;
+    if (!forecast_fits(it, s, fc))
+        return false;
     puts_raw(b, "{\"series_id\":");
     put_string(b, it->series_id);
     puts_raw(b, ",\"request_id\":");
@@ -220,14 +226,17 @@ static bool put_item(outbuf *b, const predict_item *it, const engine_series *s,
         float bar[ENGINE_FEATURES];
         memcpy(bar, fc->mean + t * ENGINE_FEATURES, sizeof bar);
         predict_bar_make_consistent(bar, stats);
-        if (t) put(b, ",", 1);
+        if (t)
+            put(b, ",", 1);
         put_bar(b, it->pred_timestamps[t], bar);
     }
     put(b, "]", 1);
-    if (stats) stats->points += fc->pred_len;
+    if (stats)
+        stats->points += fc->pred_len;
     if (it->n_quantiles > 0) {
         float *qv = compute_quantiles(it, fc);
-        if (!qv) return false;
+        if (!qv)
+            return false;
         puts_raw(b, ",\"quantiles\":{");
         for (size_t q = 0; q < it->n_quantiles; q++) {
             char key[32];
@@ -236,7 +245,8 @@ static bool put_item(outbuf *b, const predict_item *it, const engine_series *s,
             puts_raw(b, key);
             puts_raw(b, "\":[");
             for (size_t t = 0; t < fc->pred_len; t++) {
-                if (t) put(b, ",", 1);
+                if (t)
+                    put(b, ",", 1);
                 put_bar(b, it->pred_timestamps[t], qv + (q * fc->pred_len + t) * ENGINE_FEATURES);
             }
             put(b, "]", 1);
@@ -260,22 +270,28 @@ char *predict_response_json(const predict_request *req, const engine_forecast *f
                             predict_output_stats *stats)
 {
     outbuf b = {0};
-    if (stats) memset(stats, 0, sizeof *stats);
-    if (!req || !fc || req->n == 0 || (!req->batch && req->n != 1)) return NULL;
-    if (req->batch) put(&b, "[", 1);
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    if (!req || !fc || req->n == 0 || (!req->batch && req->n != 1))
+        return NULL;
+    if (req->batch)
+        put(&b, "[", 1);
     for (size_t i = 0; i < req->n; i++) {
-        if (i) put(&b, ",", 1);
+        if (i)
+            put(&b, ",", 1);
         if (!put_item(&b, &req->items[i], &req->series[i], &fc[i], request_id, model_version,
                       tokenizer_version, engine_name, stats)) {
             free(b.p);
             return NULL;
         }
     }
-    if (req->batch) put(&b, "]", 1);
+    if (req->batch)
+        put(&b, "]", 1);
     if (b.failed) {
         free(b.p);
         return NULL;
     }
-    if (len_out) *len_out = b.len;
+    if (len_out)
+        *len_out = b.len;
     return b.p;
 }
