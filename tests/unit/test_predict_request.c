@@ -139,13 +139,17 @@ static void fills_volume_and_amount(void **state)
     body = mutated(BASE_SINGLE, "candles",
                    "[{\"open\":10,\"high\":12,\"low\":9,\"close\":11,\"volume\":100},"
                    "{\"open\":11,\"high\":13,\"low\":10,\"close\":12,\"volume\":3},"
-                   "{\"open\":0.1,\"high\":0.3,\"low\":0.1,\"close\":0.2,\"volume\":7}]");
+                   "{\"open\":0.144949106,\"high\":0.165159297,\"low\":0.109385959,"
+                   "\"close\":0.109385959,\"volume\":1.2551273}]");
     assert_int_equal(parse_text(body, false, &req, &err), PREDICT_OK);
     const float *x = req.series[0].x;
     assert_true(x[F_AMOUNT] == 1050.0f);
     assert_true(x[ENGINE_FEATURES + F_AMOUNT] == 34.5f);
-    assert_true(x[2 * ENGINE_FEATURES + F_AMOUNT] ==
-                (float)((double)7.0f * (((double)0.1f + 0.3f + 0.1f + 0.2f) / 4.0)));
+    assert_true(
+        x[2 * ENGINE_FEATURES + F_AMOUNT] ==
+        (float)(1.2551273 * ((0.144949106 + 0.165159297 + 0.109385959 + 0.109385959) / 4.0)));
+    /* From the values as sent, not their float32 casts (which give 0.16595304). */
+    assert_true(x[2 * ENGINE_FEATURES + F_AMOUNT] == 0.16595302522182465f);
     assert_true(req.items[0].volume_given);
     assert_false(req.items[0].amount_given);
     predict_request_free(&req);
