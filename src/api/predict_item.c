@@ -143,21 +143,28 @@ static int quantity(const item_ctx *c, const json_t *cd, size_t i, const char *n
 
 enum { HAS_VOLUME = 1, HAS_AMOUNT = 2 };
 
-static void fill_missing(const item_ctx *c, size_t rows, const unsigned char *has, predict_item *it)
+/* Per candle: which optional fields came, and volume x mean(OHLC) from the values as sent
+ * (double, as the upstream pandas code computes it before the float32 cast). */
+typedef struct candle_extra {
+    unsigned char has;
+    double derived_amount;
+} candle_extra;
+
+static void fill_missing(const item_ctx *c, size_t rows, const candle_extra *ex, predict_item *it)
 {
     size_t nvol = 0, namt = 0;
     for (size_t i = 0; i < rows; i++) {
-        nvol += (has[i] & HAS_VOLUME) != 0;
-        namt += (has[i] & HAS_AMOUNT) != 0;
+        nvol += (ex[i].has & HAS_VOLUME) != 0;
+        namt += (ex[i].has & HAS_AMOUNT) != 0;
     }
     if (nvol > 0 && nvol < rows)
         for (size_t i = 0; i < rows; i++)
-            if (!(has[i] & HAS_VOLUME))
+            if (!(ex[i].has & HAS_VOLUME))
                 viol(c, "required when other candles have volume", NULL, "candles[%zu].volume", i);
     /* Without any volume the model's convention zeroes amount too, whatever was sent. */
     if (nvol > 0 && namt > 0 && namt < rows)
         for (size_t i = 0; i < rows; i++)
-            if (!(has[i] & HAS_AMOUNT))
+            if (!(ex[i].has & HAS_AMOUNT))
                 viol(c, "required when other candles have amount", NULL, "candles[%zu].amount", i);
     it->volume_given = nvol == rows;
     it->amount_given = it->volume_given && namt == rows;
@@ -168,8 +175,7 @@ static void fill_missing(const item_ctx *c, size_t rows, const unsigned char *ha
         if (!it->volume_given) {
             r[F_VOLUME] = r[F_AMOUNT] = 0.0f;
         } else if (!it->amount_given) {
-            double mean = ((double)r[F_OPEN] + r[F_HIGH] + r[F_LOW] + r[F_CLOSE]) / 4.0;
-            double amount = (double)r[F_VOLUME] * mean;
+            double amount = ex[i].derived_amount;
             if (isinf((float)amount))
                 viol(c, "volume * mean(open, high, low, close) " FLOAT32_RANGE, NULL,
                      "candles[%zu].volume", i);
@@ -178,7 +184,8 @@ static void fill_missing(const item_ctx *c, size_t rows, const unsigned char *ha
     }
 }
 
-/* Returns the number of candles (0 when the array itself is unusable). */
+/* *rows_out gets the number of candles (0 when the array itself is unusable). Returns 0, or -1
+ * when memory ran out. */
 static int parse_candles(const item_ctx *c, const json_t *obj, predict_item *it, size_t *rows_out)
 {
     const json_t *arr = json_object_get(obj, "candles");
@@ -200,16 +207,16 @@ static int parse_candles(const item_ctx *c, const json_t *obj, predict_item *it,
         return 0;
     }
     it->x = calloc(rows * ENGINE_FEATURES, sizeof *it->x);
-    unsigned char *has = calloc(rows, 1);
-    if (!it->x || !has) {
-        free(has);
+    candle_extra *ex = calloc(rows, sizeof *ex);
+    if (!it->x || !ex) {
+        free(ex);
         return -1;
     }
     for (size_t i = 0; i < rows; i++) {
         const json_t *cd = json_array_get(arr, i);
         if (!json_is_object(cd)) {
             viol(c, "type: object", cd, "candles[%zu]", i);
-            has[i] = HAS_VOLUME | HAS_AMOUNT; /* not a partial-volume case */
+            ex[i].has = HAS_VOLUME | HAS_AMOUNT; /* not a partial-volume case */
             continue;
         }
         double o, h, l, cl, vol = 0, amt = 0;
@@ -228,7 +235,9 @@ static int parse_candles(const item_ctx *c, const json_t *obj, predict_item *it,
         int vs = quantity(c, cd, i, "volume", &vol);
         int as = quantity(c, cd, i, "amount", &amt);
         /* An invalid value counts as present: it is already reported, not missing. */
-        has[i] = (vs != 0 ? HAS_VOLUME : 0) | (as != 0 ? HAS_AMOUNT : 0);
+        ex[i].has = (vs != 0 ? HAS_VOLUME : 0) | (as != 0 ? HAS_AMOUNT : 0);
+        ex[i].derived_amount =
+            vol * ((ok_o ? o : 0) + (ok_h ? h : 0) + (ok_l ? l : 0) + (ok_c ? cl : 0)) / 4.0;
         float *r = it->x + i * ENGINE_FEATURES;
         r[F_OPEN] = ok_o ? (float)o : 0;
         r[F_HIGH] = ok_h ? (float)h : 0;
@@ -237,8 +246,8 @@ static int parse_candles(const item_ctx *c, const json_t *obj, predict_item *it,
         r[F_VOLUME] = (float)vol;
         r[F_AMOUNT] = (float)amt;
     }
-    fill_missing(c, rows, has, it);
-    free(has);
+    fill_missing(c, rows, ex, it);
+    free(ex);
     *rows_out = rows;
     return 0;
 }

@@ -17,9 +17,10 @@ predict_defaults predict_defaults_default(void)
     return (predict_defaults){.temperature = 1.0, .top_k = 0, .top_p = 0.9, .sample_count = 1};
 }
 
-int predict_json_depth_ok(const char *body, size_t len, int max_depth)
+int predict_json_prescan(const char *body, size_t len, int max_depth, size_t max_values)
 {
     int depth = 0;
+    size_t values = 0;
     bool in_string = false;
     for (size_t i = 0; i < len; i++) {
         char ch = body[i];
@@ -32,23 +33,40 @@ int predict_json_depth_ok(const char *body, size_t len, int max_depth)
             in_string = true;
         } else if (ch == '[' || ch == '{') {
             if (++depth > max_depth)
-                return -1;
+                return PREDICT_SCAN_TOO_DEEP;
+            values++;
         } else if ((ch == ']' || ch == '}') && depth > 0) {
             depth--;
+        } else if (ch == ',') {
+            values++;
         }
+        if (values > max_values)
+            return PREDICT_SCAN_TOO_MANY;
     }
     return 0;
 }
 
-static json_t *load_object(const char *body, size_t len, predict_error *err)
+/* Generous: a candle is 6 numbers and a timestamp; the rest leaves room for ignored fields. */
+size_t predict_max_json_values(const predict_limits *lim, bool batch)
+{
+    size_t per_item = lim->max_candles * 16 + lim->max_pred_len * 2 + 256;
+    return batch ? lim->max_batch_items * per_item + 16 : per_item;
+}
+
+static json_t *load_object(const char *body, size_t len, size_t max_values, predict_error *err)
 {
     json_error_t jerr;
     if (!body || len == 0) {
         predict_error_bad_request(err, "request body is empty");
         return NULL;
     }
-    if (predict_json_depth_ok(body, len, PREDICT_MAX_DEPTH) != 0) {
+    int scan = predict_json_prescan(body, len, PREDICT_MAX_DEPTH, max_values);
+    if (scan == PREDICT_SCAN_TOO_DEEP) {
         predict_error_bad_request(err, "JSON nesting deeper than %d", PREDICT_MAX_DEPTH);
+        return NULL;
+    }
+    if (scan == PREDICT_SCAN_TOO_MANY) {
+        predict_error_bad_request(err, "more than %zu JSON values for this route", max_values);
         return NULL;
     }
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -135,7 +153,7 @@ int predict_parse(const char *body, size_t len, bool batch, const predict_limits
 {
     memset(out, 0, sizeof *out);
     out->batch = batch;
-    json_t *root = load_object(body, len, err);
+    json_t *root = load_object(body, len, predict_max_json_values(lim, batch), err);
     if (!root)
         return err->status;
 
