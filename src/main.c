@@ -19,6 +19,7 @@
 #include "security/identity.h"
 #include "security/ratelimit.h"
 #include "obs/log.h"
+#include "obs/service_metrics.h"
 #include "util/clock.h"
 #include "version.h"
 
@@ -34,6 +35,13 @@ static void on_engine_state(engine_host *h, engine_state state, const char *reas
     engine *e = engine_host_engine(h);
     log_line l;
     bool ok = state == ENGINE_STATE_READY;
+    sm_model_loaded(ok);
+    if (ok) {
+        sm_model_load_seconds(load_seconds);
+        sm_model_info(e->name, e->model_version, e->tokenizer_version, e->max_context);
+    } else {
+        sm_model_load_failure();
+    }
     if (!log_begin(&l, ok ? (late ? LOG_WARNING : LOG_INFO) : LOG_ERROR, "kronosd.engine",
                    ok ? "model loaded" : "model load failed"))
         return;
@@ -48,6 +56,16 @@ static void on_engine_state(engine_host *h, engine_state state, const char *reas
     if (reason && reason[0])
         log_str(&l, "error_message", reason);
     log_end(&l);
+}
+
+static double queue_depth(void *arg)
+{
+    return (double)scheduler_depth(arg);
+}
+
+static double queue_capacity(void *arg)
+{
+    return (double)scheduler_capacity(arg);
 }
 
 static engine *create_engine(const config *cfg)
@@ -184,6 +202,19 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    const char *containers[1024];
+    size_t n_containers = 0;
+    for (size_t i = 0; i < security_label_count(&sec) && n_containers < 1024; i++)
+        if (strcmp(security_label_at(&sec, i), "unknown") != 0)
+            containers[n_containers++] = security_label_at(&sec, i);
+    if (service_metrics_init(containers, n_containers, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kronosd: metrics: %s\n", err);
+        return 1;
+    }
+    sm_queue_callbacks(queue_depth, queue_capacity, a.sched);
+    sm_model_info(a.engine->name, a.engine->model_version, a.engine->tokenizer_version,
+                  a.engine->max_context);
+
     http_server *srv = http_server_start(&a, err, sizeof(err));
     if (!srv) {
         log_msg(LOG_CRITICAL, "kronosd", err);
@@ -206,6 +237,7 @@ int main(int argc, char **argv)
     scheduler_destroy(a.sched);
     engine_host_destroy(a.host);
     a.engine->ops->destroy(a.engine);
+    service_metrics_shutdown();
     log_line l;
     if (log_begin(&l, LOG_INFO, "kronosd", "kronosd stopped")) {
         log_str(&l, "container", cfg.instance);

@@ -3,9 +3,20 @@
 #include <stdio.h>
 
 #include "obs/log.h"
+#include "obs/service_metrics.h"
+
+static enum sm_endpoint endpoint_of(bool batch)
+{
+    return batch ? SM_ENDPOINT_BATCH : SM_ENDPOINT_SINGLE;
+}
 
 void predict_observe_input(http_request *r, const predict_request *req)
 {
+    enum sm_endpoint ep = endpoint_of(req->batch);
+    for (size_t i = 0; i < req->n; i++)
+        sm_input_size(ep, req->series[i].rows);
+    if (req->batch)
+        sm_batch_items(req->n);
     r->predict.series_count = req->n;
     r->predict.rows = req->total_rows;
     r->predict.pred_len = req->total_pred_len;
@@ -35,6 +46,12 @@ void predict_observe_outcome(http_request *r, const predict_request *req, const 
     r->predict.status = outcome_status(o);
     r->predict.queue_time_ms = sched_job_queue_wait_seconds(job) * 1e3;
     r->predict.model_inference_ms = sched_job_inference_seconds(job) * 1e3;
+    enum sm_endpoint ep = endpoint_of(batch);
+    sm_queue_wait(ep, sched_job_queue_wait_seconds(job));
+    if (sched_job_started(job))
+        sm_inference(ep, sched_job_inference_seconds(job), r->trace.trace_id);
+    if (o == SCHED_TIMEOUT)
+        sm_timeout(ep);
     if (o == SCHED_OK)
         return; /* logged with its output figures */
     const char *what = batch ? "batch prediction" : "single prediction";
@@ -68,6 +85,7 @@ void predict_observe_output(http_request *r, const predict_request *req,
                             const predict_output_stats *stats, bool batch)
 {
     (void)req;
+    sm_predicted_points(endpoint_of(batch), stats->points);
     log_line l;
     if (!log_begin(&l, LOG_INFO, "kronosd.predict",
                    batch ? "batch prediction completed" : "single prediction completed"))

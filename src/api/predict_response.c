@@ -110,7 +110,8 @@ static double scale10(double v, int k)
 static int layout(char *buf, bool neg, const char *d, int n, int e)
 {
     char *o = buf;
-    if (neg) *o++ = '-';
+    if (neg)
+        *o++ = '-';
     if (e >= -4 && e < 16) {
         if (e >= 0) {
             for (int i = 0; i <= e; i++)
@@ -146,7 +147,8 @@ static int layout(char *buf, bool neg, const char *d, int n, int e)
  * on the rare disagreement (double rounding near a float midpoint) the exact slow path runs. */
 int predict_format_float(char *buf, float f)
 {
-    if (f == 0) return with_point(buf, snprintf(buf, 32, "%s0", signbit(f) ? "-" : ""));
+    if (f == 0)
+        return with_point(buf, snprintf(buf, 32, "%s0", signbit(f) ? "-" : ""));
     double v = fabs((double)f);
     int e = (int)floor(log10(v));
     if (scale10(1.0, e) > v)
@@ -157,9 +159,11 @@ int predict_format_float(char *buf, float f)
     int p;
     for (p = 1; p <= 9; p++) {
         m = (uint64_t)llround(scale10(v, p - 1 - e));
-        if ((float)scale10((double)m, e - p + 1) == (float)v) break;
+        if ((float)scale10((double)m, e - p + 1) == (float)v)
+            break;
     }
-    if (p > 9) return format_float_slow(buf, f);
+    if (p > 9)
+        return format_float_slow(buf, f);
     if (m >= (uint64_t)P10[p]) { /* rounded up to the next power of ten: 9.99 -> 10.0 */
         m /= 10;
         e++;
@@ -177,7 +181,8 @@ int predict_format_float(char *buf, float f)
     while (n > 1 && d[n - 1] == '0')
         n--;
     int len = layout(buf, signbit(f), d, n, e);
-    if (strtof(buf, NULL) != f) return format_float_slow(buf, f);
+    if (strtof(buf, NULL) != f)
+        return format_float_slow(buf, f);
     return len;
 }
 
