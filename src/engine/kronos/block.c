@@ -77,12 +77,12 @@ void kr_block_step(const kr_block *b, int d, int heads, int ff, float *x, int S,
         kr_rope2(ws->q + (size_t)s * d, ws->k + (size_t)s * d, 1, d, hd, b->inv_freq, pos);
     }
     for (int s = 0; s < S; s++) {
-        float *ks = ksuf + (size_t)s * cap * d, *vs = vsuf + (size_t)s * cap * d;
-        memcpy(ks + (size_t)nsuf * d, ws->k + (size_t)s * d, sizeof(float) * (size_t)d);
-        memcpy(vs + (size_t)nsuf * d, ws->v + (size_t)s * d, sizeof(float) * (size_t)d);
-        kr_attention_row(ws->q + (size_t)s * d, kpre, vpre, npre, ks, vs, nsuf + 1, d, hd,
-                         ws->a + (size_t)s * d, ws->scores);
+        size_t at = ((size_t)s * cap + nsuf) * d;
+        memcpy(ksuf + at, ws->k + (size_t)s * d, sizeof(float) * (size_t)d);
+        memcpy(vsuf + at, ws->v + (size_t)s * d, sizeof(float) * (size_t)d);
     }
+    kr_attention_rows(ws->q, S, kpre, vpre, npre, ksuf, vsuf, nsuf + 1, cap, d, hd, ws->a,
+                      ws->scores);
     kr_linear_acc(&b->o, ws->a, (size_t)S, x);
     ffn(b, d, ff, x, (size_t)S, ws);
 }

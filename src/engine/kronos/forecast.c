@@ -103,10 +103,11 @@ static int fc_alloc(fc *f)
     if (!ALLOC(f->xw, R * dmax) || !ALLOC(f->tmp, R * 2 * (size_t)dmax) ||
         !ALLOC(f->ctx_last, sd) || !ALLOC(f->logits, (size_t)S * V) ||
         !ALLOC(f->probs, (size_t)S * V) || !ALLOC(f->fwork, V) || !ALLOC(f->order, V) ||
-        !ALLOC(f->s2tmp, 3 * sd + (size_t)f->M + 1) || !ALLOC(f->tok1, (size_t)S * f->N) ||
-        !ALLOC(f->tok2, (size_t)S * f->N) || !ALLOC(f->chosen, S) || !ALLOC(f->ibuf1, S) ||
-        !ALLOC(f->ibuf2, S) || !ALLOC(f->stamps, f->N) || !ALLOC(f->stamp_rows, S) ||
-        !ALLOC(f->rng, S) || !ALLOC(f->dk, (size_t)f->M * d) || !ALLOC(f->dv, (size_t)f->M * d))
+        !ALLOC(f->s2tmp, 3 * sd + ((size_t)f->M + 1) * kr_pool_size(f->pool)) ||
+        !ALLOC(f->tok1, (size_t)S * f->N) || !ALLOC(f->tok2, (size_t)S * f->N) ||
+        !ALLOC(f->chosen, S) || !ALLOC(f->ibuf1, S) || !ALLOC(f->ibuf2, S) ||
+        !ALLOC(f->stamps, f->N) || !ALLOC(f->stamp_rows, S) || !ALLOC(f->rng, S) ||
+        !ALLOC(f->dk, (size_t)f->M * d) || !ALLOC(f->dv, (size_t)f->M * d))
         return -1;
     if (f->cached) {
         size_t pre = (size_t)L * f->W0 * d, suf = (size_t)L * S * f->scap * d;

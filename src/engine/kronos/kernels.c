@@ -232,3 +232,67 @@ void kr_swiglu_fast(float *g, const float *u, size_t n)
     for (size_t i = 0; i < n; i++)
         g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
+
+/* Scores of one query head against n key rows (row stride ld): s[j] = q·k_j * scale. */
+__attribute__((target("avx2,fma"))) static void scores_avx2(const float *q, const float *k, int n,
+                                                            int ld, int hd, float scale, float *s)
+{
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float *k0 = k + (size_t)j * ld, *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < hd; i += 8) {
+            __m256 vq = _mm256_loadu_ps(q + i);
+            a0 = _mm256_fmadd_ps(vq, _mm256_loadu_ps(k0 + i), a0);
+            a1 = _mm256_fmadd_ps(vq, _mm256_loadu_ps(k1 + i), a1);
+            a2 = _mm256_fmadd_ps(vq, _mm256_loadu_ps(k2 + i), a2);
+            a3 = _mm256_fmadd_ps(vq, _mm256_loadu_ps(k3 + i), a3);
+        }
+        s[j] = hsum(a0) * scale;
+        s[j + 1] = hsum(a1) * scale;
+        s[j + 2] = hsum(a2) * scale;
+        s[j + 3] = hsum(a3) * scale;
+    }
+    for (; j < n; j++)
+        s[j] = dot_avx2(q, k + (size_t)j * ld, hd) * scale;
+}
+
+/* out[0..hd) += Σ_j p[j]·v_j for n value rows (row stride ld), 64 columns at a time. */
+__attribute__((target("avx2,fma"))) static void mix_avx2(const float *p, const float *v, int n,
+                                                         int ld, int hd, float *out)
+{
+    for (int c = 0; c < hd; c += 64) {
+        int w = hd - c < 64 ? hd - c : 64, nv = w / 8;
+        __m256 acc[8];
+        for (int i = 0; i < nv; i++)
+            acc[i] = _mm256_loadu_ps(out + c + 8 * i);
+        for (int j = 0; j < n; j++) {
+            __m256 pj = _mm256_set1_ps(p[j]);
+            const float *vr = v + (size_t)j * ld + c;
+            for (int i = 0; i < nv; i++)
+                acc[i] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 8 * i), acc[i]);
+        }
+        for (int i = 0; i < nv; i++)
+            _mm256_storeu_ps(out + c + 8 * i, acc[i]);
+    }
+}
+
+void kr_attn_scores(const float *q, const float *k, int n, int ld, int hd, float scale, float *s)
+{
+    if (have_avx2() && hd % 8 == 0) {
+        scores_avx2(q, k, n, ld, hd, scale, s);
+        return;
+    }
+    for (int j = 0; j < n; j++)
+        s[j] = kr_dot(q, k + (size_t)j * ld, hd) * scale;
+}
+
+void kr_attn_mix(const float *p, const float *v, int n, int ld, int hd, float *out)
+{
+    if (have_avx2() && hd % 8 == 0) {
+        mix_avx2(p, v, n, ld, hd, out);
+        return;
+    }
+    for (int j = 0; j < n; j++)
+        kr_axpy(out, p[j], v + (size_t)j * ld, hd);
+}

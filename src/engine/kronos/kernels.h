@@ -20,6 +20,10 @@ void kr_gemm_skinny(const float *x, int rows, int in, const float *w, int out, c
 float kr_dot(const float *a, const float *b, int n);
 /* y += a·x */
 void kr_axpy(float *y, float a, const float *x, int n);
+/* s[j] = (q · k_j) * scale for n key rows of stride ld (one head of width hd). */
+void kr_attn_scores(const float *q, const float *k, int n, int ld, int hd, float scale, float *s);
+/* out += Σ_j p[j] v_j for n value rows of stride ld. */
+void kr_attn_mix(const float *p, const float *v, int n, int ld, int hd, float *out);
 /* In-place softmax with a vectorised exp (about 1 ulp from expf). */
 void kr_softmax_fast(float *x, int n);
 /* g = silu(g) * u */

@@ -209,20 +209,45 @@ void kr_attention_causal(const float *q, const float *k, const float *v, int n, 
 void kr_attention_row(const float *q, const float *k0, const float *v0, int n0, const float *k1,
                       const float *v1, int n1, int d, int hd, float *out, float *scratch)
 {
+    for (int o = 0; o < d; o += hd)
+        kr_attention_row_head(q, k0, v0, n0, k1, v1, n1, d, hd, o, out, scratch);
+}
+
+void kr_attention_row_head(const float *q, const float *k0, const float *v0, int n0,
+                           const float *k1, const float *v1, int n1, int d, int hd, int o,
+                           float *out, float *scratch)
+{
     float scale = 1.0f / sqrtf((float)hd);
-    int n = n0 + n1;
-    for (int o = 0; o < d; o += hd) {
-        const float *qh = q + o;
-        for (int j = 0; j < n; j++) {
-            const float *kr = j < n0 ? k0 + (size_t)j * d + o : k1 + (size_t)(j - n0) * d + o;
-            scratch[j] = kr_dot(qh, kr, hd) * scale;
-        }
-        kr_softmax_fast(scratch, n);
-        float *oh = out + o;
-        memset(oh, 0, sizeof(float) * (size_t)hd);
-        for (int j = 0; j < n; j++) {
-            const float *vr = j < n0 ? v0 + (size_t)j * d + o : v1 + (size_t)(j - n0) * d + o;
-            kr_axpy(oh, scratch[j], vr, hd);
-        }
-    }
+    kr_attn_scores(q + o, k0 + o, n0, d, hd, scale, scratch);
+    if (n1 > 0) kr_attn_scores(q + o, k1 + o, n1, d, hd, scale, scratch + n0);
+    kr_softmax_fast(scratch, n0 + n1);
+    float *oh = out + o;
+    memset(oh, 0, sizeof(float) * (size_t)hd);
+    kr_attn_mix(scratch, v0 + o, n0, d, hd, oh);
+    if (n1 > 0) kr_attn_mix(scratch + n0, v1 + o, n1, d, hd, oh);
+}
+
+typedef struct rows_job {
+    const float *q, *k0, *v0, *k1, *v1;
+    int n0, n1, stride1, d, hd, heads;
+    float *out, *scratch;
+} rows_job;
+
+static void rows_task(void *ctx, int i, int t)
+{
+    rows_job *j = ctx;
+    int s = i / j->heads, h = i % j->heads;
+    size_t so = (size_t)s * j->d, s1 = (size_t)s * j->stride1 * j->d;
+    kr_attention_row_head(j->q + so, j->k0, j->v0, j->n0, j->n1 ? j->k1 + s1 : NULL,
+                          j->n1 ? j->v1 + s1 : NULL, j->n1, j->d, j->hd, h * j->hd, j->out + so,
+                          j->scratch + (size_t)t * (j->n0 + j->n1));
+}
+
+void kr_attention_rows(const float *q, int S, const float *k0, const float *v0, int n0,
+                       const float *k1, const float *v1, int n1, int stride1, int d, int hd,
+                       float *out, float *scratch)
+{
+    rows_job j = {q, k0, v0, k1, v1, n0, n1, stride1, d, hd, d / hd, out, scratch};
+    double macs = 2.0 * S * (double)(n0 + n1) * d;
+    kr_pool_run(macs >= (1 << 17) ? current_pool : NULL, S * (d / hd), rows_task, &j);
 }

@@ -42,5 +42,17 @@ void kr_attention_causal(const float *q, const float *k, const float *v, int n, 
  */
 void kr_attention_row(const float *q, const float *k0, const float *v0, int n0, const float *k1,
                       const float *v1, int n1, int d, int hd, float *out, float *scratch);
+/*
+ * S query rows (q[S][d]), every head: sample s attends to the shared keys k0/v0 (n0 rows) and
+ * its own k1/v1 + s*stride1*d (n1 rows). Fans out over samples x heads; scratch holds n0+n1
+ * floats per pool thread.
+ */
+void kr_attention_rows(const float *q, int S, const float *k0, const float *v0, int n0,
+                       const float *k1, const float *v1, int n1, int stride1, int d, int hd,
+                       float *out, float *scratch);
+/* The head at column offset o only. */
+void kr_attention_row_head(const float *q, const float *k0, const float *v0, int n0,
+                           const float *k1, const float *v1, int n1, int d, int hd, int o,
+                           float *out, float *scratch);
 
 #endif
