@@ -138,10 +138,9 @@ def slo_rules(spec):
                     "runbook_url": f"{spec['runbook_base']}#{alert_name.lower()}",
                 },
             })
-    return {"groups": [
-        {"name": "kronos_slo_recording", "rules": recording},
-        {"name": "kronos_slo_alerts", "rules": alerts},
-    ]}
+    # One group: rules of a group run in order, so every alert sees the recording rules of the same
+    # evaluation (separate groups run concurrently and may see values one interval old).
+    return {"groups": [{"name": "kronos_slo", "rules": recording + alerts}]}
 
 
 def prometheus_rule(groups):
