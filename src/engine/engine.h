@@ -87,10 +87,10 @@ typedef struct engine_ops {
 
 struct engine {
     const engine_ops *ops;
-    const char *name;              /* "kronos" or "baseline" */
-    char model_version[128];       /* e.g. "Kronos-small"; filled by the constructor or load */
-    char tokenizer_version[128];   /* e.g. "Kronos-Tokenizer-base" */
-    int max_context;               /* tokens the model sees; baseline: its history window */
+    const char *name;            /* "kronos" or "baseline" */
+    char model_version[128];     /* e.g. "Kronos-small"; filled by the constructor or load */
+    char tokenizer_version[128]; /* e.g. "Kronos-Tokenizer-base" */
+    int max_context;             /* tokens the model sees; baseline: its history window */
     void *impl;
 };
 

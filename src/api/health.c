@@ -1,0 +1,143 @@
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "api/handlers.h"
+#include "api/readiness.h"
+#include "http/response.h"
+#include "util/clock.h"
+#include "version.h"
+
+enum MHD_Result handle_root(http_request *r)
+{
+    json_t *body = json_pack("{s:s, s:s}", "message", KRONOS_APP_NAME, "version", KRONOS_VERSION);
+    return http_respond_json(r, MHD_HTTP_OK, body, CT_JSON);
+}
+
+enum MHD_Result handle_healthz(http_request *r)
+{
+    return http_respond_json(r, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), CT_JSON);
+}
+
+enum MHD_Result handle_readyz(http_request *r)
+{
+    readiness rd;
+    readiness_get(r->app, &rd);
+    json_t *body = json_pack("{s:s, s:b, s:s, s:s, s:s, s:s}", "status", rd.status, "model_loaded",
+                             rd.model_loaded, "engine", rd.engine, "model", rd.model, "tokenizer",
+                             rd.tokenizer, "device", "cpu");
+    if (rd.reason[0])
+        json_object_set_new(body, "reason", json_string(rd.reason));
+    if (rd.ready)
+        return http_respond_json(r, MHD_HTTP_OK, body, CT_JSON);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return MHD_NO;
+    http_header_kv retry = {MHD_HTTP_HEADER_RETRY_AFTER, "5"};
+    return http_respond(r, MHD_HTTP_SERVICE_UNAVAILABLE, CT_JSON, text, strlen(text), true, &retry,
+                        1);
+}
+
+/* VmRSS and friends from /proc/self/status, in bytes; -1 when unreadable. */
+static long long proc_status_kb(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long long v = -1;
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            sscanf(line + klen + 1, "%lld", &v);
+            break;
+        }
+    }
+    fclose(f);
+    return v < 0 ? -1 : v * 1024;
+}
+
+static long long meminfo_bytes(const char *key)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long long v = -1;
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            sscanf(line + klen + 1, "%lld", &v);
+            break;
+        }
+    }
+    fclose(f);
+    return v < 0 ? -1 : v * 1024;
+}
+
+static json_t *memory_check(void)
+{
+    long long rss = proc_status_kb("VmRSS");
+    long long total = meminfo_bytes("MemTotal");
+    long long avail = meminfo_bytes("MemAvailable");
+    const char *status = "pass";
+    if (avail >= 0 && total > 0 && (double)avail / (double)total < 0.05)
+        status = "warn";
+    return json_pack("{s:s, s:I, s:I, s:I}", "status", status, "rss_bytes", (json_int_t)rss,
+                     "system_total_bytes", (json_int_t)total, "system_available_bytes",
+                     (json_int_t)avail);
+}
+
+static json_t *disk_check(void)
+{
+    struct statvfs vfs;
+    char cwd[1024];
+    if (!getcwd(cwd, sizeof(cwd)))
+        snprintf(cwd, sizeof(cwd), "/");
+    if (statvfs(cwd, &vfs) != 0)
+        return json_pack("{s:s, s:s}", "status", "warn", "error", "statvfs failed");
+    unsigned long long total = (unsigned long long)vfs.f_blocks * vfs.f_frsize;
+    unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+    const char *status = total && (double)avail / (double)total < 0.05 ? "warn" : "pass";
+    return json_pack("{s:s, s:s, s:I, s:I}", "status", status, "path", cwd, "total_bytes",
+                     (json_int_t)total, "available_bytes", (json_int_t)avail);
+}
+
+static const char *worst(const char *a, const char *b)
+{
+    static const char *const order[] = {"pass", "warn", "fail"};
+    int ia = 0, ib = 0;
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(a, order[i]) == 0)
+            ia = i;
+        if (strcmp(b, order[i]) == 0)
+            ib = i;
+    }
+    return order[ia > ib ? ia : ib];
+}
+
+enum MHD_Result handle_healthz_detailed(http_request *r)
+{
+    readiness rd;
+    readiness_get(r->app, &rd);
+    json_t *model = readiness_model_check(r->app, &rd);
+    json_t *queue = readiness_queue_check(r->app);
+    json_t *memory = memory_check();
+    json_t *disk = disk_check();
+    const char *status = "pass";
+    json_t *checks[] = {model, queue, memory, disk};
+    for (size_t i = 0; i < 4; i++)
+        status = worst(status, json_string_value(json_object_get(checks[i], "status")));
+    double uptime = (double)(clock_mono_ns() - r->app->start_mono_ns) / 1e9;
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:f, s:{s:o, s:o, s:o, s:o}}", "status", status, "version",
+                  KRONOS_VERSION, "revision", KRONOS_GIT_REVISION, "uptime_seconds", uptime,
+                  "checks", "model", model, "queue", queue, "memory", memory, "disk", disk);
+    unsigned code = strcmp(status, "fail") == 0 ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
+    return http_respond_json(r, code, body, CT_HEALTH_JSON);
+}

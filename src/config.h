@@ -1,0 +1,65 @@
+#ifndef KRONOS_CONFIG_H
+#define KRONOS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "security/cidr.h"
+#include "util/strbuf.h"
+
+/* The effective configuration (SPEC §2): KRONOS_* environment variables, each overridable by a
+ * --kebab-case flag. Every value is validated; strings are owned by the struct. */
+typedef struct config {
+    char *host;
+    int port;
+    int log_level;
+    char *model_path;     /* NULL: the baseline engine */
+    char *tokenizer_path; /* defaults to <model_path>/tokenizer */
+    int max_context;
+    double default_temperature;
+    int default_top_k;
+    double default_top_p;
+    int default_sample_count;
+    double clip_value;
+    int inference_threads;
+    int queue_size;
+    double inference_timeout;
+    double startup_timeout;
+    double shutdown_grace;
+    int max_candles;
+    int max_pred_len;
+    int max_batch_items;
+    int max_sample_count;
+    double max_request_size_mb;
+    bool security_enabled;
+    char *container_whitelist;
+    char *trusted_proxies;
+    char *api_keys_file;
+    bool rate_limit_enabled;
+    int rate_limit_per_minute;
+    int rate_limit_burst;
+    int connection_timeout;
+    int max_connections;
+    int max_connections_per_ip;
+    char *instance;
+
+    cidr_list trusted_proxy_list; /* parsed trusted_proxies */
+} config;
+
+enum config_result {
+    CONFIG_OK = 0,
+    CONFIG_EXIT_OK = 1, /* --help or --version printed: exit 0 */
+    CONFIG_INVALID = 2, /* message in err: exit 2 */
+};
+
+/* Reads the environment (via getenv_fn, so tests can inject one) and argv. On CONFIG_INVALID,
+ * err holds one line naming the variable, the value and what is allowed. --help/--version
+ * output goes to `out`. */
+int config_load(config *c, int argc, char **argv, const char *(*getenv_fn)(const char *),
+                strbuf *out, char *err, size_t errlen);
+void config_free(config *c);
+size_t config_max_request_bytes(const config *c);
+/* The effective configuration as a JSON object (for the start-up log line). */
+void config_to_json(const config *c, strbuf *sb);
+
+#endif

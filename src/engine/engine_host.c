@@ -1,0 +1,269 @@
+#include "engine/engine_host.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct engine_host {
+    engine *e;
+    double timeout;
+    engine_host_listener on_change;
+    void *user;
+
+    pthread_t loader, timer;
+    bool timer_started;
+
+    /* notify_mu serialises transition + listener call, so listeners see changes in order;
+     * mu guards the fields below and is never held while the listener runs. */
+    pthread_mutex_t notify_mu;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* load finished, or destroy */
+    engine_state state;
+    bool load_finished;
+    bool late;
+    bool stopping;
+    double started_at, load_seconds;
+    char reason[256];
+};
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static struct timespec to_timespec(double t)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)t;
+    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+const char *engine_state_name(engine_state s)
+{
+    switch (s) {
+    case ENGINE_STATE_LOADING:
+        return "loading";
+    case ENGINE_STATE_READY:
+        return "ready";
+    case ENGINE_STATE_FAILED:
+        return "failed";
+    }
+    return "unknown";
+}
+
+/* Caller holds notify_mu (not mu). */
+static void notify(engine_host *h)
+{
+    if (!h->on_change) return;
+    pthread_mutex_lock(&h->mu);
+    engine_state st = h->state;
+    char reason[sizeof h->reason];
+    memcpy(reason, h->reason, sizeof reason);
+    double secs = h->load_finished ? h->load_seconds : mono_now() - h->started_at;
+    bool late = h->late;
+    pthread_mutex_unlock(&h->mu);
+    h->on_change(h, st, reason, secs, late, h->user);
+}
+
+static void *loader_main(void *arg)
+{
+    engine_host *h = arg;
+    char err[256] = "";
+    int rc = h->e->ops->load ? h->e->ops->load(h->e, err, sizeof err) : ENGINE_OK;
+    double secs = mono_now() - h->started_at;
+
+    pthread_mutex_lock(&h->notify_mu);
+    pthread_mutex_lock(&h->mu);
+    bool timed_out = h->state == ENGINE_STATE_FAILED;
+    h->load_finished = true;
+    h->load_seconds = secs;
+    if (rc == ENGINE_OK) {
+        h->state = ENGINE_STATE_READY;
+        if (timed_out) {
+            h->late = true;
+            snprintf(h->reason, sizeof h->reason,
+                     "model loaded after the %g s startup timeout (took %.1f s)", h->timeout, secs);
+        } else {
+            h->reason[0] = '\0';
+        }
+    } else {
+        h->state = ENGINE_STATE_FAILED;
+        snprintf(h->reason, sizeof h->reason, "%s", err[0] ? err : "model load failed");
+    }
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    notify(h);
+    pthread_mutex_unlock(&h->notify_mu);
+    return NULL;
+}
+
+static void *timer_main(void *arg)
+{
+    engine_host *h = arg;
+    double until = h->started_at + h->timeout;
+    struct timespec ts = to_timespec(until);
+    pthread_mutex_lock(&h->mu);
+    while (!h->load_finished && !h->stopping && mono_now() < until)
+        pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+    pthread_mutex_unlock(&h->mu);
+
+    pthread_mutex_lock(&h->notify_mu);
+    pthread_mutex_lock(&h->mu);
+    bool fire = !h->load_finished && !h->stopping;
+    if (fire) {
+        h->state = ENGINE_STATE_FAILED;
+        snprintf(h->reason, sizeof h->reason, "model load did not finish within %g s", h->timeout);
+        pthread_cond_broadcast(&h->cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+    if (fire) notify(h);
+    pthread_mutex_unlock(&h->notify_mu);
+    return NULL;
+}
+
+static int init_cond_monotonic(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+    if (pthread_condattr_init(&a)) return -1;
+    int rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    if (!rc) rc = pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+    return rc ? -1 : 0;
+}
+
+engine_host *engine_host_start(engine *e, double startup_timeout_s, engine_host_listener on_change,
+                               void *user)
+{
+    if (!e || !e->ops) return NULL;
+    engine_host *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->e = e;
+    h->timeout = startup_timeout_s > 0 && isfinite(startup_timeout_s) ? startup_timeout_s : 0;
+    h->on_change = on_change;
+    h->user = user;
+    h->state = ENGINE_STATE_LOADING;
+    if (pthread_mutex_init(&h->mu, NULL) || pthread_mutex_init(&h->notify_mu, NULL) ||
+        init_cond_monotonic(&h->cv)) {
+        free(h);
+        return NULL;
+    }
+    h->started_at = mono_now();
+    pthread_mutex_lock(&h->notify_mu);
+    notify(h); /* LOADING */
+    pthread_mutex_unlock(&h->notify_mu);
+    if (pthread_create(&h->loader, NULL, loader_main, h)) {
+        pthread_cond_destroy(&h->cv);
+        pthread_mutex_destroy(&h->mu);
+        pthread_mutex_destroy(&h->notify_mu);
+        free(h);
+        return NULL;
+    }
+    if (h->timeout > 0) {
+        if (pthread_create(&h->timer, NULL, timer_main, h) == 0) {
+            h->timer_started = true;
+        } else {
+            /* no timer: readiness would wait forever on a hung load; say so instead */
+            pthread_mutex_lock(&h->notify_mu);
+            pthread_mutex_lock(&h->mu);
+            bool fire = !h->load_finished;
+            if (fire) {
+                h->state = ENGINE_STATE_FAILED;
+                snprintf(h->reason, sizeof h->reason, "cannot start the startup timer");
+                pthread_cond_broadcast(&h->cv);
+            }
+            pthread_mutex_unlock(&h->mu);
+            if (fire) notify(h);
+            pthread_mutex_unlock(&h->notify_mu);
+        }
+    }
+    return h;
+}
+
+engine_state engine_host_state(const engine_host *h)
+{
+    engine_host *m = (engine_host *)h;
+    pthread_mutex_lock(&m->mu);
+    engine_state s = m->state;
+    pthread_mutex_unlock(&m->mu);
+    return s;
+}
+
+bool engine_host_ready(const engine_host *h)
+{
+    return engine_host_state(h) == ENGINE_STATE_READY;
+}
+
+void engine_host_reason(const engine_host *h, char *buf, size_t len)
+{
+    engine_host *m = (engine_host *)h;
+    if (!len) return;
+    pthread_mutex_lock(&m->mu);
+    snprintf(buf, len, "%s", m->reason);
+    pthread_mutex_unlock(&m->mu);
+}
+
+double engine_host_load_seconds(const engine_host *h)
+{
+    engine_host *m = (engine_host *)h;
+    pthread_mutex_lock(&m->mu);
+    double s = m->load_finished ? m->load_seconds : mono_now() - m->started_at;
+    pthread_mutex_unlock(&m->mu);
+    return s;
+}
+
+bool engine_host_loaded_late(const engine_host *h)
+{
+    engine_host *m = (engine_host *)h;
+    pthread_mutex_lock(&m->mu);
+    bool late = m->late;
+    pthread_mutex_unlock(&m->mu);
+    return late;
+}
+
+engine *engine_host_engine(const engine_host *h)
+{
+    return h->e;
+}
+
+engine_state engine_host_wait(engine_host *h, double timeout_s)
+{
+    double until = timeout_s > 0 ? mono_now() + timeout_s : INFINITY;
+    pthread_mutex_lock(&h->mu);
+    while (h->state == ENGINE_STATE_LOADING) {
+        if (isinf(until)) {
+            pthread_cond_wait(&h->cv, &h->mu);
+        } else {
+            if (mono_now() >= until) break;
+            struct timespec ts = to_timespec(until);
+            pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+        }
+    }
+    engine_state s = h->state;
+    pthread_mutex_unlock(&h->mu);
+    return s;
+}
+
+void engine_host_destroy(engine_host *h)
+{
+    if (!h) return;
+    pthread_mutex_lock(&h->mu);
+    h->stopping = true;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    if (h->timer_started) pthread_join(h->timer, NULL);
+    pthread_join(h->loader, NULL);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    pthread_mutex_destroy(&h->notify_mu);
+    free(h);
+}

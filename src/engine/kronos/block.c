@@ -1,0 +1,90 @@
+#include "engine/kronos/block.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/kronos/ops.h"
+
+int kr_ws_init(kr_ws *ws, size_t rows, int d, int ff)
+{
+    memset(ws, 0, sizeof(*ws));
+    ws->rows = rows;
+    ws->d = d;
+    ws->ff = ff;
+    size_t rd = rows * (size_t)d, rf = rows * (size_t)ff;
+    ws->h = malloc(rd * sizeof(float));
+    ws->q = malloc(rd * sizeof(float));
+    ws->a = malloc(rd * sizeof(float));
+    ws->k = malloc(rd * sizeof(float));
+    ws->v = malloc(rd * sizeof(float));
+    ws->g = malloc(rf * sizeof(float));
+    ws->u = malloc(rf * sizeof(float));
+    ws->scores = malloc(rows * rows * sizeof(float));
+    if (!ws->h || !ws->q || !ws->a || !ws->k || !ws->v || !ws->g || !ws->u || !ws->scores) {
+        kr_ws_free(ws);
+        return -1;
+    }
+    return 0;
+}
+
+void kr_ws_free(kr_ws *ws)
+{
+    free(ws->h);
+    free(ws->q);
+    free(ws->a);
+    free(ws->k);
+    free(ws->v);
+    free(ws->g);
+    free(ws->u);
+    free(ws->scores);
+    memset(ws, 0, sizeof(*ws));
+}
+
+static void ffn(const kr_block *b, int d, int ff, float *x, size_t n, kr_ws *ws)
+{
+    kr_rmsnorm(x, b->norm2, n, d, ws->h);
+    kr_linear_fwd(&b->w1, ws->h, n, ws->g);
+    kr_linear_fwd(&b->w3, ws->h, n, ws->u);
+    kr_swiglu(ws->g, ws->u, n * (size_t)ff);
+    kr_linear_acc(&b->w2, ws->g, n, x);
+}
+
+void kr_block_seq(const kr_block *b, int d, int heads, int ff, float *x, int n, float *k_out,
+                  float *v_out, kr_ws *ws)
+{
+    int hd = d / heads;
+    float *k = k_out ? k_out : ws->k, *v = v_out ? v_out : ws->v;
+    kr_rmsnorm(x, b->norm1, (size_t)n, d, ws->h);
+    kr_linear_fwd(&b->q, ws->h, (size_t)n, ws->q);
+    kr_linear_fwd(&b->k, ws->h, (size_t)n, k);
+    kr_linear_fwd(&b->v, ws->h, (size_t)n, v);
+    kr_rope(ws->q, (size_t)n, d, hd, b->inv_freq, 0);
+    kr_rope(k, (size_t)n, d, hd, b->inv_freq, 0);
+    kr_attention_causal(ws->q, k, v, n, d, hd, ws->a, ws->scores);
+    kr_linear_acc(&b->o, ws->a, (size_t)n, x);
+    ffn(b, d, ff, x, (size_t)n, ws);
+}
+
+void kr_block_step(const kr_block *b, int d, int heads, int ff, float *x, int S, int pos,
+                   const float *kpre, const float *vpre, int npre, float *ksuf, float *vsuf,
+                   int cap, int nsuf, kr_ws *ws)
+{
+    int hd = d / heads;
+    kr_rmsnorm(x, b->norm1, (size_t)S, d, ws->h);
+    kr_linear_fwd(&b->q, ws->h, (size_t)S, ws->q);
+    kr_linear_fwd(&b->k, ws->h, (size_t)S, ws->k);
+    kr_linear_fwd(&b->v, ws->h, (size_t)S, ws->v);
+    for (int s = 0; s < S; s++) { /* every sample's new row sits at the same position */
+        kr_rope(ws->q + (size_t)s * d, 1, d, hd, b->inv_freq, pos);
+        kr_rope(ws->k + (size_t)s * d, 1, d, hd, b->inv_freq, pos);
+    }
+    for (int s = 0; s < S; s++) {
+        float *ks = ksuf + (size_t)s * cap * d, *vs = vsuf + (size_t)s * cap * d;
+        memcpy(ks + (size_t)nsuf * d, ws->k + (size_t)s * d, sizeof(float) * (size_t)d);
+        memcpy(vs + (size_t)nsuf * d, ws->v + (size_t)s * d, sizeof(float) * (size_t)d);
+        kr_attention_row(ws->q + (size_t)s * d, kpre, vpre, npre, ks, vs, nsuf + 1, d, hd,
+                         ws->a + (size_t)s * d, ws->scores);
+    }
+    kr_linear_acc(&b->o, ws->a, (size_t)S, x);
+    ffn(b, d, ff, x, (size_t)S, ws);
+}

@@ -1,0 +1,365 @@
+#include "engine/kronos/forecast.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/kronos/block.h"
+#include "engine/kronos/sample.h"
+#include "engine/kronos/tokenizer.h"
+
+#define NF ENGINE_FEATURES
+
+float kr_pairwise_sum(const float *a, size_t n, size_t stride)
+{
+    if (n < 8) {
+        float res = 0.0f;
+        for (size_t i = 0; i < n; i++)
+            res += a[i * stride];
+        return res;
+    }
+    if (n <= 128) {
+        float r[8], res;
+        size_t i;
+        for (int j = 0; j < 8; j++)
+            r[j] = a[(size_t)j * stride];
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (int j = 0; j < 8; j++)
+                r[j] += a[(i + (size_t)j) * stride];
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++)
+            res += a[i * stride];
+        return res;
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return kr_pairwise_sum(a, n2, stride) + kr_pairwise_sum(a + n2 * stride, n - n2, stride);
+}
+
+/* np.mean / np.std(ddof=0) per column of a float32 [T][6] frame, as numpy computes them. */
+static void column_stats(const float *x, int T, float *mean, float *std, float *tmp)
+{
+    for (int c = 0; c < NF; c++) {
+        float mu = kr_pairwise_sum(x + c, (size_t)T, NF) / (float)T;
+        for (int r = 0; r < T; r++) {
+            float dv = x[(size_t)r * NF + c] - mu;
+            tmp[r] = dv * dv;
+        }
+        mean[c] = mu;
+        std[c] = sqrtf(kr_pairwise_sum(tmp, (size_t)T, 1) / (float)T);
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct fc {
+    const kr_tokenizer *tok;
+    const kr_model *m;
+    const kr_request *req;
+    int M, N, W0, cached, scap;
+    kr_ws ws;
+    float *xw, *tmp, *ctx_last, *logits, *probs, *fwork, *s2tmp;
+    float *kpre, *vpre, *ksuf, *vsuf, *dkpre, *dvpre, *dksuf, *dvsuf, *dk, *dv;
+    int *order, *tok1, *tok2, *chosen, *ibuf1, *ibuf2;
+    kr_stamp *stamps, *stamp_rows;
+    kr_rng *rng;
+} fc;
+
+static void fc_free(fc *f)
+{
+    kr_ws_free(&f->ws);
+    void *bufs[] = {f->xw,     f->tmp,        f->ctx_last, f->logits, f->probs, f->fwork, f->s2tmp,
+                    f->kpre,   f->vpre,       f->ksuf,     f->vsuf,   f->dkpre, f->dvpre, f->dksuf,
+                    f->dvsuf,  f->dk,         f->dv,       f->order,  f->tok1,  f->tok2,  f->chosen,
+                    f->stamps, f->stamp_rows, f->rng,      f->ibuf1,  f->ibuf2};
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        free(bufs[i]);
+}
+
+static int fc_alloc(fc *f)
+{
+    const kr_model *m = f->m;
+    const kr_tokenizer *t = f->tok;
+    const kr_request *q = f->req;
+    int S = q->S, d = m->d, L = m->layers;
+    int V = m->v1 > m->v2 ? m->v1 : m->v2;
+    int win = f->N < f->M ? f->N : f->M;
+    size_t R = (size_t)(q->T > win ? q->T : win);
+    if (R < (size_t)S) R = (size_t)S;
+    int dmax = d > t->d ? d : t->d, ffmax = m->ff > t->ff ? m->ff : t->ff;
+    if (kr_ws_init(&f->ws, R, dmax, ffmax) != 0) return -1;
+    size_t sd = (size_t)S * d;
+#define ALLOC(p, n) ((p) = malloc(sizeof(*(p)) * (size_t)(n)))
+    if (!ALLOC(f->xw, R * dmax) || !ALLOC(f->tmp, R * 2 * (size_t)dmax) ||
+        !ALLOC(f->ctx_last, sd) || !ALLOC(f->logits, (size_t)S * V) ||
+        !ALLOC(f->probs, (size_t)S * V) || !ALLOC(f->fwork, V) || !ALLOC(f->order, V) ||
+        !ALLOC(f->s2tmp, 3 * sd + (size_t)f->M + 1) || !ALLOC(f->tok1, (size_t)S * f->N) ||
+        !ALLOC(f->tok2, (size_t)S * f->N) || !ALLOC(f->chosen, S) || !ALLOC(f->ibuf1, S) ||
+        !ALLOC(f->ibuf2, S) || !ALLOC(f->stamps, f->N) || !ALLOC(f->stamp_rows, S) ||
+        !ALLOC(f->rng, S) || !ALLOC(f->dk, (size_t)f->M * d) || !ALLOC(f->dv, (size_t)f->M * d))
+        return -1;
+    if (f->cached) {
+        size_t pre = (size_t)L * f->W0 * d, suf = (size_t)L * S * f->scap * d;
+        size_t dsuf = (size_t)S * f->scap * d;
+        if (!ALLOC(f->kpre, pre) || !ALLOC(f->vpre, pre) || !ALLOC(f->ksuf, suf) ||
+            !ALLOC(f->vsuf, suf) || !ALLOC(f->dkpre, (size_t)f->W0 * d) ||
+            !ALLOC(f->dvpre, (size_t)f->W0 * d) || !ALLOC(f->dksuf, dsuf) || !ALLOC(f->dvsuf, dsuf))
+            return -1;
+    }
+#undef ALLOC
+    return 0;
+}
+
+/* Samples one token per sample row from logits[S][V]; row r's logits are shared when
+ * shared is set (step 0). */
+static void sample_rows(fc *f, const float *logits, int V, int shared, int *outv)
+{
+    const kr_request *q = f->req;
+    for (int s = 0; s < q->S; s++) {
+        const float *l = logits + (shared ? 0 : (size_t)s * V);
+        if (!shared || s == 0)
+            kr_sample_filter(l, V, q->temperature, q->top_k, q->top_p, f->probs, f->order,
+                             f->fwork);
+        outv[s] = kr_sample_draw(f->probs, V, &f->rng[s]);
+    }
+}
+
+static void put_token(fc *f, int s, int idx, int a, int b)
+{
+    f->tok1[(size_t)s * f->N + idx] = a;
+    f->tok2[(size_t)s * f->N + idx] = b;
+}
+
+/* Step 0: the window ending at the last input bar, shared by every sample. */
+static void step_first(fc *f, const kr_trace *tr)
+{
+    const kr_model *m = f->m;
+    const kr_request *q = f->req;
+    int d = m->d, W0 = f->W0, start = q->T - W0, S = q->S;
+    kr_model_embed(m, f->tok1 + start, f->tok2 + start, f->stamps + start, W0, f->xw, f->tmp, tr);
+    kr_model_window(m, f->xw, W0, f->cached ? f->kpre : NULL, f->cached ? f->vpre : NULL, W0,
+                    &f->ws, tr);
+    float *dk = f->cached ? f->dkpre : f->dk, *dv = f->cached ? f->dvpre : f->dv;
+    kr_model_dep_kv(m, f->xw, W0, dk, dv);
+    const float *last = f->xw + (size_t)(W0 - 1) * d;
+    for (int s = 0; s < S; s++)
+        memcpy(f->ctx_last + (size_t)s * d, last, sizeof(float) * (size_t)d);
+    kr_model_s1_logits(m, last, 1, f->logits);
+    KR_TRACE(tr, "step0_s1_logits", -1, f->logits, 1, (size_t)m->v1);
+    KR_TRACE(tr, "steps_s1_logits", 0, f->logits, 1, (size_t)m->v1);
+    sample_rows(f, f->logits, m->v1, 1, f->chosen);
+    int *s2v = f->ibuf2;
+    kr_model_s2_logits(m, f->ctx_last, f->chosen, S, dk, dv, W0, NULL, NULL, 0, 0, f->logits,
+                       f->s2tmp, tr);
+    KR_TRACE(tr, "step0_s2_logits", -1, f->logits, 1, (size_t)m->v2);
+    KR_TRACE(tr, "steps_s2_logits", 0, f->logits, 1, (size_t)m->v2);
+    sample_rows(f, f->logits, m->v2, 0, s2v);
+    for (int s = 0; s < S; s++)
+        put_token(f, s, q->T, f->chosen[s], s2v[s]);
+}
+
+/* Step i while n = T+i <= M: one new row per sample against the caches. */
+static void step_cached(fc *f, int i, const kr_trace *tr)
+{
+    const kr_model *m = f->m;
+    const kr_request *q = f->req;
+    int d = m->d, S = q->S, n = q->T + i, nsuf = i - 1;
+    int *s1v = f->ibuf1, *s2v = f->ibuf2;
+    for (int s = 0; s < S; s++) {
+        s1v[s] = f->tok1[(size_t)s * f->N + n - 1];
+        s2v[s] = f->tok2[(size_t)s * f->N + n - 1];
+        f->stamp_rows[s] = f->stamps[n - 1];
+    }
+    kr_model_embed(m, s1v, s2v, f->stamp_rows, S, f->xw, f->tmp, NULL);
+    kr_model_step(m, f->xw, S, n - 1, f->kpre, f->vpre, f->W0, q->T, f->ksuf, f->vsuf, f->scap,
+                  nsuf, &f->ws);
+    for (int s = 0; s < S; s++) {
+        size_t off = ((size_t)s * f->scap + nsuf) * d;
+        kr_model_dep_kv(m, f->xw + (size_t)s * d, 1, f->dksuf + off, f->dvsuf + off);
+    }
+    kr_model_s1_logits(m, f->xw, S, f->logits);
+    KR_TRACE(tr, "steps_s1_logits", i, f->logits, 1, (size_t)m->v1);
+    sample_rows(f, f->logits, m->v1, 0, f->chosen);
+    kr_model_s2_logits(m, f->xw, f->chosen, S, f->dkpre, f->dvpre, q->T, f->dksuf, f->dvsuf,
+                       nsuf + 1, f->scap, f->logits, f->s2tmp, NULL);
+    KR_TRACE(tr, "steps_s2_logits", i, f->logits, 1, (size_t)m->v2);
+    sample_rows(f, f->logits, m->v2, 0, s2v);
+    for (int s = 0; s < S; s++)
+        put_token(f, s, n, f->chosen[s], s2v[s]);
+}
+
+/* Step i once the window slides: every sample recomputes its own window of M rows. */
+static int step_window(fc *f, int i, engine_cancel *cancel, const kr_trace *tr)
+{
+    const kr_model *m = f->m;
+    const kr_request *q = f->req;
+    int d = m->d, n = q->T + i, w = n < f->M ? n : f->M, start = n - w;
+    for (int s = 0; s < q->S; s++) {
+        if (s > 0 && engine_is_cancelled(cancel)) return ENGINE_CANCELLED;
+        const int *t1 = f->tok1 + (size_t)s * f->N, *t2 = f->tok2 + (size_t)s * f->N;
+        kr_model_embed(m, t1 + start, t2 + start, f->stamps + start, w, f->xw, f->tmp, NULL);
+        kr_model_window(m, f->xw, w, NULL, NULL, 0, &f->ws, NULL);
+        kr_model_dep_kv(m, f->xw, w, f->dk, f->dv);
+        const float *last = f->xw + (size_t)(w - 1) * d;
+        kr_model_s1_logits(m, last, 1, f->logits);
+        if (s == 0) KR_TRACE(tr, "steps_s1_logits", i, f->logits, 1, (size_t)m->v1);
+        kr_sample_filter(f->logits, m->v1, q->temperature, q->top_k, q->top_p, f->probs, f->order,
+                         f->fwork);
+        int a = kr_sample_draw(f->probs, m->v1, &f->rng[s]);
+        kr_model_s2_logits(m, last, &a, 1, f->dk, f->dv, w, NULL, NULL, 0, 0, f->logits, f->s2tmp,
+                           NULL);
+        if (s == 0) KR_TRACE(tr, "steps_s2_logits", i, f->logits, 1, (size_t)m->v2);
+        kr_sample_filter(f->logits, m->v2, q->temperature, q->top_k, q->top_p, f->probs, f->order,
+                         f->fwork);
+        put_token(f, s, n, a, kr_sample_draw(f->probs, m->v2, &f->rng[s]));
+    }
+    return ENGINE_OK;
+}
+
+static int check_request(const kr_model *m, int M, const kr_request *q, char *err, size_t errlen)
+{
+    if (q->T < 1 || q->P < 1 || q->S < 1 || !q->x || !q->x_stamp || !q->y_stamp) {
+        snprintf(err, errlen, "empty input, prediction length or sample count");
+        return -1;
+    }
+    if (q->P > M) {
+        snprintf(err, errlen, "pred_len %d exceeds max_context %d", q->P, M);
+        return -1;
+    }
+    if (!(q->temperature > 0) || q->top_k < 0 || !(q->top_p > 0 && q->top_p <= 1)) {
+        snprintf(err, errlen, "invalid sampling parameters");
+        return -1;
+    }
+    for (int r = 0; r < q->T + q->P - 1; r++) {
+        const kr_stamp *st = r < q->T ? &q->x_stamp[r] : &q->y_stamp[r - q->T];
+        for (int k = 0; k < KR_TIME_N; k++)
+            if (st->f[k] < 0 || st->f[k] >= kr_time_sizes[k]) {
+                snprintf(err, errlen, "timestamp %d: calendar field %d out of range", r, k);
+                return -1;
+            }
+    }
+    for (size_t i = 0; i < (size_t)q->T * NF; i++)
+        if (!isfinite(q->x[i])) {
+            snprintf(err, errlen, "non-finite input value at row %zu", i / NF);
+            return -1;
+        }
+    (void)m;
+    return 0;
+}
+
+int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, double clip,
+                const kr_request *q, kr_result *out, engine_cancel *cancel, const kr_trace *tr,
+                kr_phase_times *times, char *err, size_t errlen)
+{
+    if (check_request(m, max_context, q, err, errlen) != 0) return ENGINE_ERROR;
+    fc f = {.tok = tok, .m = m, .req = q, .M = max_context, .N = q->T + q->P};
+    f.W0 = q->T < f.M ? q->T : f.M;
+    f.cached = q->T < f.M && q->P > 1;
+    f.scap = f.M - q->T;
+    int rc = ENGINE_ERROR, S = q->S, T = q->T, P = q->P;
+    float *norm = NULL, *dec = NULL, *zs = NULL;
+    if (fc_alloc(&f) != 0 || !(norm = malloc(sizeof(float) * (size_t)T * NF)) ||
+        !(zs = malloc(sizeof(float) * (size_t)S * P * NF))) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    for (int s = 0; s < S; s++)
+        kr_rng_seed(&f.rng[s], q->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(s + 1)));
+    for (int r = 0; r < f.N - 1; r++)
+        f.stamps[r] = r < T ? q->x_stamp[r] : q->y_stamp[r - T];
+    f.stamps[f.N - 1] = q->y_stamp[P - 1];
+
+    double t0 = now();
+    float mean[NF], std[NF], den[NF];
+    column_stats(q->x, T, mean, std, f.tmp);
+    float c = (float)clip;
+    for (int k = 0; k < NF; k++)
+        den[k] = std[k] + 1e-5f;
+    for (int r = 0; r < T; r++)
+        for (int k = 0; k < NF; k++) {
+            float v = (q->x[(size_t)r * NF + k] - mean[k]) / den[k];
+            norm[(size_t)r * NF + k] = v < -c ? -c : v > c ? c : v;
+        }
+    KR_TRACE(tr, "norm_mean", -1, mean, 1, NF);
+    KR_TRACE(tr, "norm_std", -1, std, 1, NF);
+    KR_TRACE(tr, "x_norm", -1, norm, (size_t)T, NF);
+    kr_tok_encode(tok, norm, T, f.tok1, f.tok2, f.xw, &f.ws, tr);
+    for (int s = 1; s < S; s++) {
+        memcpy(f.tok1 + (size_t)s * f.N, f.tok1, sizeof(int) * (size_t)T);
+        memcpy(f.tok2 + (size_t)s * f.N, f.tok2, sizeof(int) * (size_t)T);
+    }
+    if (out->ctx_s1) memcpy(out->ctx_s1, f.tok1, sizeof(int) * (size_t)T);
+    if (out->ctx_s2) memcpy(out->ctx_s2, f.tok2, sizeof(int) * (size_t)T);
+    double t1 = now();
+    if (times) times->tokenizer += t1 - t0;
+
+    rc = ENGINE_CANCELLED;
+    if (engine_is_cancelled(cancel)) goto done;
+    step_first(&f, tr);
+    double t2 = now();
+    if (times) times->prefill += t2 - t1;
+    for (int i = 1; i < P; i++) {
+        if (engine_is_cancelled(cancel)) goto done;
+        double a = now();
+        if (f.cached && T + i <= f.M) {
+            step_cached(&f, i, tr);
+            if (times) {
+                times->cached += now() - a;
+                times->cached_steps++;
+            }
+        } else {
+            if (step_window(&f, i, cancel, tr) != ENGINE_OK) goto done;
+            if (times) {
+                times->sliding += now() - a;
+                times->sliding_steps++;
+            }
+        }
+    }
+
+    double t3 = now();
+    int wd = f.N < f.M ? f.N : f.M;
+    if (!(dec = malloc(sizeof(float) * (size_t)wd * NF))) {
+        rc = ENGINE_ERROR;
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    for (int s = 0; s < S; s++) {
+        if (engine_is_cancelled(cancel)) goto done;
+        const kr_trace *dtr = s == 0 ? tr : NULL;
+        const int *t1s = f.tok1 + (size_t)s * f.N + (f.N - wd),
+                  *t2s = f.tok2 + (size_t)s * f.N + (f.N - wd);
+        kr_tok_decode(tok, t1s, t2s, wd, dec, f.xw, &f.ws, dtr);
+        memcpy(zs + (size_t)s * P * NF, dec + (size_t)(wd - P) * NF, sizeof(float) * P * NF);
+    }
+    if (times) times->tokenizer += now() - t3;
+    /* mean over samples in normalised space (numpy float32), then de-normalise */
+    for (size_t i = 0; i < (size_t)P * NF; i++) {
+        float z = kr_pairwise_sum(zs + i, (size_t)S, (size_t)P * NF) / (float)S;
+        f.tmp[i] = z;
+        out->mean[i] = z * den[i % NF] + mean[i % NF];
+    }
+    KR_TRACE(tr, "pred_norm_mean", -1, f.tmp, (size_t)P, NF);
+    if (out->samples)
+        for (size_t i = 0; i < (size_t)S * P * NF; i++)
+            out->samples[i] = zs[i] * den[i % NF] + mean[i % NF];
+    if (out->gen)
+        for (int s = 0; s < S; s++)
+            for (int i = 0; i < P; i++) {
+                out->gen[((size_t)s * P + i) * 2] = f.tok1[(size_t)s * f.N + T + i];
+                out->gen[((size_t)s * P + i) * 2 + 1] = f.tok2[(size_t)s * f.N + T + i];
+            }
+    rc = ENGINE_OK;
+done:
+    free(norm);
+    free(dec);
+    free(zs);
+    fc_free(&f);
+    return rc;
+}

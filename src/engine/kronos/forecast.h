@@ -1,0 +1,52 @@
+#ifndef KRONOS_FORECAST_H
+#define KRONOS_FORECAST_H
+
+/*
+ * One Kronos forecast (upstream KronosPredictor.predict): normalise, encode, the
+ * autoregressive loop over a max_context window with K/V caching while the window only grows
+ * and exact full-window recompute once it slides, decode, mean over samples, de-normalise.
+ */
+
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "engine/kronos/model.h"
+#include "engine/kronos/trace.h"
+#include "engine/kronos/weights.h"
+
+typedef struct kr_request {
+    int T;
+    const float *x; /* [T][6] raw features */
+    const kr_stamp *x_stamp;
+    int P;
+    const kr_stamp *y_stamp;
+    double temperature;
+    int top_k;
+    double top_p;
+    int S;
+    uint64_t seed;
+} kr_request;
+
+/* Caller-allocated outputs; the optional ones may be NULL. */
+typedef struct kr_result {
+    float *mean;          /* [P][6] de-normalised mean over samples */
+    float *samples;       /* [S][P][6] de-normalised, optional */
+    int *ctx_s1, *ctx_s2; /* [T], optional */
+    int *gen;             /* [S][P][2] generated (s1, s2), optional */
+} kr_result;
+
+/* Seconds spent per phase, accumulated when not NULL (for the benchmark). */
+typedef struct kr_phase_times {
+    double tokenizer, prefill, cached, sliding;
+    int cached_steps, sliding_steps;
+} kr_phase_times;
+
+/* numpy's float32 pairwise summation (the order numpy's add.reduce uses). */
+float kr_pairwise_sum(const float *a, size_t n, size_t stride);
+
+/* Returns ENGINE_OK, ENGINE_CANCELLED, or ENGINE_ERROR with a reason in err. */
+int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, double clip,
+                const kr_request *req, kr_result *out, engine_cancel *cancel, const kr_trace *tr,
+                kr_phase_times *times, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,109 @@
+#include "engine/kronos/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/kronos/ops.h"
+
+void kr_model_embed(const kr_model *m, const int *s1, const int *s2, const kr_stamp *st, int n,
+                    float *x, float *tmp, const kr_trace *tr)
+{
+    int d = m->d;
+    float sc = (float)sqrt((double)d);
+    for (int r = 0; r < n; r++) {
+        const float *a = m->emb_s1 + (size_t)s1[r] * d, *b = m->emb_s2 + (size_t)s2[r] * d;
+        float *o = tmp + (size_t)r * 2 * d;
+        for (int i = 0; i < d; i++) {
+            o[i] = a[i] * sc;
+            o[d + i] = b[i] * sc;
+        }
+    }
+    kr_linear_fwd(&m->fusion, tmp, (size_t)n, x);
+    KR_TRACE(tr, "step0_emb", -1, x, (size_t)n, (size_t)d);
+    /* upstream sums hour + weekday + day + month + minute, in that order */
+    static const int order[KR_TIME_N] = {KR_TIME_HOUR, KR_TIME_WEEKDAY, KR_TIME_DAY, KR_TIME_MONTH,
+                                         KR_TIME_MINUTE};
+    float *te = tmp; /* reuse: n*d <= n*2d */
+    for (int r = 0; r < n; r++) {
+        float *o = te + (size_t)r * d;
+        const float *t0 = m->time[order[0]] + (size_t)st[r].f[order[0]] * d;
+        memcpy(o, t0, sizeof(float) * (size_t)d);
+        for (int j = 1; j < KR_TIME_N; j++) {
+            const float *tj = m->time[order[j]] + (size_t)st[r].f[order[j]] * d;
+            for (int i = 0; i < d; i++)
+                o[i] += tj[i];
+        }
+    }
+    KR_TRACE(tr, "step0_time_emb", -1, te, (size_t)n, (size_t)d);
+    for (size_t i = 0; i < (size_t)n * d; i++)
+        x[i] += te[i];
+    KR_TRACE(tr, "step0_emb_time", -1, x, (size_t)n, (size_t)d);
+}
+
+void kr_model_window(const kr_model *m, float *x, int n, float *kc, float *vc, int cap, kr_ws *ws,
+                     const kr_trace *tr)
+{
+    char name[32];
+    for (int l = 0; l < m->layers; l++) {
+        size_t off = (size_t)l * cap * m->d;
+        kr_block_seq(&m->blocks[l], m->d, m->heads, m->ff, x, n, kc ? kc + off : NULL,
+                     vc ? vc + off : NULL, ws);
+        snprintf(name, sizeof(name), "step0_block%d", l);
+        KR_TRACE(tr, name, -1, x, (size_t)n, (size_t)m->d);
+    }
+    kr_rmsnorm(x, m->norm, (size_t)n, m->d, x);
+    KR_TRACE(tr, "step0_context", -1, x, (size_t)n, (size_t)m->d);
+}
+
+void kr_model_step(const kr_model *m, float *x, int S, int pos, const float *kpre,
+                   const float *vpre, int pcap, int npre, float *ksuf, float *vsuf, int scap,
+                   int nsuf, kr_ws *ws)
+{
+    int d = m->d;
+    for (int l = 0; l < m->layers; l++) {
+        size_t po = (size_t)l * pcap * d, so = (size_t)l * S * scap * d;
+        kr_block_step(&m->blocks[l], d, m->heads, m->ff, x, S, pos, kpre + po, vpre + po, npre,
+                      ksuf + so, vsuf + so, scap, nsuf, ws);
+    }
+    kr_rmsnorm(x, m->norm, (size_t)S, d, x);
+}
+
+void kr_model_dep_kv(const kr_model *m, const float *ctx, int n, float *k, float *v)
+{
+    kr_linear_fwd(&m->dep_k, ctx, (size_t)n, k);
+    kr_linear_fwd(&m->dep_v, ctx, (size_t)n, v);
+}
+
+void kr_model_s1_logits(const kr_model *m, const float *ctx, int S, float *logits)
+{
+    kr_linear_fwd(&m->proj_s1, ctx, (size_t)S, logits);
+}
+
+void kr_model_s2_logits(const kr_model *m, const float *ctx_last, const int *s1, int S,
+                        const float *k0, const float *v0, int n0, const float *k1, const float *v1,
+                        int n1, int stride1, float *logits, float *tmp, const kr_trace *tr)
+{
+    int d = m->d;
+    float *qin = tmp, *q = tmp + (size_t)S * d, *a = q + (size_t)S * d, *scores = a + (size_t)S * d;
+    for (int s = 0; s < S; s++)
+        memcpy(qin + (size_t)s * d, m->emb_s1 + (size_t)s1[s] * d, sizeof(float) * (size_t)d);
+    KR_TRACE(tr, "step0_emb_s1_chosen", -1, qin, 1, (size_t)d);
+    kr_linear_fwd(&m->dep_q, qin, (size_t)S, q);
+    /* RoPE at query length 1 rotates everything by position 0: nothing to do. */
+    for (int s = 0; s < S; s++)
+        kr_attention_row(q + (size_t)s * d, k0, v0, n0, k1 ? k1 + (size_t)s * stride1 * d : NULL,
+                         v1 ? v1 + (size_t)s * stride1 * d : NULL, n1, d, d / m->dep_heads,
+                         a + (size_t)s * d, scores);
+    kr_linear_fwd(&m->dep_o, a, (size_t)S, qin);
+    KR_TRACE(tr, "step0_cross_attn_out", -1, qin, 1, (size_t)d);
+    for (int s = 0; s < S; s++) {
+        float *o = qin + (size_t)s * d;
+        const float *c = ctx_last + (size_t)s * d;
+        for (int i = 0; i < d; i++)
+            o[i] += c[i];
+    }
+    kr_rmsnorm(qin, m->dep_norm, (size_t)S, d, qin);
+    KR_TRACE(tr, "step0_x2_last", -1, qin, 1, (size_t)d);
+    kr_linear_fwd(&m->proj_s2, qin, (size_t)S, logits);
+}

@@ -1,0 +1,39 @@
+#ifndef KRONOS_OPS_H
+#define KRONOS_OPS_H
+
+/* The numeric building blocks shared by the tokenizer and the predictor (all float32). */
+
+#include <stddef.h>
+
+#define KR_MAX_HEAD_DIM 1024
+
+#include "engine/kronos/weights.h"
+
+/* y[rows][l->out] = x[rows][l->in] · Wᵀ (+ b) */
+void kr_linear_fwd(const kr_linear *l, const float *x, size_t rows, float *y);
+/* y += x · Wᵀ (+ b): used for residual adds */
+void kr_linear_acc(const kr_linear *l, const float *x, size_t rows, float *y);
+/* y = x * rsqrt(mean(x²) + 1e-5) * w, row by row (y may alias x) */
+void kr_rmsnorm(const float *x, const float *w, size_t rows, int d, float *y);
+/* NeoX rotate-half RoPE on rows of width d split into heads of hd; row r has position pos0 + r */
+void kr_rope(float *x, size_t rows, int d, int hd, const float *inv_freq, int pos0);
+/* g = silu(g) * u */
+void kr_swiglu(float *g, const float *u, size_t n);
+/* In-place softmax of n values; returns nothing, uses float32 like torch. */
+void kr_softmax(float *x, int n);
+
+/*
+ * Causal self-attention of one sequence of n rows (q, k, v, out: [n][d], heads of hd):
+ * out = softmax(q kᵀ/√hd with key ≤ query) v. scratch holds n*n floats.
+ */
+void kr_attention_causal(const float *q, const float *k, const float *v, int n, int d, int hd,
+                         float *out, float *scratch);
+
+/*
+ * One query row against keys in two segments (k0/v0: n0 rows, k1/v1: n1 rows, stride d),
+ * no mask. scratch holds n0+n1 floats.
+ */
+void kr_attention_row(const float *q, const float *k0, const float *v0, int n0, const float *k1,
+                      const float *v1, int n1, int d, int hd, float *out, float *scratch);
+
+#endif

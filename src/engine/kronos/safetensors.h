@@ -1,0 +1,65 @@
+#ifndef KRONOS_SAFETENSORS_H
+#define KRONOS_SAFETENSORS_H
+
+/*
+ * Read-only safetensors files, memory-mapped. kst_open validates the whole header before
+ * anything is exposed: bounded header size, well-formed JSON, known dtypes, shapes whose byte
+ * size matches the data offsets, offsets inside the file, and no two tensors overlapping.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KST_MAX_DIMS 8
+#define KST_MAX_HEADER (64u << 20)
+
+enum kst_dtype {
+    KST_F32,
+    KST_F64,
+    KST_F16,
+    KST_BF16,
+    KST_I64,
+    KST_I32,
+    KST_I16,
+    KST_I8,
+    KST_U8,
+    KST_BOOL
+};
+
+typedef struct kst_tensor {
+    char *name;
+    enum kst_dtype dtype;
+    int ndim;
+    int64_t shape[KST_MAX_DIMS];
+    size_t nelem;
+    size_t nbytes;
+    const void *data; /* inside the mapping */
+} kst_tensor;
+
+typedef struct kst_file {
+    void *map;
+    size_t size;
+    kst_tensor *tensors;
+    size_t count;
+} kst_file;
+
+/* Returns 0 on success; on failure -1 with a one-line reason (naming the file) in err. */
+int kst_open(kst_file *f, const char *path, char *err, size_t errlen);
+void kst_close(kst_file *f);
+const kst_tensor *kst_find(const kst_file *f, const char *name);
+const char *kst_dtype_name(enum kst_dtype t);
+size_t kst_dtype_size(enum kst_dtype t);
+
+/* One tensor to write; data holds the product of shape elements of dtype. */
+typedef struct kst_out {
+    const char *name;
+    enum kst_dtype dtype;
+    int ndim;
+    int64_t shape[KST_MAX_DIMS];
+    const void *data;
+} kst_out;
+
+/* Writes a safetensors file (header padded to 8 bytes, tensors in the given order). */
+int kst_write(const char *path, const kst_out *t, size_t n, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,602 @@
+#include "engine/scheduler.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/*
+ * Locking: one mutex (s->mu) guards the queue, the live list and every job field marked
+ * [mu] below. done() is always called after dropping it. A job is "live" from submit until
+ * done is fired; firing happens exactly once, under mu, by whoever gets there first (the worker
+ * that ran it, or the watchdog on deadline / abandon / shutdown), and that thread calls done.
+ *
+ * References: the caller holds one from sched_job_create; submit adds the scheduler's. The
+ * scheduler's is dropped by the worker that ran the job, or, for a job that never ran, by the
+ * thread that fired it. A thread calling done on a job it does not own (the watchdog firing a
+ * running job) holds an extra reference for the duration of the call.
+ */
+
+enum job_place { J_NEW, J_QUEUED, J_RUNNING, J_FINISHED };
+
+struct sched_job {
+    atomic_int refs;
+    atomic_bool abandoned;
+    _Atomic(scheduler *) sched;
+    engine_cancel cancel;
+
+    size_t n;
+    engine_series *series; /* deep copy, one allocation */
+    double timeout;
+    sched_done_fn done;
+    void *user;
+
+    /* [mu] */
+    enum job_place place;
+    bool fired;
+    bool started;
+    double submit_t, start_t, deadline;
+    sched_job *qprev, *qnext; /* queue */
+    sched_job *lprev, *lnext; /* live list */
+    sched_job *fnext;         /* watchdog's batch of jobs to call done on */
+    bool fnext_owns_sched_ref;
+
+    /* results: written under mu before firing, read by the caller after done */
+    sched_outcome outcome;
+    engine_forecast *out;
+    char err[256];
+    double queue_wait, inference;
+};
+
+struct scheduler {
+    engine *e;
+    int nworkers;
+    size_t capacity;
+    pthread_t *workers;
+    int started_workers;
+    pthread_t watchdog;
+    bool watchdog_started;
+
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;   /* workers: a job was queued, or stopping */
+    pthread_cond_t wd_cv;     /* watchdog: new deadline, abandon, shutdown */
+    pthread_cond_t idle_cv;   /* shutdown: a job left the queue or a worker finished */
+    sched_job *qhead, *qtail; /* [mu] */
+    sched_job *live;          /* [mu] */
+    int idle;                 /* [mu] workers waiting for work */
+    bool closed;              /* [mu] submit refused */
+    bool cancel_all;          /* [mu] shutdown grace over */
+    bool stopping;            /* [mu] workers exit once the queue is empty */
+    bool wd_stop;             /* [mu] */
+    bool shut_down;           /* [mu] shutdown completed or in progress */
+
+    atomic_size_t depth;
+    atomic_int busy;
+};
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static struct timespec to_timespec(double t)
+{
+    struct timespec ts;
+    if (t > 4e9) t = 4e9;
+    ts.tv_sec = (time_t)t;
+    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* ---- jobs ---- */
+
+static bool add_size(size_t *acc, size_t count, size_t elem)
+{
+    if (elem && count > (SIZE_MAX - *acc) / elem) return false;
+    *acc += count * elem;
+    return true;
+}
+
+sched_job *sched_job_create(const engine_series *series, size_t n, double timeout_seconds,
+                            sched_done_fn done, void *user)
+{
+    if (!series || n == 0 || !done) return NULL;
+    size_t bytes = 0;
+    if (!add_size(&bytes, n, sizeof(engine_series))) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!series[i].x || series[i].rows == 0) return NULL;
+        if (series[i].rows > SIZE_MAX / ENGINE_FEATURES ||
+            !add_size(&bytes, series[i].rows * ENGINE_FEATURES, sizeof(float)))
+            return NULL;
+        if (series[i].x_time && !add_size(&bytes, series[i].rows, sizeof(engine_time))) return NULL;
+        if (series[i].y_time && !add_size(&bytes, series[i].pred_len, sizeof(engine_time)))
+            return NULL;
+    }
+    sched_job *j = calloc(1, sizeof *j);
+    char *blob = malloc(bytes);
+    if (!j || !blob) {
+        free(j);
+        free(blob);
+        return NULL;
+    }
+    /* series structs first (strictest alignment), then floats and ints (both 4-byte aligned) */
+    j->series = (engine_series *)blob;
+    char *p = blob + n * sizeof(engine_series);
+    for (size_t i = 0; i < n; i++) {
+        engine_series *d = &j->series[i];
+        *d = series[i];
+        size_t xb = series[i].rows * ENGINE_FEATURES * sizeof(float);
+        memcpy(p, series[i].x, xb);
+        d->x = (const float *)p;
+        p += xb;
+        if (series[i].x_time) {
+            size_t tb = series[i].rows * sizeof(engine_time);
+            memcpy(p, series[i].x_time, tb);
+            d->x_time = (const engine_time *)p;
+            p += tb;
+        }
+        if (series[i].y_time) {
+            size_t tb = series[i].pred_len * sizeof(engine_time);
+            memcpy(p, series[i].y_time, tb);
+            d->y_time = (const engine_time *)p;
+            p += tb;
+        }
+    }
+    j->n = n;
+    j->timeout = timeout_seconds > 0 && isfinite(timeout_seconds) ? timeout_seconds : INFINITY;
+    j->done = done;
+    j->user = user;
+    atomic_init(&j->refs, 1);
+    atomic_init(&j->abandoned, false);
+    atomic_init(&j->sched, NULL);
+    atomic_init(&j->cancel.cancelled, false);
+    j->place = J_NEW;
+    j->outcome = SCHED_PENDING;
+    j->deadline = INFINITY;
+    return j;
+}
+
+static void free_forecasts(engine_forecast *f, size_t n)
+{
+    if (!f) return;
+    for (size_t i = 0; i < n; i++)
+        engine_forecast_free(&f[i]);
+    free(f);
+}
+
+static void job_ref(sched_job *j)
+{
+    atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed);
+}
+
+static void job_unref(sched_job *j)
+{
+    if (atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) != 1) return;
+    free_forecasts(j->out, j->n);
+    free(j->series);
+    free(j);
+}
+
+void sched_job_release(sched_job *j)
+{
+    if (j) job_unref(j);
+}
+
+void sched_job_abandon(sched_job *j)
+{
+    if (!j) return;
+    atomic_store(&j->cancel.cancelled, true);
+    atomic_store(&j->abandoned, true);
+    /* Pairs with submit, which publishes sched before reading abandoned: one of the two sees
+     * the other, so an abandon racing a submit is never lost. */
+    scheduler *s = atomic_load(&j->sched);
+    if (s) {
+        pthread_mutex_lock(&s->mu);
+        pthread_cond_signal(&s->wd_cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+sched_outcome sched_job_outcome(const sched_job *j)
+{
+    return j->outcome;
+}
+
+const char *sched_job_error(const sched_job *j)
+{
+    return j->err;
+}
+
+size_t sched_job_count(const sched_job *j)
+{
+    return j->n;
+}
+
+const engine_forecast *sched_job_forecasts(const sched_job *j)
+{
+    return j->out;
+}
+
+engine_forecast *sched_job_take_forecasts(sched_job *j)
+{
+    engine_forecast *f = j->out;
+    j->out = NULL;
+    return f;
+}
+
+double sched_job_queue_wait_seconds(const sched_job *j)
+{
+    return j->queue_wait;
+}
+
+double sched_job_inference_seconds(const sched_job *j)
+{
+    return j->inference;
+}
+
+bool sched_job_started(const sched_job *j)
+{
+    return j->started;
+}
+
+/* ---- queue and live list, all under mu ---- */
+
+static void queue_push(scheduler *s, sched_job *j)
+{
+    j->qnext = NULL;
+    j->qprev = s->qtail;
+    if (s->qtail)
+        s->qtail->qnext = j;
+    else
+        s->qhead = j;
+    s->qtail = j;
+    j->place = J_QUEUED;
+    atomic_fetch_add(&s->depth, 1);
+}
+
+static void queue_remove(scheduler *s, sched_job *j)
+{
+    if (j->qprev)
+        j->qprev->qnext = j->qnext;
+    else
+        s->qhead = j->qnext;
+    if (j->qnext)
+        j->qnext->qprev = j->qprev;
+    else
+        s->qtail = j->qprev;
+    j->qprev = j->qnext = NULL;
+    atomic_fetch_sub(&s->depth, 1);
+}
+
+static void live_add(scheduler *s, sched_job *j)
+{
+    j->lprev = NULL;
+    j->lnext = s->live;
+    if (s->live) s->live->lprev = j;
+    s->live = j;
+}
+
+static void live_remove(scheduler *s, sched_job *j)
+{
+    if (j->lprev)
+        j->lprev->lnext = j->lnext;
+    else
+        s->live = j->lnext;
+    if (j->lnext) j->lnext->lprev = j->lprev;
+    j->lprev = j->lnext = NULL;
+}
+
+/* Records the outcome and takes the job out of the queue and live list. Returns true when the
+ * job never reached a worker, so the firing thread also owns the scheduler's reference. */
+static bool fire(scheduler *s, sched_job *j, sched_outcome outcome, double now)
+{
+    j->fired = true;
+    j->outcome = outcome;
+    live_remove(s, j);
+    if (j->started) {
+        j->queue_wait = j->start_t - j->submit_t;
+        j->inference = now - j->start_t;
+    } else {
+        j->queue_wait = now - j->submit_t;
+        j->inference = 0;
+    }
+    if (j->queue_wait < 0) j->queue_wait = 0;
+    if (j->inference < 0) j->inference = 0;
+    if (j->place == J_QUEUED) {
+        queue_remove(s, j);
+        pthread_cond_broadcast(&s->idle_cv);
+    }
+    bool never_ran = j->place != J_RUNNING;
+    if (never_ran) j->place = J_FINISHED;
+    return never_ran;
+}
+
+/* ---- submit ---- */
+
+int scheduler_submit(scheduler *s, sched_job *j)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->closed) {
+        pthread_mutex_unlock(&s->mu);
+        return SCHED_CLOSED;
+    }
+    if (atomic_load(&s->depth) >= s->capacity + (size_t)s->idle) {
+        pthread_mutex_unlock(&s->mu);
+        return SCHED_FULL;
+    }
+    job_ref(j);
+    j->submit_t = mono_now();
+    j->deadline = j->submit_t + j->timeout;
+    live_add(s, j);
+    atomic_store(&j->sched, s);
+    if (atomic_load(&j->abandoned)) {
+        /* abandoned before submit: the watchdog fires it; it never queues */
+        j->place = J_FINISHED;
+    } else {
+        queue_push(s, j);
+        pthread_cond_signal(&s->work_cv);
+    }
+    pthread_cond_signal(&s->wd_cv);
+    pthread_mutex_unlock(&s->mu);
+    return SCHED_SUBMITTED;
+}
+
+/* ---- workers ---- */
+
+static sched_outcome outcome_of(const sched_job *j, int rc, double now)
+{
+    if (atomic_load(&j->abandoned)) return SCHED_CANCELLED;
+    if (rc == ENGINE_OK) return SCHED_OK;
+    if (rc == ENGINE_CANCELLED) return now >= j->deadline ? SCHED_TIMEOUT : SCHED_CANCELLED;
+    return SCHED_FAILED;
+}
+
+static void run_job(scheduler *s, sched_job *j)
+{
+    char err[sizeof j->err] = "";
+    engine_forecast *out = calloc(j->n, sizeof *out);
+    int rc;
+    if (!out) {
+        rc = ENGINE_ERROR;
+        snprintf(err, sizeof err, "out of memory");
+    } else {
+        rc = s->e->ops->predict(s->e, j->series, j->n, out, &j->cancel, err, sizeof err);
+    }
+    double now = mono_now();
+
+    pthread_mutex_lock(&s->mu);
+    atomic_fetch_sub(&s->busy, 1);
+    j->place = J_FINISHED;
+    bool mine = !j->fired;
+    if (mine) {
+        sched_outcome oc = outcome_of(j, rc, now);
+        if (oc == SCHED_OK) {
+            j->out = out;
+            out = NULL;
+        } else if (oc == SCHED_FAILED) {
+            snprintf(j->err, sizeof j->err, "%s", err[0] ? err : "engine error");
+        }
+        fire(s, j, oc, now);
+    }
+    pthread_cond_broadcast(&s->idle_cv);
+    pthread_mutex_unlock(&s->mu);
+
+    /* late or failed results are dropped; on failure the engine may have filled some */
+    free_forecasts(out, j->n);
+    if (mine) j->done(j, j->user);
+}
+
+static void *worker_main(void *arg)
+{
+    scheduler *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->qhead && !s->stopping) {
+            s->idle++;
+            pthread_cond_wait(&s->work_cv, &s->mu);
+            s->idle--;
+        }
+        sched_job *j = s->qhead;
+        if (!j) break; /* stopping and nothing queued */
+        double now = mono_now();
+        bool cancel = s->cancel_all || atomic_load(&j->abandoned);
+        if (cancel || now >= j->deadline) {
+            atomic_store(&j->cancel.cancelled, true);
+            fire(s, j, cancel ? SCHED_CANCELLED : SCHED_TIMEOUT, now);
+            pthread_mutex_unlock(&s->mu);
+            j->done(j, j->user);
+            job_unref(j);
+            pthread_mutex_lock(&s->mu);
+            continue;
+        }
+        queue_remove(s, j);
+        pthread_cond_broadcast(&s->idle_cv);
+        j->place = J_RUNNING;
+        j->started = true;
+        j->start_t = now;
+        atomic_fetch_add(&s->busy, 1);
+        pthread_mutex_unlock(&s->mu);
+
+        run_job(s, j);
+        job_unref(j);
+
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- watchdog ---- */
+
+static void *watchdog_main(void *arg)
+{
+    scheduler *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        double now = mono_now();
+        double next = INFINITY;
+        sched_job *batch = NULL;
+        for (sched_job *j = s->live, *nx; j; j = nx) {
+            nx = j->lnext;
+            bool cancel = s->cancel_all || atomic_load(&j->abandoned);
+            if (!cancel && now < j->deadline) {
+                if (j->deadline < next) next = j->deadline;
+                continue;
+            }
+            atomic_store(&j->cancel.cancelled, true);
+            job_ref(j); /* held while done runs, even if the worker finishes meanwhile */
+            j->fnext_owns_sched_ref = fire(s, j, cancel ? SCHED_CANCELLED : SCHED_TIMEOUT, now);
+            j->fnext = batch;
+            batch = j;
+        }
+        if (batch) {
+            pthread_mutex_unlock(&s->mu);
+            while (batch) {
+                sched_job *j = batch;
+                batch = j->fnext;
+                bool owns = j->fnext_owns_sched_ref;
+                j->done(j, j->user);
+                job_unref(j);
+                if (owns) job_unref(j);
+            }
+            pthread_mutex_lock(&s->mu);
+            continue; /* time has passed: rescan */
+        }
+        if (s->wd_stop && !s->live) break;
+        if (isinf(next)) {
+            pthread_cond_wait(&s->wd_cv, &s->mu);
+        } else {
+            struct timespec ts = to_timespec(next);
+            pthread_cond_timedwait(&s->wd_cv, &s->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static int init_cond_monotonic(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+    if (pthread_condattr_init(&a)) return -1;
+    int rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    if (!rc) rc = pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+    return rc ? -1 : 0;
+}
+
+scheduler *scheduler_create(engine *e, int workers, int queue_size)
+{
+    if (!e || !e->ops || !e->ops->predict || workers < 1 || queue_size < 0) return NULL;
+    scheduler *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->e = e;
+    s->nworkers = workers;
+    s->capacity = (size_t)queue_size;
+    atomic_init(&s->depth, 0);
+    atomic_init(&s->busy, 0);
+    s->workers = calloc((size_t)workers, sizeof *s->workers);
+    if (!s->workers || pthread_mutex_init(&s->mu, NULL)) {
+        free(s->workers);
+        free(s);
+        return NULL;
+    }
+    if (init_cond_monotonic(&s->work_cv) || init_cond_monotonic(&s->wd_cv) ||
+        init_cond_monotonic(&s->idle_cv)) {
+        /* condition variables on Linux hold no resources; nothing else to undo */
+        pthread_mutex_destroy(&s->mu);
+        free(s->workers);
+        free(s);
+        return NULL;
+    }
+    if (pthread_create(&s->watchdog, NULL, watchdog_main, s) == 0) {
+        s->watchdog_started = true;
+        for (int i = 0; i < workers; i++) {
+            if (pthread_create(&s->workers[i], NULL, worker_main, s)) break;
+            s->started_workers++;
+        }
+    }
+    if (!s->watchdog_started || s->started_workers < workers) {
+        scheduler_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+void scheduler_shutdown(scheduler *s, double grace_seconds)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->shut_down) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    s->shut_down = true;
+    s->closed = true;
+    double until = mono_now() + (grace_seconds > 0 ? grace_seconds : 0);
+    while ((s->qhead || atomic_load(&s->busy) > 0) && mono_now() < until) {
+        struct timespec ts = to_timespec(until);
+        pthread_cond_timedwait(&s->idle_cv, &s->mu, &ts);
+    }
+    s->cancel_all = true;
+    s->stopping = true;
+    pthread_cond_signal(&s->wd_cv);
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+
+    for (int i = 0; i < s->started_workers; i++)
+        pthread_join(s->workers[i], NULL);
+    s->started_workers = 0;
+
+    if (s->watchdog_started) {
+        pthread_mutex_lock(&s->mu);
+        s->wd_stop = true;
+        pthread_cond_signal(&s->wd_cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->watchdog, NULL);
+        s->watchdog_started = false;
+    }
+}
+
+void scheduler_destroy(scheduler *s)
+{
+    if (!s) return;
+    scheduler_shutdown(s, 0);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->wd_cv);
+    pthread_cond_destroy(&s->idle_cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s->workers);
+    free(s);
+}
+
+size_t scheduler_depth(const scheduler *s)
+{
+    return atomic_load_explicit(&((scheduler *)s)->depth, memory_order_relaxed);
+}
+
+size_t scheduler_capacity(const scheduler *s)
+{
+    return s->capacity;
+}
+
+int scheduler_busy_workers(const scheduler *s)
+{
+    return atomic_load_explicit(&((scheduler *)s)->busy, memory_order_relaxed);
+}
+
+int scheduler_workers(const scheduler *s)
+{
+    return s->nworkers;
+}

@@ -1,0 +1,16 @@
+#ifndef KRONOS_HTTP_OBSERVE_H
+#define KRONOS_HTTP_OBSERVE_H
+
+#include <stdbool.h>
+
+#include "http/request.h"
+
+/* The `request completed` log line and the per-request metrics, once per request. */
+void http_observe_completed(http_request *r, bool completed_ok);
+/* A body over the size limit (security event + rejection counter). */
+void http_observe_oversized(http_request *r);
+/* A refused caller: event is unauthorized, invalid_api_key, blocked or rate_limited. */
+void http_observe_security_event(http_request *r, const char *event);
+void http_observe_rate_limited(http_request *r);
+
+#endif

@@ -1,0 +1,233 @@
+"""Issue 2: routes, envelopes, request context, logs, size limits, shutdown, bad configuration."""
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+
+from harness import BIN, Checker, Kronosd
+
+c = Checker()
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$")
+
+
+def check_context_headers(r, what):
+    c.check(r.header("X-Request-ID"), "%s: X-Request-ID present" % what)
+    c.check(TRACEPARENT.match(r.header("traceparent") or ""), "%s: traceparent valid" % what)
+
+
+def check_envelope(r, status, code, what):
+    c.eq(r.status, status, what + " status")
+    c.eq(r.header("Content-Type"), "application/json", what + " content type")
+    body = r.json()
+    c.eq(body["error"]["code"], code, what + " code")
+    c.eq(body["detail"], body["error"]["message"], what + " detail == message")
+    c.eq(body["error"]["request_id"], r.header("X-Request-ID"), what + " request_id")
+    c.check(isinstance(body["error"]["details"], list), what + " details is a list")
+    check_context_headers(r, what)
+
+
+def raw_request(port, data, read=True):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(data)
+    out = b""
+    if read:
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except socket.timeout:
+            pass
+    s.close()
+    return out
+
+
+with Kronosd(env={"KRONOS_MAX_REQUEST_SIZE_MB": "0.01"}) as k:
+    # every route answers with the context headers
+    r = k.get("/")
+    c.eq(r.status, 200, "/ status")
+    c.eq(r.json(), {"message": "Kronos Forecasting API", "version": r.json()["version"]}, "/ body")
+    c.check(re.match(r"^\d+\.\d+\.\d+$", r.json()["version"]), "/ version is semver")
+    check_context_headers(r, "/")
+
+    r = k.get("/v1/healthz")
+    c.eq((r.status, r.json()), (200, {"status": "ok"}), "healthz")
+    c.eq(r.header("Content-Type"), "application/json", "healthz content type")
+    check_context_headers(r, "healthz")
+
+    r = k.request("HEAD", "/v1/healthz")
+    c.eq((r.status, r.body), (200, b""), "HEAD healthz has no body")
+
+    r = k.get("/v1/readyz")
+    body = r.json()
+    c.check(r.status in (200, 503), "readyz status 200/503")
+    c.eq(sorted(body), sorted(["status", "model_loaded", "engine", "model", "tokenizer", "device"]
+                              + (["reason"] if "reason" in body else [])), "readyz keys")
+    c.eq(body["device"], "cpu", "readyz device")
+    c.check(body["status"] in ("ready", "loading", "failed"), "readyz status value")
+    c.eq(r.status == 200, body["status"] == "ready", "readyz 200 iff ready")
+
+    r = k.get("/v1/healthz/detailed")
+    c.eq(r.header("Content-Type"), "application/health+json", "detailed content type")
+    d = r.json()
+    c.check(d["status"] in ("pass", "warn", "fail"), "detailed status")
+    c.eq(sorted(d["checks"]), ["disk", "memory", "model", "queue"], "detailed checks")
+    c.check(d["checks"]["memory"]["rss_bytes"] > 1000000, "detailed rss from /proc")
+    c.check(d["checks"]["disk"]["available_bytes"] > 0, "detailed disk figures")
+    c.check(d["uptime_seconds"] >= 0, "detailed uptime")
+    c.eq(d["version"], k.get("/").json()["version"], "detailed version")
+
+    # 404 and 405 envelopes
+    check_envelope(k.get("/v1/nope"), 404, "not_found", "404")
+    check_envelope(k.get("/v1/healthz/"), 404, "not_found", "404 trailing slash")
+    r = k.post("/v1/healthz", "")
+    check_envelope(r, 405, "method_not_allowed", "405 POST healthz")
+    c.eq(r.header("Allow"), "GET, HEAD", "405 Allow for GET route")
+    r = k.get("/v1/predict/single")
+    check_envelope(r, 405, "method_not_allowed", "405 GET predict")
+    c.eq(r.header("Allow"), "POST", "405 Allow for POST route")
+    check_envelope(k.request("DELETE", "/v1/metrics"), 405, "method_not_allowed", "405 DELETE")
+
+    # request id: valid taken, invalid replaced
+    r = k.get("/v1/healthz", headers={"X-Request-ID": "client-id_1.2:3"})
+    c.eq(r.header("X-Request-ID"), "client-id_1.2:3", "valid X-Request-ID echoed")
+    for bad in ["has space", "x" * 129, "semi;colon", ""]:
+        r = k.get("/v1/healthz", headers={"X-Request-ID": bad})
+        c.check(UUID.match(r.header("X-Request-ID")), "invalid X-Request-ID %r replaced" % bad[:20])
+    c.check(UUID.match(k.get("/").header("X-Request-ID")), "X-Request-ID generated")
+
+    # traceparent: continued when valid, new trace otherwise
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    m = TRACEPARENT.match(k.get("/", headers={"traceparent": parent}).header("traceparent"))
+    c.eq(m.group(1), "4bf92f3577b34da6a3ce929d0e0e4736", "trace continued")
+    c.check(m.group(2) != "00f067aa0ba902b7", "new span id")
+    for bad in ["ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "junk"]:
+        m = TRACEPARENT.match(k.get("/", headers={"traceparent": bad}).header("traceparent"))
+        c.check(m and m.group(1) != "4bf92f3577b34da6a3ce929d0e0e4736", "bad traceparent %s" % bad[:8])
+    future = "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future"
+    m = TRACEPARENT.match(k.get("/", headers={"traceparent": future}).header("traceparent"))
+    c.eq(m.group(1), "4bf92f3577b34da6a3ce929d0e0e4736", "future version tolerated")
+
+    # 413 from Content-Length before reading, and while streaming a chunked body
+    r = k.post("/v1/predict/single", "x" * 20000, headers={"Content-Type": "application/json"})
+    check_envelope(r, 413, "payload_too_large", "413 by Content-Length")
+    chunk = b"a" * 4096
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(5)) + b"0\r\n\r\n"
+    raw = raw_request(k.port, b"POST /v1/predict/single HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\nConnection: close\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n" + body)
+    c.check(raw.startswith(b"HTTP/1.1 413"), "413 while streaming chunked: %r" % raw[:40])
+    c.check(b'"payload_too_large"' in raw, "413 streaming envelope")
+    c.eq(k.get("/v1/healthz").status, 200, "healthy after oversized bodies")
+
+    # malformed HTTP does not hurt the server
+    raw_request(k.port, b"GARBAGE\r\n\r\n")
+    raw_request(k.port, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+    c.eq(k.get("/v1/healthz").status, 200, "healthy after malformed HTTP")
+
+    sent_ids = ["log-check-%d" % i for i in range(3)]
+    for rid in sent_ids:
+        k.get("/v1/healthz", headers={"X-Request-ID": rid})
+    time.sleep(0.2)
+
+# logs: every stdout line is JSON with the required fields; one completion line per request
+records = k.log_records()
+c.check(len(records) > 20, "many log lines")
+for rec in records:
+    for field in ("timestamp", "level", "logger", "message"):
+        c.check(field in rec, "log field %s in %s" % (field, rec.get("message")))
+    c.check(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", rec["timestamp"]), "log timestamp")
+completed = [r for r in records if r["message"] == "request completed"]
+for rid in sent_ids:
+    mine = [r for r in completed if r.get("request_id") == rid]
+    c.eq(len(mine), 1, "one completion line for " + rid)
+    if mine:
+        for f in ("trace_id", "span_id", "client_ip", "method", "path", "status_code",
+                  "latency_ms", "request_size_bytes", "response_size_bytes"):
+            c.check(f in mine[0], "completion line has " + f)
+c.check(records[0]["message"] == "kronosd starting" and "config" in records[0], "startup line")
+c.eq(records[0]["config"]["KRONOS_MAX_REQUEST_SIZE_MB"], 0.01, "startup shows effective config")
+c.eq(records[-1]["message"], "kronosd stopped", "shutdown line")
+c.eq(k.proc.returncode, 0, "exit code 0 after SIGTERM")
+
+# SIGTERM while a slow request is in flight: it completes, readiness drains, exit 0
+with Kronosd() as k:
+    result = {}
+
+    def slow():
+        result["r"] = k.get("/v1/debug/delay?ms=1500")
+
+    keepalive = http.client.HTTPConnection("127.0.0.1", k.port, timeout=10)
+    keepalive.request("GET", "/v1/healthz")
+    keepalive.getresponse().read()
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.4)
+    k.proc.send_signal(15)
+    time.sleep(0.3)
+    keepalive.request("GET", "/v1/readyz")
+    rr = keepalive.getresponse()
+    c.eq((rr.status, json.loads(rr.read())["status"]), (503, "draining"), "readyz draining")
+    try:
+        socket.create_connection(("127.0.0.1", k.port), timeout=2).close()
+        c.check(False, "new connections refused while draining")
+    except OSError:
+        c.check(True, "new connections refused while draining")
+    t.join(10)
+    c.eq(result["r"].status if "r" in result else None, 200, "in-flight request finished")
+    c.eq(k.proc.wait(10), 0, "exit 0 after draining")
+
+# a second signal ends at once, without waiting for the grace period
+with Kronosd(env={"KRONOS_SHUTDOWN_GRACE": "60"}) as k:
+    def doomed():
+        try:
+            k.get("/v1/debug/delay?ms=20000")
+        except OSError:
+            pass  # the server is meant to die under this request
+
+    threading.Thread(target=doomed, daemon=True).start()
+    time.sleep(0.3)
+    k.proc.send_signal(15)
+    time.sleep(0.3)
+    t0 = time.time()
+    k.proc.send_signal(2)
+    rc = k.proc.wait(10)
+    c.check(time.time() - t0 < 3, "second signal exits at once")
+    c.check(rc != 0, "second signal exit code non-zero")
+
+# bad configuration: exit 2, one line naming the variable and the value
+for env, var in [({"KRONOS_PORT": "eighty"}, "KRONOS_PORT"),
+                 ({"KRONOS_TRUSTED_PROXIES": "10.0.0.0/99"}, "KRONOS_TRUSTED_PROXIES"),
+                 ({"KRONOS_DEFAULT_TOP_P": "1.5"}, "KRONOS_DEFAULT_TOP_P"),
+                 ({"KRONOS_API_KEYS_FILE": "/nonexistent/keys"}, "KRONOS_API_KEYS_FILE"),
+                 ({"KRONOS_LOG_LEVEL": "LOUD"}, "KRONOS_LOG_LEVEL")]:
+    p = subprocess.run([BIN], env=dict(os.environ, **env), capture_output=True, timeout=10)
+    lines = p.stderr.decode().strip().splitlines()
+    c.eq(p.returncode, 2, "bad %s exit code" % var)
+    c.check(len(lines) == 1 and var in lines[0] and list(env.values())[0] in lines[0],
+            "bad %s message: %r" % (var, lines))
+p = subprocess.run([BIN, "--version"], capture_output=True, timeout=10)
+c.check(p.returncode == 0 and b"revision" in p.stdout and b"compiler" in p.stdout, "--version")
+SPEC_VARIABLES = """HOST PORT LOG_LEVEL MODEL_PATH TOKENIZER_PATH MAX_CONTEXT DEFAULT_TEMPERATURE
+    DEFAULT_TOP_K DEFAULT_TOP_P DEFAULT_SAMPLE_COUNT CLIP_VALUE INFERENCE_THREADS QUEUE_SIZE
+    INFERENCE_TIMEOUT STARTUP_TIMEOUT SHUTDOWN_GRACE MAX_CANDLES MAX_PRED_LEN MAX_BATCH_ITEMS
+    MAX_SAMPLE_COUNT MAX_REQUEST_SIZE_MB SECURITY_ENABLED CONTAINER_WHITELIST TRUSTED_PROXIES
+    API_KEYS_FILE RATE_LIMIT_ENABLED RATE_LIMIT_PER_MINUTE RATE_LIMIT_BURST CONNECTION_TIMEOUT
+    MAX_CONNECTIONS MAX_CONNECTIONS_PER_IP INSTANCE""".split()
+p = subprocess.run([BIN, "--help"], capture_output=True, timeout=10)
+help_text = p.stdout.decode()
+c.eq(p.returncode, 0, "--help exit code")
+for v in SPEC_VARIABLES:
+    flag = "--" + v.lower().replace("_", "-")
+    c.check(re.search(r"%s\s+KRONOS_%s\s" % (re.escape(flag), v), help_text),
+            "--help lists %s with its flag" % v)
+
+c.done()

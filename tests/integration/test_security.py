@@ -1,0 +1,88 @@
+"""Identity, whitelist, API keys and the rate limit through the real binary."""
+import os
+import subprocess
+import tempfile
+
+from harness import BIN, Checker, Kronosd
+
+c = Checker()
+ADMITTED = lambda r: r.status not in (401, 403, 429)
+
+
+def envelope_code(r):
+    try:
+        return r.json()["error"]["code"]
+    except Exception:
+        return None
+
+
+# Whitelist and the trusted-proxy header (127.0.0.1 is a trusted proxy by default).
+with Kronosd(env={"KRONOS_CONTAINER_WHITELIST": "localhost,svc-a", "KRONOS_RATE_LIMIT_ENABLED": "false"}) as k:
+    c.check(ADMITTED(k.get("/v1/healthz/detailed")), "loopback caller is localhost, whitelisted")
+    r = k.get("/v1/healthz/detailed", headers={"X-Container-Name": "svc-a"})
+    c.check(ADMITTED(r), "whitelisted container via trusted proxy")
+    r = k.get("/v1/healthz/detailed", headers={"X-Container-Name": "intruder"})
+    c.eq((r.status, envelope_code(r)), (403, "forbidden"), "non-whitelisted container")
+    r = k.post("/v1/predict/single", {"candles": []}, headers={"X-Container-Name": "intruder"})
+    c.eq(r.status, 403, "predict refused before the body is looked at")
+    r = k.get("/v1/healthz/detailed", headers={"X-Container-Name": "bad name!"})
+    c.eq((r.status, envelope_code(r)), (400, "bad_request"), "invalid header from trusted proxy")
+    c.eq(k.get("/v1/healthz", headers={"X-Container-Name": "intruder"}).status, 200,
+         "liveness has no auth")
+    c.eq(k.get("/v1/metrics", headers={"X-Container-Name": "intruder"}).status, 200,
+         "metrics have no auth")
+events = [r for r in k.log_records() if r["message"] == "security event"]
+c.check(any(e["event"] == "blocked" and e["container"] == "intruder" for e in events),
+        "blocked event logged with identity")
+
+# The header is not believed from an untrusted peer: with no trusted proxies, loopback is localhost.
+with Kronosd(env={"KRONOS_TRUSTED_PROXIES": "", "KRONOS_RATE_LIMIT_ENABLED": "false"}) as k:
+    r = k.get("/v1/healthz/detailed", headers={"X-Container-Name": "anything"})
+    c.check(ADMITTED(r), "spoofed header from untrusted peer ignored (identity stays localhost)")
+
+# API keys: Bearer required; identity is the key's name.
+with tempfile.NamedTemporaryFile("w", suffix=".keys", delete=False) as f:
+    f.write("# team keys\nsvc-a:0123456789abcdef0123\nsvc-b:fedcba9876543210fedc\n")
+    keys = f.name
+try:
+    with Kronosd(env={"KRONOS_API_KEYS_FILE": keys, "KRONOS_RATE_LIMIT_ENABLED": "false"}) as k:
+        r = k.get("/v1/healthz/detailed")
+        c.eq((r.status, envelope_code(r)), (401, "unauthorized"), "missing key")
+        c.eq(r.header("WWW-Authenticate"), "Bearer", "401 challenge")
+        r = k.get("/v1/healthz/detailed", headers={"Authorization": "Bearer wrong-key-wrong-key"})
+        c.eq((r.status, envelope_code(r)), (401, "unauthorized"), "wrong key")
+        r = k.get("/v1/healthz/detailed", headers={"Authorization": "Bearer 0123456789abcdef0123"})
+        c.check(ADMITTED(r), "valid key admitted")
+        c.eq(k.get("/v1/readyz").status in (200, 503), True, "readiness needs no key")
+    recs = k.log_records()
+    c.check(not any("0123456789abcdef0123" in line for line in k.lines), "keys never logged")
+    c.check(any(r.get("event") == "invalid_api_key" for r in recs), "invalid_api_key event")
+    c.check(any(r.get("message") == "request completed" and r.get("container") == "svc-a"
+                for r in recs), "identity is the key name")
+finally:
+    os.unlink(keys)
+
+# A bad keys file stops start-up with exit 2 naming the variable.
+with tempfile.NamedTemporaryFile("w", suffix=".keys", delete=False) as f:
+    f.write("svc-a:short\n")
+    bad = f.name
+p = subprocess.run([BIN], env=dict(os.environ, KRONOS_API_KEYS_FILE=bad), capture_output=True,
+                   timeout=10)
+os.unlink(bad)
+c.eq(p.returncode, 2, "bad keys file exit code")
+c.check(b"KRONOS_API_KEYS_FILE" in p.stderr and len(p.stderr.strip().splitlines()) == 1,
+        "bad keys file: one line naming the variable")
+
+# Rate limit: burst 2, then 429 with Retry-After and RateLimit headers.
+with Kronosd(env={"KRONOS_RATE_LIMIT_PER_MINUTE": "6", "KRONOS_RATE_LIMIT_BURST": "2"}) as k:
+    codes = [k.get("/v1/healthz/detailed").status for _ in range(2)]
+    c.check(all(s != 429 for s in codes), "burst admitted")
+    r = k.get("/v1/healthz/detailed")
+    c.eq((r.status, envelope_code(r)), (429, "rate_limited"), "over the rate")
+    c.check(int(r.header("Retry-After")) >= 1, "Retry-After")
+    c.eq(r.header("RateLimit-Limit"), "2", "RateLimit-Limit")
+    c.eq(r.header("RateLimit-Remaining"), "0", "RateLimit-Remaining")
+    c.check(int(r.header("RateLimit-Reset")) >= 1, "RateLimit-Reset")
+    c.eq(k.get("/v1/healthz").status, 200, "liveness not rate limited")
+
+c.done()

@@ -1,0 +1,189 @@
+/*
+ * The engine adapter: load + predict through engine_ops on the golden mini set (greedy answer
+ * equals expected.csv), concurrent predicts from several threads agree, cancellation is
+ * honoured, seeded sampling is reproducible, versions come from the folder names.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <math.h>
+#include <pthread.h>
+
+#include "engine/kronos/kronos_engine.h"
+#include "kronos_test_util.h"
+
+#define SET KRONOS_GOLDEN_DIR "/mini"
+#define CASE SET "/cases/b_partial"
+
+typedef struct series_data {
+    int T, P;
+    float *x;
+    engine_time *xt, *yt;
+    kst_file tr;
+} series_data;
+
+static void stamps(const kst_tensor *t, engine_time *out, int n)
+{
+    const int32_t *v = t->data;
+    for (int i = 0; i < n; i++)
+        out[i] = (engine_time){v[i * 5], v[i * 5 + 1], v[i * 5 + 2], v[i * 5 + 3], v[i * 5 + 4]};
+}
+
+static void load_series(series_data *s)
+{
+    char err[512];
+    assert_int_equal(kst_open(&s->tr, CASE "/trace.safetensors", err, sizeof(err)), 0);
+    const kst_tensor *x = kst_find(&s->tr, "x_raw"), *xs = kst_find(&s->tr, "x_stamp"),
+                     *ys = kst_find(&s->tr, "y_stamp");
+    assert_true(x && xs && ys);
+    s->T = (int)x->shape[0];
+    s->P = (int)ys->shape[0];
+    s->x = (float *)x->data;
+    s->xt = calloc((size_t)s->T, sizeof(engine_time));
+    s->yt = calloc((size_t)s->P, sizeof(engine_time));
+    stamps(xs, s->xt, s->T);
+    stamps(ys, s->yt, s->P);
+}
+
+static void free_series(series_data *s)
+{
+    free(s->xt);
+    free(s->yt);
+    kst_close(&s->tr);
+}
+
+static engine_series make(const series_data *s, engine_sampling smp)
+{
+    return (engine_series){(size_t)s->T, s->x, s->xt, (size_t)s->P, s->yt, smp};
+}
+
+static const engine_sampling greedy = {1.0, 1, 1.0, 1, 0};
+
+static engine *open_engine(void)
+{
+    engine *e = kronos_engine_create(SET "/model", SET "/tokenizer/", 128, 5.0, 1);
+    char err[512];
+    assert_non_null(e);
+    assert_int_equal(e->ops->load(e, err, sizeof(err)), ENGINE_OK);
+    return e;
+}
+
+static void greedy_matches_expected(void **state)
+{
+    (void)state;
+    engine *e = open_engine();
+    assert_string_equal(e->model_version, "model");
+    assert_string_equal(e->tokenizer_version, "tokenizer");
+    assert_string_equal(e->name, "kronos");
+    series_data s;
+    load_series(&s);
+    engine_series se[2] = {make(&s, greedy), make(&s, greedy)};
+    se[1].sampling.sample_count = 2;
+    engine_forecast out[2];
+    char err[512];
+    assert_int_equal(e->ops->predict(e, se, 2, out, NULL, err, sizeof(err)), ENGINE_OK);
+    float *want = calloc((size_t)s.P * 6, sizeof(float));
+    assert_int_equal(kt_read_csv(CASE "/expected.csv", want, s.P, 6), s.P);
+    const float *nstd = kst_find(&s.tr, "norm_std")->data;
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(out[k].pred_len, (size_t)s.P);
+        for (int i = 0; i < s.P * 6; i++)
+            assert_true(fabs((double)out[k].mean[i] - want[i]) <=
+                        1e-5 * fabs(want[i]) + 5e-5 * (nstd[i % 6] + 1e-5));
+        for (int j = 0; j < out[k].sample_count; j++)
+            assert_memory_equal(out[k].samples + (size_t)j * s.P * 6, out[k].mean,
+                                sizeof(float) * s.P * 6);
+        engine_forecast_free(&out[k]);
+    }
+    free(want);
+    free_series(&s);
+    e->ops->destroy(e);
+}
+
+typedef struct job {
+    engine *e;
+    engine_series se;
+    engine_forecast out;
+    int rc;
+} job;
+
+static void *run_job(void *arg)
+{
+    job *j = arg;
+    char err[256];
+    j->rc = j->e->ops->predict(j->e, &j->se, 1, &j->out, NULL, err, sizeof(err));
+    return NULL;
+}
+
+static void concurrent_and_seeded(void **state)
+{
+    (void)state;
+    engine *e = open_engine();
+    series_data s;
+    load_series(&s);
+    engine_sampling smp = {1.0, 0, 0.9, 3, 12345};
+    job jobs[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (job){e, make(&s, smp), {0}, -1};
+        if (i == 3) jobs[i].se.sampling.seed = 999;
+        assert_int_equal(pthread_create(&th[i], NULL, run_job, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(jobs[i].rc, ENGINE_OK);
+    }
+    size_t n = sizeof(float) * s.P * 6 * 3;
+    assert_memory_equal(jobs[0].out.samples, jobs[1].out.samples, n);
+    assert_memory_equal(jobs[0].out.samples, jobs[2].out.samples, n);
+    assert_memory_not_equal(jobs[0].out.samples, jobs[3].out.samples, n);
+    /* samples diverge from each other under sampling */
+    assert_memory_not_equal(jobs[0].out.samples, jobs[0].out.samples + s.P * 6,
+                            sizeof(float) * s.P * 6);
+    for (int i = 0; i < 4; i++)
+        engine_forecast_free(&jobs[i].out);
+    free_series(&s);
+    e->ops->destroy(e);
+}
+
+static void cancelled_and_invalid(void **state)
+{
+    (void)state;
+    engine *e = open_engine();
+    series_data s;
+    load_series(&s);
+    engine_series se = make(&s, greedy);
+    engine_forecast out;
+    engine_cancel c;
+    atomic_init(&c.cancelled, true);
+    char err[256];
+    assert_int_equal(e->ops->predict(e, &se, 1, &out, &c, err, sizeof(err)), ENGINE_CANCELLED);
+    se.pred_len = 129; /* > max_context */
+    engine_time *yt = calloc(129, sizeof(engine_time));
+    for (int i = 0; i < 129; i++)
+        yt[i] = (engine_time){0, 0, 0, 1, 1};
+    se.y_time = yt;
+    assert_int_equal(e->ops->predict(e, &se, 1, &out, NULL, err, sizeof(err)), ENGINE_ERROR);
+    se.pred_len = 4;
+    yt[1].month = 13;
+    assert_int_equal(e->ops->predict(e, &se, 1, &out, NULL, err, sizeof(err)), ENGINE_ERROR);
+    assert_non_null(strstr(err, "out of range"));
+    free(yt);
+    free_series(&s);
+    e->ops->destroy(e);
+    engine *bad = kronos_engine_create("/nonexistent/m", "/nonexistent/t", 128, 5.0, 1);
+    assert_int_equal(bad->ops->load(bad, err, sizeof(err)), ENGINE_ERROR);
+    assert_int_equal(bad->ops->predict(bad, &se, 1, &out, NULL, err, sizeof(err)), ENGINE_ERROR);
+    bad->ops->destroy(bad);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(greedy_matches_expected),
+                                       cmocka_unit_test(concurrent_and_seeded),
+                                       cmocka_unit_test(cancelled_and_invalid)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
