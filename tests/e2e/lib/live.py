@@ -104,7 +104,7 @@ class Stack:
             self.stop(proc)
         for w in self.webhooks:
             w.stop()
-        if exc[0] is not None:
+        if exc[0] is not None and not (exc[0] is SystemExit and exc[1].code in (0, None)):
             self.dump_logs()
         shutil.rmtree(self.dir, ignore_errors=True)
 
