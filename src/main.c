@@ -9,16 +9,77 @@
 
 #include "app.h"
 #include "config.h"
+#include "engine/baseline/baseline.h"
+#include "engine/delay_engine.h"
+#include "engine/engine_host.h"
+#include "engine/kronos/kronos_engine.h"
+#include "engine/scheduler.h"
+#include "http/disconnect_watch.h"
 #include "http/server.h"
 #include "security/identity.h"
 #include "security/ratelimit.h"
 #include "obs/log.h"
+#include "obs/service_metrics.h"
 #include "util/clock.h"
 #include "version.h"
 
 static const char *env_lookup(const char *name)
 {
     return getenv(name);
+}
+
+static void on_engine_state(engine_host *h, engine_state state, const char *reason,
+                            double load_seconds, bool late, void *user)
+{
+    app *a = user;
+    engine *e = engine_host_engine(h);
+    log_line l;
+    bool ok = state == ENGINE_STATE_READY;
+    sm_model_loaded(ok);
+    if (ok) {
+        sm_model_load_seconds(load_seconds);
+        sm_model_info(e->name, e->model_version, e->tokenizer_version, e->max_context);
+    } else {
+        sm_model_load_failure();
+    }
+    if (!log_begin(&l, ok ? (late ? LOG_WARNING : LOG_INFO) : LOG_ERROR, "kronosd.engine",
+                   ok ? "model loaded" : "model load failed"))
+        return;
+    log_str(&l, "container", a->cfg->instance);
+    log_str(&l, "engine", e->name);
+    log_str(&l, "model", e->model_version);
+    log_str(&l, "tokenizer", e->tokenizer_version);
+    log_int(&l, "max_context", e->max_context);
+    log_double(&l, "load_seconds", load_seconds);
+    if (late)
+        log_bool(&l, "after_startup_timeout", true);
+    if (reason && reason[0])
+        log_str(&l, "error_message", reason);
+    log_end(&l);
+}
+
+static double queue_depth(void *arg)
+{
+    return (double)scheduler_depth(arg);
+}
+
+static double queue_capacity(void *arg)
+{
+    return (double)scheduler_capacity(arg);
+}
+
+static engine *create_engine(const config *cfg)
+{
+    engine *e = cfg->model_path
+                    ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
+                                           cfg->clip_value, cfg->inference_threads)
+                    : baseline_engine_create();
+#ifdef KRONOS_TEST_HOOKS
+    const char *delay = getenv("KRONOS_TEST_ENGINE_DELAY_MS");
+    if (e && delay && atoi(delay) > 0)
+        e = delay_engine_wrap(e, atoi(delay));
+#endif
+    return e;
 }
 
 static void log_startup(const config *cfg, unsigned port)
@@ -71,6 +132,12 @@ static int serve_until_signal(app *a, http_server *srv, const sigset_t *sigs)
         log_int(&l, "in_flight", left);
         log_end(&l);
     }
+    /* Jobs still queued or running are cancelled; their clients get 503 before the server
+     * stops, so give those answers a moment to leave. */
+    scheduler_shutdown(a->sched, 0);
+    uint64_t flush = clock_mono_ns() + 1000000000ull;
+    while (http_server_inflight(srv) > 0 && clock_mono_ns() < flush)
+        nanosleep(&tick, NULL);
     return left > 0 ? 1 : 0;
 }
 
@@ -127,6 +194,27 @@ int main(int argc, char **argv)
              .security = &sec,
              .ratelimit = rl};
 
+    a.engine = create_engine(&cfg);
+    a.sched = a.engine ? scheduler_create(a.engine, cfg.inference_threads, cfg.queue_size) : NULL;
+    a.watch = disconnect_watch_start();
+    if (!a.engine || !a.sched || !a.watch) {
+        fprintf(stderr, "kronosd: cannot start the engine, scheduler or watch threads\n");
+        return 1;
+    }
+
+    const char *containers[1024];
+    size_t n_containers = 0;
+    for (size_t i = 0; i < security_label_count(&sec) && n_containers < 1024; i++)
+        if (strcmp(security_label_at(&sec, i), "unknown") != 0)
+            containers[n_containers++] = security_label_at(&sec, i);
+    if (service_metrics_init(containers, n_containers, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kronosd: metrics: %s\n", err);
+        return 1;
+    }
+    sm_queue_callbacks(queue_depth, queue_capacity, a.sched);
+    sm_model_info(a.engine->name, a.engine->model_version, a.engine->tokenizer_version,
+                  a.engine->max_context);
+
     http_server *srv = http_server_start(&a, err, sizeof(err));
     if (!srv) {
         log_msg(LOG_CRITICAL, "kronosd", err);
@@ -137,9 +225,19 @@ int main(int argc, char **argv)
         return 1;
     }
     log_startup(&cfg, http_server_port(srv));
+    a.host = engine_host_start(a.engine, cfg.startup_timeout, on_engine_state, &a);
+    if (!a.host) {
+        fprintf(stderr, "kronosd: cannot start the engine loader\n");
+        return 1;
+    }
 
     int aborted = serve_until_signal(&a, srv, &sigs);
     http_server_stop(srv);
+    disconnect_watch_stop(a.watch);
+    scheduler_destroy(a.sched);
+    engine_host_destroy(a.host);
+    a.engine->ops->destroy(a.engine);
+    service_metrics_shutdown();
     log_line l;
     if (log_begin(&l, LOG_INFO, "kronosd", "kronosd stopped")) {
         log_str(&l, "container", cfg.instance);

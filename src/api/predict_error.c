@@ -20,7 +20,8 @@ void predict_error_clear(predict_error *e)
 static void sanitize(char *s)
 {
     for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f) *s = '?';
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+            *s = '?';
 }
 
 void predict_error_bad_request(predict_error *e, const char *fmt, ...)
@@ -49,7 +50,8 @@ void predict_error_nomem(predict_error *e)
 
 static bool small_value(const json_t *v)
 {
-    if (json_is_array(v) || json_is_object(v)) return false;
+    if (json_is_array(v) || json_is_object(v))
+        return false;
     return !json_is_string(v) || json_string_length(v) <= 256;
 }
 
@@ -57,16 +59,20 @@ void predict_error_add(predict_error *e, const char *field, const char *constrai
                        const json_t *value)
 {
     e->violations++;
-    if (e->violations > PREDICT_MAX_VIOLATIONS) return;
-    if (!e->details) e->details = json_array();
+    if (e->violations > PREDICT_MAX_VIOLATIONS)
+        return;
+    if (!e->details)
+        e->details = json_array();
     json_t *d = json_object();
-    if (!e->details || !d) goto fail;
+    if (!e->details || !d)
+        goto fail;
     if (json_object_set_new(d, "field", json_string(field)) ||
         json_object_set_new(d, "constraint", json_string(constraint)))
         goto fail;
     if (value && small_value(value) && json_object_set_new(d, "value", json_deep_copy(value)))
         goto fail;
-    if (json_array_append_new(e->details, d) == 0) return;
+    if (json_array_append_new(e->details, d) == 0)
+        return;
     d = NULL;
 fail:
     json_decref(d);
@@ -75,7 +81,8 @@ fail:
 
 void predict_error_finish(predict_error *e)
 {
-    if (e->violations == 0 || e->status == 400 || e->status == 500) return;
+    if (e->violations == 0 || e->status == 400 || e->status == 500)
+        return;
     e->status = 422;
     e->code = "validation_error";
     size_t n = json_array_size(e->details);

@@ -1,20 +1,216 @@
+/* POST /v1/predict/single and /v1/predict/batch: validate on the HTTP thread, run the model on
+ * a scheduler worker while the connection is suspended, answer when the job is done. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
 #include "api/handlers.h"
+#include "api/predict_observe.h"
+#include "api/predict_request.h"
+#include "api/predict_response.h"
 #include "api/readiness.h"
+#include "engine/engine_host.h"
+#include "engine/scheduler.h"
+#include "http/disconnect_watch.h"
 #include "http/response.h"
 
-static enum MHD_Result not_ready(http_request *r)
+/* Who must resume the connection: the handler suspends, the job's done callback resumes; either
+ * may come first. */
+enum { PHASE_SUBMITTED, PHASE_SUSPENDED, PHASE_DONE };
+
+typedef struct predict_call {
+    predict_request req;
+    sched_job *job;
+    struct MHD_Connection *conn;
+    disconnect_watch *watch;
+    atomic_int phase;
+    atomic_int refs; /* the request (cleanup) and the job (done callback) */
+    bool batch;
+} predict_call;
+
+static void call_unref(predict_call *pc)
 {
-    http_header_kv retry = {MHD_HTTP_HEADER_RETRY_AFTER, "5"};
-    return http_respond_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready",
-                              "no forecasting engine is ready", NULL, &retry, 1);
+    if (atomic_fetch_sub(&pc->refs, 1) != 1)
+        return;
+    sched_job_release(pc->job);
+    predict_request_free(&pc->req);
+    free(pc);
+}
+
+static void call_cleanup(void *state)
+{
+    predict_call *pc = state;
+    if (atomic_load(&pc->phase) != PHASE_DONE)
+        sched_job_abandon(pc->job);
+    call_unref(pc);
+}
+
+/* Scheduler thread. */
+static void on_job_done(sched_job *job, void *user)
+{
+    (void)job;
+    predict_call *pc = user;
+    if (pc->watch)
+        disconnect_watch_remove(pc->watch, pc->job);
+    if (atomic_exchange(&pc->phase, PHASE_DONE) == PHASE_SUSPENDED)
+        MHD_resume_connection(pc->conn);
+    call_unref(pc);
+}
+
+static bool is_json_content_type(const char *ct)
+{
+    static const char json[] = "application/json";
+    if (!ct || strncasecmp(ct, json, sizeof(json) - 1) != 0)
+        return false;
+    char next = ct[sizeof(json) - 1];
+    return next == '\0' || next == ';' || next == ' ';
+}
+
+static enum MHD_Result respond_503(http_request *r, const char *code, const char *msg,
+                                   const char *retry_after)
+{
+    http_header_kv retry = {MHD_HTTP_HEADER_RETRY_AFTER, retry_after};
+    return http_respond_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, code, msg, NULL, &retry, 1);
+}
+
+static enum MHD_Result start(http_request *r, bool batch)
+{
+    app *a = r->app;
+    if (!is_json_content_type(http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
+        return http_respond_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+                                  "Content-Type must be application/json", NULL, NULL, 0);
+    readiness rd;
+    readiness_get(a, &rd);
+    if (!rd.ready) {
+        char msg[320];
+        snprintf(msg, sizeof(msg), "the forecasting engine is not ready (%s%s%s)", rd.status,
+                 rd.reason[0] ? ": " : "", rd.reason);
+        return respond_503(r, "not_ready", msg, "5");
+    }
+
+    predict_call *pc = calloc(1, sizeof(*pc));
+    if (!pc)
+        return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+                                  "out of memory", NULL, NULL, 0);
+    pc->batch = batch;
+    const config *cfg = a->cfg;
+    predict_limits lim = {(size_t)cfg->max_candles, (size_t)cfg->max_pred_len,
+                          (size_t)cfg->max_batch_items, cfg->max_sample_count};
+    predict_defaults def = {cfg->default_temperature, cfg->default_top_k, cfg->default_top_p,
+                            cfg->default_sample_count};
+    predict_error err;
+    predict_error_init(&err);
+    if (predict_parse(r->body.data ? r->body.data : "", r->body.len, batch, &lim, &def, &pc->req,
+                      &err) != PREDICT_OK) {
+        free(pc);
+        json_t *details = err.details;
+        err.details = NULL;
+        enum MHD_Result ret =
+            http_respond_error(r, (unsigned)err.status, err.code, err.message, details, NULL, 0);
+        predict_error_clear(&err);
+        return ret;
+    }
+    predict_observe_input(r, &pc->req);
+
+    pc->job = sched_job_create(pc->req.series, pc->req.n, cfg->inference_timeout, on_job_done, pc);
+    if (!pc->job) {
+        predict_request_free(&pc->req);
+        free(pc);
+        return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+                                  "out of memory", NULL, NULL, 0);
+    }
+    pc->conn = r->conn;
+    atomic_init(&pc->phase, PHASE_SUBMITTED);
+    atomic_init(&pc->refs, 2);
+    /* Watched before submit, so the done callback's removal can never precede the addition. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (a->watch && ci && disconnect_watch_add(a->watch, ci->connect_fd, pc->job) == 0)
+        pc->watch = a->watch;
+    int rc = scheduler_submit(a->sched, pc->job);
+    if (rc != SCHED_SUBMITTED) {
+        if (pc->watch)
+            disconnect_watch_remove(pc->watch, pc->job);
+        atomic_store(&pc->refs, 1);
+        atomic_store(&pc->phase, PHASE_DONE);
+        r->handler_state = pc;
+        r->handler_cleanup = call_cleanup;
+        if (rc == SCHED_FULL)
+            return respond_503(r, "overloaded", "the inference queue is full; retry later", "1");
+        return respond_503(r, "not_ready", "the service is shutting down", "5");
+    }
+    r->handler_state = pc;
+    r->handler_cleanup = call_cleanup;
+
+    MHD_suspend_connection(r->conn);
+    int expected = PHASE_SUBMITTED;
+    if (!atomic_compare_exchange_strong(&pc->phase, &expected, PHASE_SUSPENDED))
+        MHD_resume_connection(r->conn); /* the job finished first; phase stays DONE */
+    return MHD_YES;
+}
+
+static enum MHD_Result finish(http_request *r, predict_call *pc)
+{
+    app *a = r->app;
+    sched_outcome outcome = sched_job_outcome(pc->job);
+    predict_observe_outcome(r, &pc->req, pc->job, pc->batch);
+    switch (outcome) {
+    case SCHED_OK: {
+        engine_forecast *fc = sched_job_take_forecasts(pc->job);
+        predict_output_stats stats = {0};
+        size_t len = 0;
+        char *body =
+            fc ? predict_response_json(&pc->req, fc, r->request_id, a->engine->model_version,
+                                       a->engine->tokenizer_version, a->engine->name, &len, &stats)
+               : NULL;
+        for (size_t i = 0; fc && i < pc->req.n; i++)
+            engine_forecast_free(&fc[i]);
+        free(fc);
+        if (!body)
+            return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+                                      "the engine produced an unusable forecast", NULL, NULL, 0);
+        predict_observe_output(r, &pc->req, &stats, pc->batch);
+        return http_respond(r, MHD_HTTP_OK, CT_JSON, body, len, true, NULL, 0);
+    }
+    case SCHED_TIMEOUT: {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "inference did not finish within %g s (KRONOS_INFERENCE_TIMEOUT); cancelled",
+                 a->cfg->inference_timeout);
+        return http_respond_error(r, MHD_HTTP_GATEWAY_TIMEOUT, "timeout", msg, NULL, NULL, 0);
+    }
+    case SCHED_CANCELLED:
+        return respond_503(r, "not_ready", "the request was cancelled (shutdown or disconnect)",
+                           "5");
+    case SCHED_FAILED:
+    case SCHED_PENDING:
+    default: {
+        char msg[320];
+        snprintf(msg, sizeof(msg), "inference failed: %s", sched_job_error(pc->job));
+        return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", msg, NULL,
+                                  NULL, 0);
+    }
+    }
+}
+
+static enum MHD_Result handle(http_request *r, bool batch)
+{
+    predict_call *pc = r->handler_state;
+    if (!pc)
+        return start(r, batch);
+    if (atomic_load(&pc->phase) != PHASE_DONE || r->status)
+        return MHD_YES;
+    return finish(r, pc);
 }
 
 enum MHD_Result handle_predict_single(http_request *r)
 {
-    return not_ready(r);
+    return handle(r, false);
 }
 
 enum MHD_Result handle_predict_batch(http_request *r)
 {
-    return not_ready(r);
+    return handle(r, true);
 }

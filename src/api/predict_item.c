@@ -75,7 +75,8 @@ static int parse_series_id(const item_ctx *c, const json_t *obj, predict_item *i
 {
     const json_t *v = json_object_get(obj, "series_id");
     if (absent(v)) {
-        if (c->series_id_required) viol(c, "required", NULL, "series_id");
+        if (c->series_id_required)
+            viol(c, "required", NULL, "series_id");
         return 0;
     }
     if (!json_is_string(v)) {
@@ -121,7 +122,8 @@ static bool price(const item_ctx *c, const json_t *cd, size_t i, const char *nam
 static int quantity(const item_ctx *c, const json_t *cd, size_t i, const char *name, double *out)
 {
     const json_t *v = json_object_get(cd, name);
-    if (absent(v)) return 0;
+    if (absent(v))
+        return 0;
     if (!json_is_number(v)) {
         viol(c, "type: number", v, "candles[%zu].%s", i, name);
         return -1;
@@ -141,32 +143,39 @@ static int quantity(const item_ctx *c, const json_t *cd, size_t i, const char *n
 
 enum { HAS_VOLUME = 1, HAS_AMOUNT = 2 };
 
-static void fill_missing(const item_ctx *c, size_t rows, const unsigned char *has, predict_item *it)
+/* Per candle: which optional fields came, and volume x mean(OHLC) from the values as sent
+ * (double, as the upstream pandas code computes it before the float32 cast). */
+typedef struct candle_extra {
+    unsigned char has;
+    double derived_amount;
+} candle_extra;
+
+static void fill_missing(const item_ctx *c, size_t rows, const candle_extra *ex, predict_item *it)
 {
     size_t nvol = 0, namt = 0;
     for (size_t i = 0; i < rows; i++) {
-        nvol += (has[i] & HAS_VOLUME) != 0;
-        namt += (has[i] & HAS_AMOUNT) != 0;
+        nvol += (ex[i].has & HAS_VOLUME) != 0;
+        namt += (ex[i].has & HAS_AMOUNT) != 0;
     }
     if (nvol > 0 && nvol < rows)
         for (size_t i = 0; i < rows; i++)
-            if (!(has[i] & HAS_VOLUME))
+            if (!(ex[i].has & HAS_VOLUME))
                 viol(c, "required when other candles have volume", NULL, "candles[%zu].volume", i);
     /* Without any volume the model's convention zeroes amount too, whatever was sent. */
     if (nvol > 0 && namt > 0 && namt < rows)
         for (size_t i = 0; i < rows; i++)
-            if (!(has[i] & HAS_AMOUNT))
+            if (!(ex[i].has & HAS_AMOUNT))
                 viol(c, "required when other candles have amount", NULL, "candles[%zu].amount", i);
     it->volume_given = nvol == rows;
     it->amount_given = it->volume_given && namt == rows;
-    if (!it->x) return;
+    if (!it->x)
+        return;
     for (size_t i = 0; i < rows; i++) {
         float *r = it->x + i * ENGINE_FEATURES;
         if (!it->volume_given) {
             r[F_VOLUME] = r[F_AMOUNT] = 0.0f;
         } else if (!it->amount_given) {
-            double mean = ((double)r[F_OPEN] + r[F_HIGH] + r[F_LOW] + r[F_CLOSE]) / 4.0;
-            double amount = (double)r[F_VOLUME] * mean;
+            double amount = ex[i].derived_amount;
             if (isinf((float)amount))
                 viol(c, "volume * mean(open, high, low, close) " FLOAT32_RANGE, NULL,
                      "candles[%zu].volume", i);
@@ -175,7 +184,8 @@ static void fill_missing(const item_ctx *c, size_t rows, const unsigned char *ha
     }
 }
 
-/* Returns the number of candles (0 when the array itself is unusable). */
+/* *rows_out gets the number of candles (0 when the array itself is unusable). Returns 0, or -1
+ * when memory ran out. */
 static int parse_candles(const item_ctx *c, const json_t *obj, predict_item *it, size_t *rows_out)
 {
     const json_t *arr = json_object_get(obj, "candles");
@@ -197,16 +207,16 @@ static int parse_candles(const item_ctx *c, const json_t *obj, predict_item *it,
         return 0;
     }
     it->x = calloc(rows * ENGINE_FEATURES, sizeof *it->x);
-    unsigned char *has = calloc(rows, 1);
-    if (!it->x || !has) {
-        free(has);
+    candle_extra *ex = calloc(rows, sizeof *ex);
+    if (!it->x || !ex) {
+        free(ex);
         return -1;
     }
     for (size_t i = 0; i < rows; i++) {
         const json_t *cd = json_array_get(arr, i);
         if (!json_is_object(cd)) {
             viol(c, "type: object", cd, "candles[%zu]", i);
-            has[i] = HAS_VOLUME | HAS_AMOUNT; /* not a partial-volume case */
+            ex[i].has = HAS_VOLUME | HAS_AMOUNT; /* not a partial-volume case */
             continue;
         }
         double o, h, l, cl, vol = 0, amt = 0;
@@ -225,7 +235,9 @@ static int parse_candles(const item_ctx *c, const json_t *obj, predict_item *it,
         int vs = quantity(c, cd, i, "volume", &vol);
         int as = quantity(c, cd, i, "amount", &amt);
         /* An invalid value counts as present: it is already reported, not missing. */
-        has[i] = (vs != 0 ? HAS_VOLUME : 0) | (as != 0 ? HAS_AMOUNT : 0);
+        ex[i].has = (vs != 0 ? HAS_VOLUME : 0) | (as != 0 ? HAS_AMOUNT : 0);
+        ex[i].derived_amount =
+            vol * ((ok_o ? o : 0) + (ok_h ? h : 0) + (ok_l ? l : 0) + (ok_c ? cl : 0)) / 4.0;
         float *r = it->x + i * ENGINE_FEATURES;
         r[F_OPEN] = ok_o ? (float)o : 0;
         r[F_HIGH] = ok_h ? (float)h : 0;
@@ -234,8 +246,8 @@ static int parse_candles(const item_ctx *c, const json_t *obj, predict_item *it,
         r[F_VOLUME] = (float)vol;
         r[F_AMOUNT] = (float)amt;
     }
-    fill_missing(c, rows, has, it);
-    free(has);
+    fill_missing(c, rows, ex, it);
+    free(ex);
     *rows_out = rows;
     return 0;
 }
@@ -268,8 +280,10 @@ static long parse_times(const item_ctx *c, const json_t *arr, const char *name, 
         prev = t;
         have_prev = true;
         good++;
-        if (times) times[i] = t;
-        if (raw && !(raw[i] = strdup(json_string_value(v)))) return -1;
+        if (times)
+            times[i] = t;
+        if (raw && !(raw[i] = strdup(json_string_value(v))))
+            return -1;
         if (i == n - 1) {
             *last = t;
             *last_ok = true;
@@ -368,7 +382,8 @@ static int parse_prediction_timestamps(const item_ctx *c, const json_t *obj, pre
 static bool number_override(const item_ctx *c, const json_t *ov, const char *name, double *out)
 {
     const json_t *v = json_object_get(ov, name);
-    if (absent(v)) return false;
+    if (absent(v))
+        return false;
     if (!json_is_number(v)) {
         viol(c, "type: number", v, "overrides.%s", name);
         return false;
@@ -381,7 +396,8 @@ static bool number_override(const item_ctx *c, const json_t *ov, const char *nam
 static int integer_override(const item_ctx *c, const json_t *ov, const char *name, long long *out)
 {
     const json_t *v = json_object_get(ov, name);
-    if (absent(v)) return 0;
+    if (absent(v))
+        return 0;
     if (!as_integer(v, out)) {
         viol(c, "type: integer", v, "overrides.%s", name);
         return -1;
@@ -393,7 +409,8 @@ static void parse_quantiles(const item_ctx *c, const json_t *ov, int sample_coun
                             bool sample_count_ok, predict_item *it)
 {
     const json_t *arr = json_object_get(ov, "quantiles");
-    if (absent(arr)) return;
+    if (absent(arr))
+        return;
     if (!json_is_array(arr)) {
         viol(c, "type: array", arr, "overrides.quantiles");
         return;
@@ -426,7 +443,8 @@ static void parse_quantiles(const item_ctx *c, const json_t *ov, int sample_coun
     }
     if (n > 0 && sample_count_ok && sample_count < 2)
         viol(c, "needs sample_count >= 2", NULL, "overrides.quantiles");
-    if (!ok) it->n_quantiles = 0;
+    if (!ok)
+        it->n_quantiles = 0;
 }
 
 static void parse_overrides(const item_ctx *c, const json_t *obj, size_t pred_len, predict_item *it,
@@ -491,7 +509,8 @@ static void parse_overrides(const item_ctx *c, const json_t *obj, size_t pred_le
     } else if (rc > 0) {
         viol(c, ">= 0", json_object_get(ov, "seed"), "overrides.seed");
     }
-    if (it->seed_random) s->seed = random_seed();
+    if (it->seed_random)
+        s->seed = random_seed();
     parse_quantiles(c, ov, s->sample_count, sample_count_ok, it);
 }
 
@@ -506,7 +525,8 @@ int predict_item_parse(const item_ctx *c, const json_t *obj, predict_item *it, e
     if (parse_series_id(c, obj, it) < 0 || parse_candles(c, obj, it, &rows) < 0 ||
         parse_timestamps(c, obj, rows, it, &hist_last, &hist_last_ok) < 0)
         return -1;
-    if (parse_prediction_timestamps(c, obj, it, &hist_last, hist_last_ok, &pred_len) < 0) return -1;
+    if (parse_prediction_timestamps(c, obj, it, &hist_last, hist_last_ok, &pred_len) < 0)
+        return -1;
     parse_overrides(c, obj, pred_len, it, &s->sampling);
     s->rows = rows;
     s->x = it->x;

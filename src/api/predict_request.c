@@ -17,9 +17,10 @@ predict_defaults predict_defaults_default(void)
     return (predict_defaults){.temperature = 1.0, .top_k = 0, .top_p = 0.9, .sample_count = 1};
 }
 
-int predict_json_depth_ok(const char *body, size_t len, int max_depth)
+int predict_json_prescan(const char *body, size_t len, int max_depth, size_t max_values)
 {
     int depth = 0;
+    size_t values = 0;
     bool in_string = false;
     for (size_t i = 0; i < len; i++) {
         char ch = body[i];
@@ -31,23 +32,41 @@ int predict_json_depth_ok(const char *body, size_t len, int max_depth)
         } else if (ch == '"') {
             in_string = true;
         } else if (ch == '[' || ch == '{') {
-            if (++depth > max_depth) return -1;
+            if (++depth > max_depth)
+                return PREDICT_SCAN_TOO_DEEP;
+            values++;
         } else if ((ch == ']' || ch == '}') && depth > 0) {
             depth--;
+        } else if (ch == ',') {
+            values++;
         }
+        if (values > max_values)
+            return PREDICT_SCAN_TOO_MANY;
     }
     return 0;
 }
 
-static json_t *load_object(const char *body, size_t len, predict_error *err)
+/* Generous: a candle is 6 numbers and a timestamp; the rest leaves room for ignored fields. */
+size_t predict_max_json_values(const predict_limits *lim, bool batch)
+{
+    size_t per_item = lim->max_candles * 16 + lim->max_pred_len * 2 + 256;
+    return batch ? lim->max_batch_items * per_item + 16 : per_item;
+}
+
+static json_t *load_object(const char *body, size_t len, size_t max_values, predict_error *err)
 {
     json_error_t jerr;
     if (!body || len == 0) {
         predict_error_bad_request(err, "request body is empty");
         return NULL;
     }
-    if (predict_json_depth_ok(body, len, PREDICT_MAX_DEPTH) != 0) {
+    int scan = predict_json_prescan(body, len, PREDICT_MAX_DEPTH, max_values);
+    if (scan == PREDICT_SCAN_TOO_DEEP) {
         predict_error_bad_request(err, "JSON nesting deeper than %d", PREDICT_MAX_DEPTH);
+        return NULL;
+    }
+    if (scan == PREDICT_SCAN_TOO_MANY) {
+        predict_error_bad_request(err, "more than %zu JSON values for this route", max_values);
         return NULL;
     }
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -77,7 +96,8 @@ static int alloc_items(predict_request *out, size_t n)
 
 static int parse_single(const json_t *root, const item_ctx *c, predict_request *out)
 {
-    if (alloc_items(out, 1) < 0) return -1;
+    if (alloc_items(out, 1) < 0)
+        return -1;
     return predict_item_parse(c, root, &out->items[0], &out->series[0]);
 }
 
@@ -100,7 +120,8 @@ static int parse_batch(const json_t *root, item_ctx *c, predict_request *out)
         predict_error_add(c->err, "items", constraint, items);
         return 0;
     }
-    if (alloc_items(out, n) < 0) return -1;
+    if (alloc_items(out, n) < 0)
+        return -1;
     char prefix[32];
     c->prefix = prefix;
     c->series_id_required = true;
@@ -113,7 +134,8 @@ static int parse_batch(const json_t *root, item_ctx *c, predict_request *out)
             predict_error_add(c->err, field, "type: object", item);
             continue;
         }
-        if (predict_item_parse(c, item, &out->items[i], &out->series[i]) < 0) return -1;
+        if (predict_item_parse(c, item, &out->items[i], &out->series[i]) < 0)
+            return -1;
         const char *id = out->items[i].series_id;
         for (size_t j = 0; id && j < i; j++)
             if (out->items[j].series_id && strcmp(out->items[j].series_id, id) == 0) {
@@ -131,8 +153,9 @@ int predict_parse(const char *body, size_t len, bool batch, const predict_limits
 {
     memset(out, 0, sizeof *out);
     out->batch = batch;
-    json_t *root = load_object(body, len, err);
-    if (!root) return err->status;
+    json_t *root = load_object(body, len, predict_max_json_values(lim, batch), err);
+    if (!root)
+        return err->status;
 
     item_ctx c = {.err = err, .lim = lim, .def = def, .prefix = "", .series_id_required = false};
     int rc = batch ? parse_batch(root, &c, out) : parse_single(root, &c, out);
@@ -158,7 +181,8 @@ int predict_parse(const char *body, size_t len, bool batch, const predict_limits
 
 void predict_request_free(predict_request *r)
 {
-    if (!r) return;
+    if (!r)
+        return;
     for (size_t i = 0; r->items && i < r->n; i++)
         predict_item_free(&r->items[i]);
     free(r->items);

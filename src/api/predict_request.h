@@ -8,6 +8,8 @@
  * mean(OHLC)), sampling parameters with the server defaults applied.
  *
  * Decisions beyond the SPEC text:
+ *  - 400 also for nesting deeper than 32 and for bodies with far more JSON values than the
+ *    limits allow (predict_max_json_values), both found by a pre-scan before jansson.
  *  - Bodies jansson refuses are 400: not JSON, NaN/Infinity literals, invalid UTF-8, NUL in
  *    strings, numbers it cannot hold (1e400, integers beyond 64-bit: seeds are <= 2^63-1).
  *  - Integer fields (pred_len, top_k, sample_count, seed) also accept integral reals (2.0),
@@ -87,8 +89,16 @@ int predict_parse(const char *body, size_t len, bool batch, const predict_limits
 
 void predict_request_free(predict_request *r);
 
-/* 0 when the JSON text body[0..len) nests arrays/objects at most max_depth deep (strings and
- * escapes honoured); -1 otherwise. Not a validator: malformed text is left to the parser. */
-int predict_json_depth_ok(const char *body, size_t len, int max_depth);
+/* Cheap pass before jansson (strings and escapes honoured; not a validator, malformed text is
+ * left to the parser): 0, or PREDICT_SCAN_TOO_DEEP when arrays/objects nest deeper than
+ * max_depth, or PREDICT_SCAN_TOO_MANY when the body holds more than about max_values values
+ * (counted as commas + containers). The count bounds jansson's memory, ~40 bytes per
+ * value: a 10 MB body of "0," would otherwise cost 200 MB. */
+enum { PREDICT_SCAN_TOO_DEEP = -1, PREDICT_SCAN_TOO_MANY = -2 };
+int predict_json_prescan(const char *body, size_t len, int max_depth, size_t max_values);
+
+/* The value budget of a route under lim: 16 per candle (6 numbers, a timestamp and room for
+ * ignored fields) + 2 per prediction timestamp + 256, times max_batch_items for a batch. */
+size_t predict_max_json_values(const predict_limits *lim, bool batch);
 
 #endif

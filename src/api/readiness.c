@@ -3,10 +3,17 @@
 #include <stdio.h>
 
 #include "engine/engine.h"
+#include "engine/engine_host.h"
+#include "engine/scheduler.h"
+
+static engine_state current_state(app *a)
+{
+    return a->host ? engine_host_state(a->host) : ENGINE_STATE_LOADING;
+}
 
 void readiness_get(app *a, readiness *out)
 {
-    engine_state st = (engine_state)atomic_load(&a->engine_state);
+    engine_state st = current_state(a);
     out->model_loaded = st == ENGINE_STATE_READY;
     out->engine = a->engine ? a->engine->name : "none";
     out->model = a->engine ? a->engine->model_version : "";
@@ -15,39 +22,44 @@ void readiness_get(app *a, readiness *out)
     if (atomic_load(&a->draining)) {
         out->status = "draining";
         snprintf(out->reason, sizeof(out->reason), "shutting down");
-    } else if (st == ENGINE_STATE_READY) {
-        out->status = "ready";
-    } else if (st == ENGINE_STATE_FAILED) {
-        out->status = "failed";
-        snprintf(out->reason, sizeof(out->reason), "%s", a->engine_failure);
     } else {
-        out->status = "loading";
+        out->status = engine_state_name(st);
+        if (st == ENGINE_STATE_FAILED && a->host)
+            engine_host_reason(a->host, out->reason, sizeof(out->reason));
     }
     out->ready = out->model_loaded && !atomic_load(&a->draining);
 }
 
 json_t *readiness_model_check(app *a, const readiness *rd)
 {
-    engine_state st = (engine_state)atomic_load(&a->engine_state);
+    engine_state st = current_state(a);
     const char *status = st == ENGINE_STATE_READY    ? "pass"
                          : st == ENGINE_STATE_FAILED ? "fail"
                                                      : "warn";
-    json_t *check =
-        json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:i}", "status", status, "state",
-                  st == ENGINE_STATE_READY    ? "ready"
-                  : st == ENGINE_STATE_FAILED ? "failed"
-                                              : "loading",
-                  "loaded", rd->model_loaded, "engine", rd->engine, "model", rd->model, "tokenizer",
-                  rd->tokenizer, "max_context", a->engine ? a->engine->max_context : 0);
-    if (st == ENGINE_STATE_READY)
-        json_object_set_new(check, "load_seconds", json_real(a->model_load_seconds));
-    if (st == ENGINE_STATE_FAILED)
-        json_object_set_new(check, "reason", json_string(a->engine_failure));
+    json_t *check = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:i}", "status", status, "state",
+                              engine_state_name(st), "loaded", rd->model_loaded, "engine",
+                              rd->engine, "model", rd->model, "tokenizer", rd->tokenizer,
+                              "max_context", a->engine ? a->engine->max_context : 0);
+    if (a->host) {
+        char reason[256];
+        engine_host_reason(a->host, reason, sizeof(reason));
+        if (st == ENGINE_STATE_READY)
+            json_object_set_new(check, "load_seconds",
+                                json_real(engine_host_load_seconds(a->host)));
+        if (reason[0])
+            json_object_set_new(check, "reason", json_string(reason));
+    }
     return check;
 }
 
 json_t *readiness_queue_check(app *a)
 {
-    return json_pack("{s:s, s:i, s:i, s:i}", "status", "pass", "depth", 0, "capacity",
-                     a->cfg->queue_size, "workers", a->cfg->inference_threads);
+    if (!a->sched)
+        return json_pack("{s:s, s:s}", "status", "warn", "reason", "no scheduler");
+    size_t depth = scheduler_depth(a->sched), cap = scheduler_capacity(a->sched);
+    int busy = scheduler_busy_workers(a->sched), workers = scheduler_workers(a->sched);
+    /* Warn from 80% full: new work is about to be refused with 503 overloaded. */
+    const char *status = cap && depth * 10 >= cap * 8 ? "warn" : "pass";
+    return json_pack("{s:s, s:I, s:I, s:i, s:i}", "status", status, "depth", (json_int_t)depth,
+                     "capacity", (json_int_t)cap, "busy_workers", busy, "workers", workers);
 }

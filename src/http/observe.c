@@ -1,11 +1,28 @@
 #include "http/observe.h"
 
+#include <string.h>
+
 #include "obs/log.h"
+#include "obs/service_metrics.h"
 #include "util/clock.h"
+
+_Static_assert((int)ROUTE_LABEL_COUNT == (int)SM_ROUTE_COUNT, "route labels match the metrics");
+
+void http_observe_started(void)
+{
+    sm_concurrent_inc();
+}
 
 void http_observe_completed(http_request *r, bool completed_ok)
 {
     double latency_ms = (double)(clock_mono_ns() - r->start_ns) / 1e6;
+    sm_concurrent_dec();
+    if (!r->request_id[0]) /* libmicrohttpd refused the request before our handler saw it */
+        request_id_generate(r->request_id);
+    /* A request dropped before any answer (client gone) has no status class to count. */
+    if (r->status)
+        sm_request_done((enum sm_route)r->label, sm_status_from_http(r->status), latency_ms / 1e3,
+                        r->request_bytes, r->response_bytes, r->trace.trace_id);
     /* 503 (not ready, overloaded) is the service protecting itself, not a fault. */
     log_level level = r->status >= 500 && r->status != 503 ? LOG_ERROR
                       : r->status == 503                   ? LOG_WARNING
@@ -28,6 +45,18 @@ void http_observe_completed(http_request *r, bool completed_ok)
     log_double(&l, "latency_ms", latency_ms);
     log_uint(&l, "request_size_bytes", r->request_bytes);
     log_uint(&l, "response_size_bytes", r->response_bytes);
+    if (r->predict.series_count) {
+        if (r->predict.series_id[0])
+            log_str(&l, "series_id", r->predict.series_id);
+        log_uint(&l, "rows", r->predict.rows);
+        log_uint(&l, "pred_len", r->predict.pred_len);
+        log_uint(&l, "series_count", r->predict.series_count);
+        if (r->predict.status) {
+            log_double(&l, "queue_time_ms", r->predict.queue_time_ms);
+            log_double(&l, "model_inference_ms", r->predict.model_inference_ms);
+            log_str(&l, "status", r->predict.status);
+        }
+    }
     if (r->error_code) {
         log_str(&l, "error_type", r->error_code);
         log_str(&l, "error_message", r->error_message);
@@ -40,10 +69,14 @@ void http_observe_completed(http_request *r, bool completed_ok)
 void http_observe_oversized(http_request *r)
 {
     http_observe_security_event(r, "oversized");
+    sm_size_rejection(r->container);
 }
 
 void http_observe_security_event(http_request *r, const char *event)
 {
+    for (int i = 0; i < SM_EVENT_COUNT; i++)
+        if (strcmp(sm_event_names[i], event) == 0)
+            sm_security_event((enum sm_event)i, r->container);
     log_line l;
     if (log_begin(&l, LOG_WARNING, "kronosd.security", "security event")) {
         log_str(&l, "event", event);
@@ -57,5 +90,5 @@ void http_observe_security_event(http_request *r, const char *event)
 
 void http_observe_rate_limited(http_request *r)
 {
-    (void)r;
+    sm_rate_limit_hit(r->container);
 }

@@ -6,6 +6,8 @@
 #include "http/request.h"
 
 /* The `request completed` log line and the per-request metrics, once per request. */
+/* A request has begun (kronos_concurrent_requests). */
+void http_observe_started(void);
 void http_observe_completed(http_request *r, bool completed_ok);
 /* A body over the size limit (security event + rejection counter). */
 void http_observe_oversized(http_request *r);

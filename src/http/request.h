@@ -41,6 +41,17 @@ typedef struct http_request {
     char identity[129];
     const char *container; /* bounded metric label of the identity */
 
+    /* Prediction figures for the log lines (SPEC §4); zero when not a prediction. */
+    struct {
+        char series_id[129];
+        size_t rows;
+        size_t pred_len;
+        size_t series_count;
+        double queue_time_ms;
+        double model_inference_ms;
+        const char *status; /* success, timeout, failed, cancelled */
+    } predict;
+
     /* Handler-owned state for requests answered asynchronously; cleanup runs on completion. */
     void *handler_state;
     void (*handler_cleanup)(void *state);

@@ -72,6 +72,7 @@ static void *on_request_start(void *cls, const char *uri, struct MHD_Connection 
     r->container = "unknown";
     sb_init(&r->body, 0);
     atomic_fetch_add(&s->inflight, 1);
+    http_observe_started();
     return r;
 }
 
@@ -180,8 +181,7 @@ static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_c
     if (!r)
         return;
     *con_cls = NULL;
-    if (r->request_id[0])
-        http_observe_completed(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    http_observe_completed(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     if (r->handler_cleanup)
         r->handler_cleanup(r->handler_state);
     sb_free(&r->body);

@@ -139,13 +139,17 @@ static void fills_volume_and_amount(void **state)
     body = mutated(BASE_SINGLE, "candles",
                    "[{\"open\":10,\"high\":12,\"low\":9,\"close\":11,\"volume\":100},"
                    "{\"open\":11,\"high\":13,\"low\":10,\"close\":12,\"volume\":3},"
-                   "{\"open\":0.1,\"high\":0.3,\"low\":0.1,\"close\":0.2,\"volume\":7}]");
+                   "{\"open\":0.144949106,\"high\":0.165159297,\"low\":0.109385959,"
+                   "\"close\":0.109385959,\"volume\":1.2551273}]");
     assert_int_equal(parse_text(body, false, &req, &err), PREDICT_OK);
     const float *x = req.series[0].x;
     assert_true(x[F_AMOUNT] == 1050.0f);
     assert_true(x[ENGINE_FEATURES + F_AMOUNT] == 34.5f);
-    assert_true(x[2 * ENGINE_FEATURES + F_AMOUNT] ==
-                (float)((double)7.0f * (((double)0.1f + 0.3f + 0.1f + 0.2f) / 4.0)));
+    assert_true(
+        x[2 * ENGINE_FEATURES + F_AMOUNT] ==
+        (float)(1.2551273 * ((0.144949106 + 0.165159297 + 0.109385959 + 0.109385959) / 4.0)));
+    /* From the values as sent, not their float32 casts (which give 0.16595304). */
+    assert_true(x[2 * ENGINE_FEATURES + F_AMOUNT] == 0.16595302522182465f);
     assert_true(req.items[0].volume_given);
     assert_false(req.items[0].amount_given);
     predict_request_free(&req);
@@ -421,7 +425,7 @@ static void nesting_depth_is_bounded(void **state)
     for (int i = 0; i < 31; i++)
         strcat(deep, "]");
     strcat(deep, "}");
-    assert_int_equal(predict_json_depth_ok(deep, strlen(deep), 32), 0);
+    assert_int_equal(predict_json_prescan(deep, strlen(deep), 32, SIZE_MAX), 0);
     assert_int_equal(parse_text(deep, false, &req, &err), 422);
     predict_error_clear(&err);
 
@@ -431,15 +435,53 @@ static void nesting_depth_is_bounded(void **state)
     for (int i = 0; i < 32; i++)
         strcat(deep, "]");
     strcat(deep, "}");
-    assert_int_equal(predict_json_depth_ok(deep, strlen(deep), 32), -1);
+    assert_int_equal(predict_json_prescan(deep, strlen(deep), 32, SIZE_MAX), PREDICT_SCAN_TOO_DEEP);
     assert_int_equal(parse_text(deep, false, &req, &err), 400);
     assert_non_null(strstr(err.message, "nesting"));
     predict_error_clear(&err);
 
     /* Brackets inside strings, escaped quotes included, do not count. */
     const char *s = "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[[\\\\\",\"b\":[]}";
-    assert_int_equal(predict_json_depth_ok(s, strlen(s), 2), 0);
-    assert_int_equal(predict_json_depth_ok(s, strlen(s), 1), -1);
+    assert_int_equal(predict_json_prescan(s, strlen(s), 2, SIZE_MAX), 0);
+    assert_int_equal(predict_json_prescan(s, strlen(s), 1, SIZE_MAX), PREDICT_SCAN_TOO_DEEP);
+}
+
+static void value_count_is_bounded(void **state)
+{
+    (void)state;
+    /* Commas and brackets in strings do not count. */
+    const char *s = "{\"a\":\",,,,[[{{\",\"b\":[1,2]}";
+    assert_int_equal(predict_json_prescan(s, strlen(s), 32, 4), 0);
+    assert_int_equal(predict_json_prescan(s, strlen(s), 32, 3), PREDICT_SCAN_TOO_MANY);
+
+    predict_limits lim = predict_limits_default();
+    assert_int_equal(predict_max_json_values(&lim, false), 2048 * 16 + 512 * 2 + 256);
+    assert_int_equal(predict_max_json_values(&lim, true), 64 * (2048 * 16 + 512 * 2 + 256) + 16);
+
+    /* An ignored array of 40000 zeros on the single route: 400 before any allocation. */
+    size_t n = 40000;
+    char *body = malloc(2 * n + 16);
+    char *o = body + sprintf(body, "{\"x\":[0");
+    for (size_t i = 1; i < n; i++)
+        o += sprintf(o, ",0");
+    strcpy(o, "]}");
+    predict_request req;
+    predict_error err;
+    assert_int_equal(parse_text(body, false, &req, &err), 400);
+    assert_non_null(strstr(err.message, "JSON values"));
+    predict_error_clear(&err);
+    /* The batch route allows more. */
+    assert_int_equal(parse_text(body, true, &req, &err), 422);
+    predict_error_clear(&err);
+    free(body);
+
+    /* A request at the limits stays within the budget. */
+    lim.max_candles = 3;
+    lim.max_pred_len = 2;
+    char *full = mutated(BASE_SINGLE, NULL, NULL);
+    assert_int_equal(
+        predict_json_prescan(full, strlen(full), 32, predict_max_json_values(&lim, false)), 0);
+    free(full);
 }
 
 static const char BATCH[] =
@@ -560,6 +602,7 @@ int main(void)
         cmocka_unit_test(collects_several_and_caps_at_twenty),
         cmocka_unit_test(limits_are_configurable),
         cmocka_unit_test(nesting_depth_is_bounded),
+        cmocka_unit_test(value_count_is_bounded),
         cmocka_unit_test(batch_items_differ),
         cmocka_unit_test(batch_rules_name_the_item),
         cmocka_unit_test(batch_item_count_is_bounded),

@@ -102,6 +102,8 @@ CASES = [
      "bad_request", "-"),
     ("deep_nesting_10000", "single", b'{"x":' + b"[" * 10000 + b"]" * 10000 + b"}", 400,
      "bad_request", "-"),
+    ("too_many_json_values", "single", b'{"x":[' + b",".join([b"0"] * 40000) + b"]}", 400,
+     "bad_request", "-"),
     ("invalid_utf8_byte", "single", VALID.replace(b'"BTC-USDT"', b'"BTC\xff"'), 400,
      "bad_request", "-"),
     ("invalid_utf8_overlong", "single", VALID.replace(b'"BTC-USDT"', b'"BTC\xc0\xaf"'), 400,

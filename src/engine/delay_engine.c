@@ -1,0 +1,67 @@
+#ifdef KRONOS_TEST_HOOKS
+
+#include "engine/delay_engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct delay_impl {
+    engine *inner;
+    int delay_ms;
+} delay_impl;
+
+static int delay_load(engine *e, char *err, size_t errlen)
+{
+    delay_impl *d = e->impl;
+    int rc = d->inner->ops->load(d->inner, err, errlen);
+    memcpy(e->model_version, d->inner->model_version, sizeof(e->model_version));
+    memcpy(e->tokenizer_version, d->inner->tokenizer_version, sizeof(e->tokenizer_version));
+    e->max_context = d->inner->max_context;
+    return rc;
+}
+
+static int delay_predict(engine *e, const engine_series *series, size_t n, engine_forecast *out,
+                         engine_cancel *cancel, char *err, size_t errlen)
+{
+    delay_impl *d = e->impl;
+    struct timespec ms = {0, 1000000L};
+    for (int i = 0; i < d->delay_ms; i++) {
+        if (engine_is_cancelled(cancel))
+            return ENGINE_CANCELLED;
+        nanosleep(&ms, NULL);
+    }
+    return d->inner->ops->predict(d->inner, series, n, out, cancel, err, errlen);
+}
+
+static void delay_destroy(engine *e)
+{
+    delay_impl *d = e->impl;
+    d->inner->ops->destroy(d->inner);
+    free(d);
+    free(e);
+}
+
+static const engine_ops delay_ops = {delay_load, delay_predict, delay_destroy};
+
+engine *delay_engine_wrap(engine *inner, int delay_ms)
+{
+    engine *e = calloc(1, sizeof(*e));
+    delay_impl *d = calloc(1, sizeof(*d));
+    if (!e || !d || !inner) {
+        free(e);
+        free(d);
+        return inner;
+    }
+    d->inner = inner;
+    d->delay_ms = delay_ms;
+    *e = *inner;
+    e->ops = &delay_ops;
+    e->impl = d;
+    return e;
+}
+
+#else
+typedef int kronos_delay_engine_disabled;
+#endif

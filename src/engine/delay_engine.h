@@ -1,0 +1,13 @@
+#ifndef KRONOS_DELAY_ENGINE_H
+#define KRONOS_DELAY_ENGINE_H
+
+#include "engine/engine.h"
+
+#ifdef KRONOS_TEST_HOOKS
+/* Test builds only: wraps an engine so every predict first waits `delay_ms` (polling the cancel
+ * token each millisecond, like a real engine between steps), to drive timeouts, overload and
+ * disconnects through the real binary. Enabled by KRONOS_TEST_ENGINE_DELAY_MS. */
+engine *delay_engine_wrap(engine *inner, int delay_ms);
+#endif
+
+#endif
