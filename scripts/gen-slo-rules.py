@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""Generate the SLO rules and the Kubernetes PrometheusRule from their sources.
+
+  monitoring/slo/kronos-slos.yml           -> monitoring/prometheus/kronos-slo-rules.yml
+  kronos-alerts.yml + kronos-slo-rules.yml -> monitoring/kubernetes/kronos-prometheusrule.yaml
+
+Usage: gen-slo-rules.py [--check]
+  --check  write nothing; exit 1 and name the stale files when a generated file differs.
+
+Needs python3-yaml (Debian package) and runs with /usr/bin/python3.
+"""
+import os
+import re
+import sys
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPEC = os.path.join(ROOT, "monitoring/slo/kronos-slos.yml")
+ALERTS = os.path.join(ROOT, "monitoring/prometheus/kronos-alerts.yml")
+SLO_RULES = os.path.join(ROOT, "monitoring/prometheus/kronos-slo-rules.yml")
+PROMETHEUS_RULE = os.path.join(ROOT, "monitoring/kubernetes/kronos-prometheusrule.yaml")
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class SpecError(Exception):
+    pass
+
+
+def seconds(duration):
+    m = re.fullmatch(r"(\d+)([smhdw])", str(duration))
+    if not m:
+        raise SpecError(f"bad duration {duration!r} (want e.g. 5m, 1h, 3d)")
+    return int(m.group(1)) * DURATION_UNITS[m.group(2)]
+
+
+def le_regex(threshold):
+    """Match the bucket label however the exporter spells the number (5, 5.0, 0.25)."""
+    value = float(threshold)
+    spellings = {repr(value)}
+    if value.is_integer():
+        spellings.add(str(int(value)))
+    return "|".join(re.escape(s).replace("\\", "\\\\") for s in sorted(spellings))
+
+
+def camel(name):
+    return "".join(part.capitalize() for part in re.split(r"[_\-]", name))
+
+
+class LiteralDumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper, data):
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+LiteralDumper.add_representer(str, _str_presenter)
+
+
+def dump(doc):
+    return yaml.dump(doc, Dumper=LiteralDumper, sort_keys=False, width=1000, default_flow_style=False)
+
+
+def validate(spec):
+    for key in ("service", "selector", "aggregate_by", "slos", "burn_rates", "min_requests"):
+        if key not in spec:
+            raise SpecError(f"spec lacks {key!r}")
+    names = set()
+    for slo in spec["slos"]:
+        name = slo.get("name", "")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in names:
+            raise SpecError(f"slo name {name!r} is empty, not [a-z0-9_] or repeated")
+        names.add(name)
+        objective = slo.get("objective")
+        if not isinstance(objective, (int, float)) or not 0 < objective < 1:
+            raise SpecError(f"slo {name}: objective must be in (0, 1)")
+        if ("errors" in slo) == ("good" in slo):
+            raise SpecError(f"slo {name}: give exactly one of errors / good")
+        if "good" in slo and "%(le)s" in slo["good"] and "threshold_seconds" not in slo:
+            raise SpecError(f"slo {name}: good uses %(le)s but threshold_seconds is missing")
+    for tier in spec["burn_rates"]:
+        if seconds(tier["short"]) >= seconds(tier["long"]):
+            raise SpecError(f"burn rate {tier['factor']}: short window must be shorter than long")
+        if tier["severity"] not in ("critical", "warning", "info"):
+            raise SpecError(f"burn rate {tier['factor']}: unknown severity {tier['severity']}")
+
+
+def slo_rules(spec):
+    by = ", ".join(spec["aggregate_by"])
+    windows = sorted({w for t in spec["burn_rates"] for w in (t["long"], t["short"])}, key=seconds)
+    recording, alerts = [], []
+    for slo in spec["slos"]:
+        fill = {"selector": spec["selector"]}
+        if "threshold_seconds" in slo:
+            fill["le"] = le_regex(slo["threshold_seconds"])
+        total = slo["total"] % fill
+        labels = {"slo": slo["name"]}
+        budget = round(1 - slo["objective"], 10)
+        for w in windows:
+            recording.append({"record": f"kronos:slo_requests:rate{w}",
+                              "expr": f"sum by ({by}) (rate({total}[{w}]))", "labels": dict(labels)})
+            if "errors" in slo:
+                ratio = (f"sum by ({by}) (rate({slo['errors'] % fill}[{w}]))\n"
+                         f"/\nsum by ({by}) (rate({total}[{w}]))\n")
+            else:
+                ratio = (f"1 - (\n  sum by ({by}) (rate({slo['good'] % fill}[{w}]))\n"
+                         f"  /\n  sum by ({by}) (rate({total}[{w}]))\n)\n")
+            recording.append({"record": f"kronos:slo_errors:ratio_rate{w}", "expr": ratio,
+                              "labels": dict(labels)})
+            recording.append({"record": f"kronos:slo_burn:rate{w}",
+                              "expr": f'kronos:slo_errors:ratio_rate{w}{{slo="{slo["name"]}"}} / {budget:g}',
+                              "labels": dict(labels)})
+        alert_name = f"Kronos{camel(slo['name'])}BudgetBurn"
+        for tier in spec["burn_rates"]:
+            long_w, short_w, factor = tier["long"], tier["short"], tier["factor"]
+            sel = f'{{slo="{slo["name"]}"}}'
+            expr = (f"kronos:slo_burn:rate{long_w}{sel} > {factor:g}\n"
+                    f"and\nkronos:slo_burn:rate{short_w}{sel} > {factor:g}\n"
+                    f"and\nkronos:slo_requests:rate{long_w}{sel} * {seconds(long_w)} >= {spec['min_requests']}\n")
+            alerts.append({
+                "alert": alert_name,
+                "expr": expr,
+                "for": tier["for"],
+                "labels": {"severity": tier["severity"], "slo": slo["name"],
+                           "burn_rate": f"{factor:g}", "window": f"{long_w}/{short_w}"},
+                "annotations": {
+                    "summary": (f"{spec['service']} {slo['name']} SLO burns its error budget "
+                                f"{{{{ $value | humanize }}}}x too fast ({long_w}/{short_w} windows)"),
+                    "description": (f"The {slo['name']} SLO ({slo['objective'] * 100:g}%) of job "
+                                    f"{{{{ $labels.job }}}} has burned its error budget more than "
+                                    f"{factor:g} times the sustainable rate over both the last {long_w} "
+                                    f"and the last {short_w}. At this pace "
+                                    f"{min(100.0, factor * seconds(long_w) / (30 * 86400) * 100):.3g}% of "
+                                    f"a 30-day budget is gone in {long_w}. SLI: {' '.join(slo['description'].split())}"),
+                    "runbook_url": f"{spec['runbook_base']}#{alert_name.lower()}",
+                },
+            })
+    # One group: rules of a group run in order, so every alert sees the recording rules of the same
+    # evaluation (separate groups run concurrently and may see values one interval old).
+    return {"groups": [{"name": "kronos_slo", "rules": recording + alerts}]}
+
+
+def prometheus_rule(groups):
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": "kronosd",
+            "labels": {"app.kubernetes.io/name": "kronosd", "app.kubernetes.io/part-of": "kronosd",
+                       # Most kube-prometheus-stack installs select rules by this label; match yours.
+                       "release": "prometheus"},
+        },
+        "spec": {"groups": groups},
+    }
+
+
+HEADER_SLO = ("# GENERATED by scripts/gen-slo-rules.py from monitoring/slo/kronos-slos.yml. Do not edit:\n"
+              "# edit the spec and run /usr/bin/python3 scripts/gen-slo-rules.py (CI fails when stale).\n")
+HEADER_RULE = ("# GENERATED by scripts/gen-slo-rules.py from monitoring/prometheus/kronos-alerts.yml and\n"
+               "# kronos-slo-rules.yml: the same rule groups for the Prometheus Operator. Do not edit by hand.\n")
+
+
+def render():
+    with open(SPEC) as f:
+        spec = yaml.safe_load(f)
+    validate(spec)
+    slo_doc = slo_rules(spec)
+    with open(ALERTS) as f:
+        alert_doc = yaml.safe_load(f)
+    groups = alert_doc["groups"] + slo_doc["groups"]
+    return {SLO_RULES: HEADER_SLO + dump(slo_doc),
+            PROMETHEUS_RULE: HEADER_RULE + dump(prometheus_rule(groups))}
+
+
+def main(argv):
+    check = "--check" in argv[1:]
+    try:
+        outputs = render()
+    except (SpecError, KeyError, OSError, yaml.YAMLError) as e:
+        print(f"gen-slo-rules: {e}", file=sys.stderr)
+        return 2
+    stale = []
+    for path, text in outputs.items():
+        try:
+            with open(path) as f:
+                current = f.read()
+        except FileNotFoundError:
+            current = None
+        if current == text:
+            continue
+        stale.append(os.path.relpath(path, ROOT))
+        if not check:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(text)
+    if check and stale:
+        print("stale generated files (run /usr/bin/python3 scripts/gen-slo-rules.py): " + ", ".join(stale))
+        return 1
+    if not check:
+        for path in stale:
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,52 @@
+"""The generated SLO rules and PrometheusRule are fresh, and the generator does what the spec says.
+
+scripts/gen-slo-rules.py --check must pass (CI fails when someone edits monitoring/slo/kronos-slos.yml
+or kronos-alerts.yml without regenerating). The generated rules are then read back: one recording
+chain per SLO and window, one burn-rate alert per SLO and tier, each alert comparing both windows of its
+tier against the tier's factor and carrying the minimum-traffic guard of the spec.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import kronos_e2e as k  # noqa: E402
+
+SPEC = os.path.join(k.MON, "slo/kronos-slos.yml")
+
+
+def main():
+    fails = k.Failures()
+    rc, out = k.run([sys.executable, os.path.join(k.ROOT, "scripts/gen-slo-rules.py"), "--check"])
+    fails.check(rc == 0, f"generated files are stale or the generator failed:\n{out}")
+    spec = k.load_yaml(SPEC)
+    rules = k.rules(k.SLO_RULES)
+    records = {(r["record"], r["labels"]["slo"]) for r in rules if "record" in r}
+    alerts = [r for r in rules if "alert" in r]
+    windows = {w for t in spec["burn_rates"] for w in (t["long"], t["short"])}
+    for slo in spec["slos"]:
+        name = slo["name"]
+        for w in windows:
+            for rec in ("kronos:slo_requests:rate", "kronos:slo_errors:ratio_rate", "kronos:slo_burn:rate"):
+                fails.check((rec + w, name) in records, f"slo {name}: recording rule {rec}{w} missing")
+        mine = [a for a in alerts if a["labels"]["slo"] == name]
+        fails.check(len(mine) == len(spec["burn_rates"]), f"slo {name}: {len(mine)} alerts for "
+                    f"{len(spec['burn_rates'])} burn-rate tiers")
+        for tier in spec["burn_rates"]:
+            a = next((a for a in mine if a["labels"]["window"] == f"{tier['long']}/{tier['short']}"), None)
+            if not fails.check(a is not None, f"slo {name}: no alert for tier {tier}"):
+                continue
+            factor = f"{tier['factor']:g}"
+            for w in (tier["long"], tier["short"]):
+                fails.check(f'kronos:slo_burn:rate{w}{{slo="{name}"}} > {factor}' in a["expr"],
+                            f"slo {name} tier {factor}: window {w} not compared with {factor}")
+            fails.check(f">= {spec['min_requests']}" in a["expr"], f"slo {name} tier {factor}: no traffic guard")
+            fails.check(a["labels"]["severity"] == tier["severity"], f"slo {name} tier {factor}: severity")
+        budget = round(1 - slo["objective"], 10)
+        burn = [r for r in rules if r.get("record", "").startswith("kronos:slo_burn:") and r["labels"]["slo"] == name]
+        fails.check(all(r["expr"].endswith(f"/ {budget:g}") for r in burn), f"slo {name}: burn not divided by budget {budget:g}")
+    print(f"{len(spec['slos'])} SLOs, {len(records)} recording rules, {len(alerts)} burn-rate alerts")
+    fails.finish("slo rules")
+
+
+if __name__ == "__main__":
+    main()
