@@ -85,8 +85,10 @@ static engine *create_engine(const config *cfg)
                     : baseline_engine_create();
 #ifdef KRONOS_TEST_HOOKS
     const char *delay = getenv("KRONOS_TEST_ENGINE_DELAY_MS");
-    if (e && delay && atoi(delay) > 0)
-        e = delay_engine_wrap(e, atoi(delay));
+    const char *load_delay = getenv("KRONOS_TEST_ENGINE_LOAD_DELAY_MS");
+    int delay_ms = delay ? atoi(delay) : 0, load_ms = load_delay ? atoi(load_delay) : 0;
+    if (e && (delay_ms > 0 || load_ms > 0))
+        e = delay_engine_wrap(e, delay_ms, load_ms);
 #endif
     return e;
 }

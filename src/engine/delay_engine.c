@@ -10,11 +10,14 @@
 typedef struct delay_impl {
     engine *inner;
     int delay_ms;
+    int load_delay_ms;
 } delay_impl;
 
 static int delay_load(engine *e, char *err, size_t errlen)
 {
     delay_impl *d = e->impl;
+    struct timespec ts = {d->load_delay_ms / 1000, (d->load_delay_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
     int rc = d->inner->ops->load(d->inner, err, errlen);
     memcpy(e->model_version, d->inner->model_version, sizeof(e->model_version));
     memcpy(e->tokenizer_version, d->inner->tokenizer_version, sizeof(e->tokenizer_version));
@@ -45,7 +48,7 @@ static void delay_destroy(engine *e)
 
 static const engine_ops delay_ops = {delay_load, delay_predict, delay_destroy};
 
-engine *delay_engine_wrap(engine *inner, int delay_ms)
+engine *delay_engine_wrap(engine *inner, int delay_ms, int load_delay_ms)
 {
     engine *e = calloc(1, sizeof(*e));
     delay_impl *d = calloc(1, sizeof(*d));
@@ -56,6 +59,7 @@ engine *delay_engine_wrap(engine *inner, int delay_ms)
     }
     d->inner = inner;
     d->delay_ms = delay_ms;
+    d->load_delay_ms = load_delay_ms;
     *e = *inner;
     e->ops = &delay_ops;
     e->impl = d;

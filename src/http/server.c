@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "api/auth.h"
+#include "http/conn_reaper.h"
 #include "http/observe.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -20,6 +21,7 @@
 
 struct http_server {
     struct MHD_Daemon *daemon;
+    conn_reaper *reaper;
     app *app;
     atomic_long inflight;
     unsigned port;
@@ -53,6 +55,27 @@ static void format_client(http_request *r)
         inet_ntop(AF_INET, r->client_addr + 12, r->client_ip, sizeof(r->client_ip));
     else
         inet_ntop(AF_INET6, r->client_addr, r->client_ip, sizeof(r->client_ip));
+}
+
+static conn_track *track_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? conn_reaper_opened(s->reaper, ci->connect_fd) : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        conn_reaper_closed(s->reaper, *socket_context);
+        *socket_context = NULL;
+    }
 }
 
 /* Called by libmicrohttpd when the request line arrives: the request's clock starts here. */
@@ -166,6 +189,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return sb_ok(&r->body) ? MHD_YES : MHD_NO;
     }
 
+    conn_track_received(track_of(conn));
     if (r->body_too_large)
         return reject_too_large(r);
     r->dispatched = true;
@@ -175,12 +199,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
                             enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     http_server *s = cls;
     http_request *r = *con_cls;
     if (!r)
         return;
     *con_cls = NULL;
+    conn_track_idle(track_of(conn));
     http_observe_completed(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     if (r->handler_cleanup)
         r->handler_cleanup(r->handler_state);
@@ -224,6 +248,12 @@ http_server *http_server_start(app *a, char *err, size_t errlen)
         free(s);
         return NULL;
     }
+    s->reaper = conn_reaper_start(cfg->connection_timeout);
+    if (!s->reaper) {
+        snprintf(err, errlen, "cannot start the connection reaper thread");
+        free(s);
+        return NULL;
+    }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned pool = (unsigned)(cores > 2 ? cores : 2);
     s->daemon = MHD_start_daemon(
@@ -233,7 +263,8 @@ http_server *http_server_start(app *a, char *err, size_t errlen)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_URI_LOG_CALLBACK,
-        on_request_start, s, MHD_OPTION_NOTIFY_COMPLETED, on_request_done, s, MHD_OPTION_END);
+        on_request_start, s, MHD_OPTION_NOTIFY_COMPLETED, on_request_done, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or not available)", cfg->host,
                  cfg->port);
@@ -267,5 +298,6 @@ void http_server_stop(http_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->daemon);
+    conn_reaper_stop(s->reaper);
     free(s);
 }

@@ -203,6 +203,90 @@ with Kronosd(env={"KRONOS_SHUTDOWN_GRACE": "60"}) as k:
     c.check(time.time() - t0 < 3, "second signal exits at once")
     c.check(rc != 0, "second signal exit code non-zero")
 
+# readiness: 503 loading until the engine reports ready, then 200
+with Kronosd(env={"KRONOS_TEST_ENGINE_LOAD_DELAY_MS": "1500"}) as k:
+    r = k.get("/v1/readyz")
+    c.eq((r.status, r.json()["status"], r.json()["model_loaded"]), (503, "loading", False),
+         "readyz loading")
+    c.check(r.header("Retry-After") is not None, "readyz 503 has Retry-After")
+    d = k.get("/v1/healthz/detailed").json()
+    c.eq(d["checks"]["model"]["state"], "loading", "detailed shows loading")
+    c.eq(k.get("/v1/healthz").status, 200, "liveness while loading")
+    deadline = time.time() + 10
+    while time.time() < deadline and k.get("/v1/readyz").status != 200:
+        time.sleep(0.05)
+    r = k.get("/v1/readyz")
+    c.eq((r.status, r.json()["status"], r.json()["model_loaded"]), (200, "ready", True),
+         "readyz ready after load")
+
+# connection caps: per-IP connections beyond the cap are closed by the server
+with Kronosd(env={"KRONOS_MAX_CONNECTIONS_PER_IP": "2"}) as k:
+    time.sleep(0.5)  # let the server reap the start-up probe's connection first
+    held = [socket.create_connection(("127.0.0.1", k.port)) for _ in range(2)]
+    for h in held:  # a started request makes sure the server has accepted each connection
+        h.sendall(b"GET /v1/healthz HTTP/1.1\r\n")
+    time.sleep(0.5)
+    extra = socket.create_connection(("127.0.0.1", k.port), timeout=3)
+    try:
+        extra.sendall(b"GET /v1/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = extra.recv(100)
+    except OSError:
+        got = b""
+    c.eq(got, b"", "connection over the per-IP cap is closed")
+    for s in held + [extra]:
+        s.close()
+    time.sleep(0.3)
+    c.eq(k.get("/v1/healthz").status, 200, "served again once connections are released")
+
+# an absolute deadline to receive a request: trickling bytes does not keep it alive
+with Kronosd(env={"KRONOS_CONNECTION_TIMEOUT": "1"}) as k:
+    s = socket.create_connection(("127.0.0.1", k.port), timeout=10)
+    s.sendall(b"POST /v1/predict/single HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 100\r\n\r\n")
+    t0 = time.time()
+    closed_at = None
+    for i in range(10):
+        try:
+            s.sendall(b" ")
+        except OSError:
+            closed_at = time.time() - t0
+            break
+        time.sleep(0.4)
+    if closed_at is None:
+        try:
+            s.settimeout(0.5)
+            closed_at = time.time() - t0 if s.recv(10) == b"" else None
+        except OSError:
+            closed_at = time.time() - t0
+    s.close()
+    c.check(closed_at is not None and closed_at < 3.5,
+            "slow body cut at the absolute deadline (%s s)" % closed_at)
+
+# ... and neither does trickling the headers (slowloris)
+with Kronosd(env={"KRONOS_CONNECTION_TIMEOUT": "1"}) as k:
+    s = socket.create_connection(("127.0.0.1", k.port), timeout=10)
+    t0 = time.time()
+    closed_at = None
+    for ch in b"GET /v1/healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 40:
+        try:
+            s.sendall(bytes([ch]))
+        except OSError:
+            closed_at = time.time() - t0
+            break
+        time.sleep(0.3)
+        if time.time() - t0 > 6:
+            break
+    if closed_at is None:
+        try:
+            s.settimeout(1)
+            closed_at = time.time() - t0 if s.recv(10) == b"" else None
+        except OSError:
+            closed_at = time.time() - t0
+    s.close()
+    c.check(closed_at is not None and closed_at < 3.5,
+            "trickled headers cut at the absolute deadline (%s s)" % closed_at)
+    c.eq(k.get("/v1/healthz").status, 200, "server fine after the slow client")
+
 # bad configuration: exit 2, one line naming the variable and the value
 for env, var in [({"KRONOS_PORT": "eighty"}, "KRONOS_PORT"),
                  ({"KRONOS_TRUSTED_PROXIES": "10.0.0.0/99"}, "KRONOS_TRUSTED_PROXIES"),
