@@ -311,6 +311,28 @@ static void gzip_helpers(void **state)
     metric_registry_free(r);
 }
 
+/* Random bytes never crash the header parsers and always give a valid answer. */
+static void header_parsers_survive_garbage(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "ab/*;=,q .01tx-plainopenmetrics-textversiongzip\t\"";
+    unsigned seed = 12345;
+    char h[200];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(rand_r(&seed) % (sizeof h - 1));
+        for (size_t i = 0; i < n; i++) {
+            int r = rand_r(&seed);
+            h[i] = (r & 7) ? alphabet[r % (sizeof alphabet - 1)] : (char)(r % 255 + 1);
+        }
+        h[n] = '\0';
+        const char *ct = NULL;
+        enum metric_format f = metric_negotiate(h, &ct);
+        assert_true(f == METRIC_FMT_TEXT || f == METRIC_FMT_OPENMETRICS);
+        assert_non_null(ct);
+        (void)metric_accepts_gzip(h);
+    }
+}
+
 static void bounded_labels(void **state)
 {
     (void)state;
@@ -404,10 +426,15 @@ static void registration_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(golden_text),      cmocka_unit_test(golden_openmetrics),
-        cmocka_unit_test(float_formatting), cmocka_unit_test(negotiation),
-        cmocka_unit_test(bucket_index),     cmocka_unit_test(gzip_helpers),
-        cmocka_unit_test(bounded_labels),   cmocka_unit_test(registration_errors),
+        cmocka_unit_test(golden_text),
+        cmocka_unit_test(golden_openmetrics),
+        cmocka_unit_test(float_formatting),
+        cmocka_unit_test(negotiation),
+        cmocka_unit_test(bucket_index),
+        cmocka_unit_test(gzip_helpers),
+        cmocka_unit_test(header_parsers_survive_garbage),
+        cmocka_unit_test(bounded_labels),
+        cmocka_unit_test(registration_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
