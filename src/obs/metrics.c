@@ -288,7 +288,7 @@ struct metric_family *metric_registry_add(struct metric_registry *r,
 
     pthread_mutex_lock(&r->lock);
     for (struct metric_family *g = r->first; g; g = g->next) {
-        if (strcmp(g->om_name, f->om_name) == 0) {
+        if (strcmp(g->om_name, f->om_name) == 0 || strcmp(g->name, f->name) == 0) {
             pthread_mutex_unlock(&r->lock);
             FAIL("%s: already registered", o->name);
         }

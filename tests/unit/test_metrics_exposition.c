@@ -396,6 +396,8 @@ static void registration_errors(void **state)
     o.type = METRIC_GAUGE;
     o.name = "ok"; /* would clash with the counter's OpenMetrics family name */
     assert_null(metric_registry_add(r, &o, err, sizeof err));
+    o.name = "ok_total"; /* a gauge with the counter's text name */
+    assert_null(metric_registry_add(r, &o, err, sizeof err));
     static const char *const le[] = {"le"};
     struct metric_family_opts h = {.name = "h_seconds",
                                    .help = "h",
