@@ -288,7 +288,7 @@ struct metric_family *metric_registry_add(struct metric_registry *r,
 
     pthread_mutex_lock(&r->lock);
     for (struct metric_family *g = r->first; g; g = g->next) {
-        if (strcmp(g->om_name, f->om_name) == 0) {
+        if (strcmp(g->om_name, f->om_name) == 0 || strcmp(g->name, f->name) == 0) {
             pthread_mutex_unlock(&r->lock);
             FAIL("%s: already registered", o->name);
         }
@@ -330,12 +330,19 @@ static const char *bounded_value(struct metric_bound_rt *b, const char *v)
     return v;
 }
 
+/* Eight bytes per multiply: label strings are tens of bytes and byte-wise FNV showed in lookups. */
 static uint64_t hash_str(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n, w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    w = 0;
+    if (n) memcpy(&w, s, n);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
 }
 
 static int grow_index(struct metric_family *f)

@@ -93,7 +93,7 @@ struct metric_family *metric_registry_add(struct metric_registry *r,
                                           const struct metric_family_opts *o, char *err,
                                           size_t errlen);
 
-/* Called at the start of every render (e.g. to refresh process figures). */
+/* Called at the start of every render, unlocked (e.g. to refresh process figures). */
 int metric_registry_on_collect(struct metric_registry *r, void (*fn)(void *), void *arg);
 
 /*
@@ -110,7 +110,10 @@ struct metric *metric_family_get(struct metric_family *f, const char *const *val
 struct metric *metric_family_replace(struct metric_family *f, const char *const *values,
                                      double value);
 
-/* Value read at scrape time instead of the stored one (gauge or counter; not histogram). */
+/*
+ * Value read at scrape time instead of the stored one (gauge or counter; not histogram). fn runs
+ * with the registry locked: it must not record into or look up metrics of any registry.
+ */
 int metric_set_callback(struct metric *m, metric_callback_fn fn, void *arg);
 
 /*
@@ -146,14 +149,14 @@ static inline void metric_counter_inc(struct metric *m)
 static inline void metric_counter_add_exemplar(struct metric *m, double v, const char *trace_id)
 {
     metric_counter_add(m, v);
-    if (trace_id && m->ex) metric_exemplar_record(m->ex, trace_id, v);
+    if (trace_id && m->ex && v > 0) metric_exemplar_record(m->ex, trace_id, v);
 }
 
 static inline void metric_counter_add_exemplar_at(struct metric *m, double v, const char *trace_id,
                                                   double ts)
 {
     metric_counter_add(m, v);
-    if (trace_id && m->ex) metric_exemplar_record_at(m->ex, trace_id, v, ts);
+    if (trace_id && m->ex && v > 0) metric_exemplar_record_at(m->ex, trace_id, v, ts);
 }
 
 static inline void metric_gauge_set(struct metric *m, double v)

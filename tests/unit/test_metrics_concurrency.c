@@ -155,8 +155,69 @@ static void hammer_while_scraping(void **state)
     metric_registry_free(g_reg);
 }
 
+#define CREATORS 2
+#define SERIES_PER_CREATOR 2000
+
+static struct metric_family *g_fam;
+
+/* Looks up (creating) labelled series while scrapes run: the cold path under contention. */
+static void *creator(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    for (unsigned i = 0; i < SERIES_PER_CREATOR; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "s%u", i); /* both creators share the same label values */
+        const char *values[] = {v};
+        struct metric *m = metric_family_get(g_fam, values);
+        if (!m) return (void *)1;
+        metric_counter_add(m, id + 1);
+    }
+    return NULL;
+}
+
+static void create_series_while_scraping(void **state)
+{
+    (void)state;
+    char err[128];
+    g_reg = metric_registry_new();
+    static const char *const labels[] = {"id"};
+    struct metric_family_opts o = {.name = "made_total",
+                                   .help = "m",
+                                   .type = METRIC_COUNTER,
+                                   .label_names = labels,
+                                   .n_labels = 1};
+    g_fam = metric_registry_add(g_reg, &o, err, sizeof err);
+    assert_non_null(g_fam);
+    pthread_t th[CREATORS];
+    for (uintptr_t i = 0; i < CREATORS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, creator, (void *)i), 0);
+    struct mbuf b = {0};
+    unsigned scrapes = 0;
+    for (; scrapes < 200; scrapes++) {
+        mbuf_reset(&b);
+        assert_int_equal(metric_registry_render(g_reg, METRIC_FMT_TEXT, &b), 0);
+    }
+    for (int i = 0; i < CREATORS; i++) {
+        void *rc;
+        pthread_join(th[i], &rc);
+        assert_null(rc);
+    }
+    mbuf_reset(&b);
+    assert_int_equal(metric_registry_render(g_reg, METRIC_FMT_TEXT, &b), 0);
+    mbuf_putc(&b, '\0');
+    size_t lines = 0;
+    for (const char *p = b.data; (p = strstr(p, "made_total{")); p++)
+        lines++;
+    assert_int_equal(lines, SERIES_PER_CREATOR); /* one series per value, whoever created it */
+    assert_true(value_of(b.data, "made_total{id=\"s0\"}") == 3);
+    assert_true(value_of(b.data, "made_total{id=\"s1999\"}") == 3);
+    mbuf_free(&b);
+    metric_registry_free(g_reg);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(hammer_while_scraping)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(hammer_while_scraping),
+                                       cmocka_unit_test(create_series_while_scraping)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
