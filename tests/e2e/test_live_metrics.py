@@ -220,6 +220,9 @@ scrape_configs:
         for expr, minimum in expectations:
             v = prom.value(expr)
             fails.check(v is not None and v >= minimum, f"{expr} = {v}, want >= {minimum}")
+        # A clean start is not a failed load (the dashboard's "Model load failures" stat turns red on >= 1).
+        v = prom.value(f'kronos_model_load_failures_total{{{sel}}}')
+        fails.check(v == 0, f"kronos_model_load_failures_total = {v} after a successful load, want 0")
 
         # every rule evaluated without error
         def evaluated():
