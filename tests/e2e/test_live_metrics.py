@@ -160,7 +160,7 @@ def main():
     fails = k.Failures()
     with live.Stack() as stack:
         engine_env = model_env()
-        _, kport = stack.kronosd(dict(KRONOS_ENV, **engine_env))
+        kproc, kport = stack.kronosd(dict(KRONOS_ENV, **engine_env))
         live.wait_until("kronosd ready", lambda: live.http_request(kport, "GET", "/v1/readyz")[0] == 200, 60)
         print("engine:", "kronos (reference Kronos-mini)" if engine_env else "baseline (no reference model found)")
         status, _, body = live.http_request(kport, "GET", "/v1/metrics")
@@ -262,6 +262,7 @@ scrape_configs:
                     continue
                 fails.check(result, f"panel {p['title']!r} {t['refId']}: no data for {expr}")
         print(f"{queries} panel queries checked against Prometheus")
+        fails.check(stack.stop(kproc) == 0, f"kronosd exited with {kproc.returncode} after SIGTERM (sanitizer report?)")
     fails.finish("live metrics")
 
 
