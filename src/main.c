@@ -34,6 +34,15 @@ static void on_engine_state(engine_host *h, engine_state state, const char *reas
     app *a = user;
     engine *e = engine_host_engine(h);
     log_line l;
+    if (state == ENGINE_STATE_LOADING) {
+        if (log_begin(&l, LOG_INFO, "kronosd.engine", "model loading")) {
+            log_str(&l, "container", a->cfg->instance);
+            log_str(&l, "engine", e->name);
+            log_double(&l, "startup_timeout_seconds", a->cfg->startup_timeout);
+            log_end(&l);
+        }
+        return;
+    }
     bool ok = state == ENGINE_STATE_READY;
     sm_model_loaded(ok);
     if (ok) {

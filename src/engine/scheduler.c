@@ -68,7 +68,6 @@ struct scheduler {
     pthread_cond_t idle_cv;   /* shutdown: a job left the queue or a worker finished */
     sched_job *qhead, *qtail; /* [mu] */
     sched_job *live;          /* [mu] */
-    int idle;                 /* [mu] workers waiting for work */
     bool closed;              /* [mu] submit refused */
     bool cancel_all;          /* [mu] shutdown grace over */
     bool stopping;            /* [mu] workers exit once the queue is empty */
@@ -331,7 +330,9 @@ int scheduler_submit(scheduler *s, sched_job *j)
         pthread_mutex_unlock(&s->mu);
         return SCHED_CLOSED;
     }
-    if (atomic_load(&s->depth) >= s->capacity + (size_t)s->idle) {
+    /* depth and busy change together under mu, so free workers are counted exactly */
+    size_t free_workers = (size_t)(s->nworkers - atomic_load(&s->busy));
+    if (atomic_load(&s->depth) >= s->capacity + free_workers) {
         pthread_mutex_unlock(&s->mu);
         return SCHED_FULL;
     }
@@ -402,11 +403,8 @@ static void *worker_main(void *arg)
     scheduler *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->qhead && !s->stopping) {
-            s->idle++;
+        while (!s->qhead && !s->stopping)
             pthread_cond_wait(&s->work_cv, &s->mu);
-            s->idle--;
-        }
         sched_job *j = s->qhead;
         if (!j) break; /* stopping and nothing queued */
         double now = mono_now();

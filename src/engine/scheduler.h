@@ -47,7 +47,7 @@ typedef enum sched_outcome {
     SCHED_FAILED,    /* the engine returned an error; see sched_job_error */
 } sched_outcome;
 
-/* workers >= 1, queue_size >= 0 (waiting jobs beyond those idle workers are about to take).
+/* workers >= 1, queue_size >= 0: jobs may wait beyond those the free workers are about to take.
  * The engine is borrowed and must outlive the scheduler. Returns NULL on bad arguments or when
  * threads cannot be started. */
 scheduler *scheduler_create(engine *e, int workers, int queue_size);

@@ -87,7 +87,7 @@ static void put_exemplar(struct mbuf *b, const struct metric_exemplar *e)
 static double scalar_value(const struct metric *m)
 {
     if (m->cb) return m->cb->fn(m->cb->arg);
-    if (m->fam->type == METRIC_COUNTER) return mshard_sum_f64(m->off);
+    if (m->fam->type == METRIC_COUNTER) return mshard_sum_counter(m->off);
     return metric_gauge_get(m);
 }
 

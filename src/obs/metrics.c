@@ -219,11 +219,12 @@ static int setup_histogram(struct metric_family *f, const struct metric_family_o
         if (!isfinite(o->buckets[i]) || (i && o->buckets[i] <= o->buckets[i - 1]))
             FAIL("%s: buckets must be finite and strictly increasing", o->name);
     size_t n = o->n_buckets;
-    f->bounds = malloc(n * sizeof *f->bounds);
+    f->bounds = malloc((n + 1) * sizeof *f->bounds); /* + an +Inf pad for pairwise compares */
     f->le = calloc(n + 1, sizeof *f->le);
     f->kinds = malloc(n + 2);
     if (!f->bounds || !f->le || !f->kinds) FAIL("out of memory");
     memcpy(f->bounds, o->buckets, n * sizeof *f->bounds);
+    f->bounds[n] = INFINITY;
     f->hot.bounds = f->bounds;
     f->hot.n_bounds = (uint32_t)n;
     for (size_t i = 0; i <= n; i++) {
@@ -370,8 +371,8 @@ static struct metric *new_series(struct metric_family *f, const char *labels, si
     m->off = MSHARD_NO_SPACE;
     size_t n_ex = 0;
     if (f->type == METRIC_COUNTER) {
-        uint8_t kind = MSHARD_F64;
-        m->off = mshard_alloc(1, &kind);
+        static const uint8_t kinds[2] = {MSHARD_U64, MSHARD_F64};
+        m->off = mshard_alloc(2, kinds);
         n_ex = 1;
     } else if (f->type == METRIC_HISTOGRAM) {
         uint8_t kinds[METRIC_MAX_BUCKETS + 3];
@@ -394,7 +395,8 @@ static struct metric *new_series(struct metric_family *f, const char *labels, si
 
 static struct metric *get_locked(struct metric_family *f, const char *const *values)
 {
-    struct mbuf b = {0};
+    char stack[256];
+    struct mbuf b = MBUF_ON(stack);
     struct metric *m = NULL;
     for (size_t i = 0; i < f->n_labels; i++) {
         if (!values || !values[i]) goto out;

@@ -22,6 +22,10 @@
 
 #include "obs/metrics_shard.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 
 #define METRIC_MAX_LABELS 8
@@ -119,14 +123,23 @@ void metric_exemplar_record_at(struct metric_exemplar *e, const char *trace_id, 
 
 /* Hot path. Recording never fails: without memory for per-thread storage a value is dropped. */
 
+/*
+ * Per-thread counter words: [integer part][fractional adds]. Whole increments take the integer
+ * word: a plain add, shorter than a floating-point add in a tight loop, and exact past 2^53 sums.
+ */
 static inline void metric_counter_add(struct metric *m, double v)
 {
-    if (v > 0) mshard_add_f64(mshard_slot(m->off), v);
+    if (!(v > 0)) return;
+    mshard_word *w = mshard_slot(m->off);
+    if (v < 9007199254740992.0 && v == (double)(uint64_t)v)
+        mshard_add_u64(&w[0], (uint64_t)v);
+    else
+        mshard_add_f64(&w[1], v);
 }
 
 static inline void metric_counter_inc(struct metric *m)
 {
-    mshard_add_f64(mshard_slot(m->off), 1.0);
+    mshard_add_u64(mshard_slot(m->off), 1);
 }
 
 /* Adds and, when trace_id is a valid trace id, records the exemplar {trace_id} v. */
@@ -171,18 +184,34 @@ static inline double metric_gauge_get(const struct metric *m)
     return mshard_u2d(atomic_load_explicit(&m->gauge, memory_order_relaxed));
 }
 
-/* Index of the first bucket whose upper bound is >= v; n_bounds (+Inf) if none, or v is NaN. */
+/*
+ * Index of the first bucket whose upper bound is >= v; n (the +Inf bucket) if none or v is NaN.
+ * The bucket's counter address depends on this index, and the next observation's load waits for
+ * it, so latency matters more than work: count the bounds below v with independent compares
+ * (two per SSE2 instruction) rather than search. b must hold a multiple of two bounds, padded
+ * with +Inf (the family does that).
+ */
 static inline uint32_t metric_bucket_index(const double *b, uint32_t n, double v)
 {
-    uint32_t lo = 0, hi = n;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        if (v <= b[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
+#if defined(__SSE2__)
+    __m128d x = _mm_set1_pd(v);
+    __m128i a0 = _mm_setzero_si128(), a1 = _mm_setzero_si128(); /* two chains: shorter latency */
+    uint32_t k = 0;
+    for (; k + 2 < n; k += 4) {
+        a0 = _mm_sub_epi64(a0, _mm_castpd_si128(_mm_cmpnle_pd(x, _mm_loadu_pd(b + k))));
+        a1 = _mm_sub_epi64(a1, _mm_castpd_si128(_mm_cmpnle_pd(x, _mm_loadu_pd(b + k + 2))));
     }
-    return lo;
+    if (k < n) a0 = _mm_sub_epi64(a0, _mm_castpd_si128(_mm_cmpnle_pd(x, _mm_loadu_pd(b + k))));
+    __m128i acc = _mm_add_epi64(a0, a1);
+    uint64_t i = (uint64_t)_mm_cvtsi128_si64(acc) +
+                 (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc));
+    return i < n ? (uint32_t)i : n;
+#else
+    uint32_t i = 0;
+    for (uint32_t k = 0; k < n; k++)
+        i += !(v <= b[k]);
+    return i;
+#endif
 }
 
 /* Per-thread histogram words: [seq][sum][bucket 0 .. bucket n_bounds (+Inf)], non-cumulative. */

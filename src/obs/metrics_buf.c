@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 bool mbuf_reserve_slow(struct mbuf *b, size_t extra)
 {
@@ -10,8 +11,10 @@ bool mbuf_reserve_slow(struct mbuf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 4096;
     while (cap - b->len < extra)
         cap *= 2;
-    char *p = realloc(b->data, cap);
+    char *p = b->borrowed ? malloc(cap) : realloc(b->data, cap);
     if (!p) goto fail;
+    if (b->borrowed && b->len) memcpy(p, b->data, b->len);
+    b->borrowed = false;
     b->data = p;
     b->cap = cap;
     return true;
@@ -22,7 +25,7 @@ fail:
 
 void mbuf_free(struct mbuf *b)
 {
-    free(b->data);
+    if (!b->borrowed) free(b->data);
     *b = (struct mbuf){0};
 }
 

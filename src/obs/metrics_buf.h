@@ -11,7 +11,11 @@ struct mbuf {
     char *data;
     size_t len, cap;
     bool oom;
+    bool borrowed; /* data is caller storage (e.g. a stack array): copied out, never freed */
 };
+
+/* A buffer that starts in caller storage and moves to the heap only if it outgrows it. */
+#define MBUF_ON(array) ((struct mbuf){.data = (array), .cap = sizeof(array), .borrowed = true})
 
 bool mbuf_reserve_slow(struct mbuf *b, size_t extra);
 void mbuf_free(struct mbuf *b);

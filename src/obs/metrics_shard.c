@@ -124,15 +124,18 @@ static mshard_word *words_of(struct mshard_block *b, uint32_t off)
     return c ? c + (off & (MSHARD_CHUNK_WORDS - 1)) : NULL;
 }
 
-double mshard_sum_f64(uint32_t off)
+double mshard_sum_counter(uint32_t off)
 {
     if (off == MSHARD_NO_SPACE) return 0;
-    mshard_word *w = words_of(&g_retired, off);
-    double sum = w ? mshard_u2d(atomic_load_explicit(w, memory_order_relaxed)) : 0;
-    for (struct mshard_block *b = g_live; b; b = b->next)
-        if ((w = words_of(b, off)))
-            sum += mshard_u2d(atomic_load_explicit(w, memory_order_relaxed));
-    return sum;
+    uint64_t whole = 0;
+    double frac = 0;
+    for (struct mshard_block *b = &g_retired; b; b = (b == &g_retired) ? g_live : b->next) {
+        mshard_word *w = words_of(b, off);
+        if (!w) continue;
+        whole += atomic_load_explicit(&w[0], memory_order_relaxed);
+        frac += mshard_u2d(atomic_load_explicit(&w[1], memory_order_relaxed));
+    }
+    return (double)whole + frac;
 }
 
 #define MSHARD_MAX_RANGE 128

@@ -81,8 +81,8 @@ uint32_t mshard_alloc(uint32_t n, const uint8_t *kinds);
 /* Scrape side: hold the lock while reading so no thread folds its block away meanwhile. */
 void mshard_lock(void);
 void mshard_unlock(void);
-/* Sum of an F64 word over all threads. */
-double mshard_sum_f64(uint32_t off);
+/* A counter's value: the sum over all threads of its [U64][F64] word pair. */
+double mshard_sum_counter(uint32_t off);
 /*
  * Sums a seqlocked range [seq][n words] over all threads into out[0..n), reading each thread's
  * copy consistently. kinds[i] says whether word i+1 is U64 or F64 (F64 summed as double bits).

@@ -54,7 +54,12 @@ static void read_stat(void)
                &utime, &stime, &threads, &start, &vsize, &rss) != 6)
         return;
     double tick = (double)sysconf(_SC_CLK_TCK);
-    store(P_CPU, (double)(utime + stime) / tick);
+    struct rusage ru; /* microsecond resolution, where /proc/self/stat has clock ticks */
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        store(P_CPU, (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+    else
+        store(P_CPU, (double)(utime + stime) / tick);
     store(P_THREADS, (double)threads);
     store(P_VSIZE, (double)vsize);
     store(P_RSS, (double)rss * (double)sysconf(_SC_PAGESIZE));

@@ -64,7 +64,7 @@ static const engine_sampling greedy = {1.0, 1, 1.0, 1, 0};
 
 static engine *open_engine(void)
 {
-    engine *e = kronos_engine_create(SET "/model", SET "/tokenizer/", 128, 5.0, 1);
+    engine *e = kronos_engine_create(SET "/model", SET "/tokenizer/", 128, 5.0, 2);
     char err[512];
     assert_non_null(e);
     assert_int_equal(e->ops->load(e, err, sizeof(err)), ENGINE_OK);

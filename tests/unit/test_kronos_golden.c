@@ -79,7 +79,7 @@ static void to_stamps(const kst_tensor *t, kr_stamp *out, int n)
             out[r].f[k] = v[r * KR_TIME_N + k];
 }
 
-static void run_case(const kr_tokenizer *tok, const kr_model *m, const char *dir)
+static void run_case(const kr_tokenizer *tok, const kr_model *m, const char *dir, int threads)
 {
     char path[4200], err[512];
     snprintf(path, sizeof(path), "%s/meta.json", dir);
@@ -107,7 +107,8 @@ static void run_case(const kr_tokenizer *tok, const kr_model *m, const char *dir
                     .top_k = (int)json_integer_value(json_object_get(smp, "top_k")),
                     .top_p = json_number_value(json_object_get(smp, "top_p")),
                     .S = S,
-                    .seed = 7};
+                    .seed = 7,
+                    .threads = threads};
     float *mean = calloc((size_t)P * 6, sizeof(float));
     float *samples = calloc((size_t)S * P * 6, sizeof(float));
     int *ctx1 = calloc((size_t)T, sizeof(int)), *ctx2 = calloc((size_t)T, sizeof(int));
@@ -167,7 +168,8 @@ static void run_case(const kr_tokenizer *tok, const kr_model *m, const char *dir
         for (int i = 0; i < P * 6; i++)
             if (fabsf(samples[(size_t)s * P * 6 + i] - mean[i]) > 1e-5f * (1 + fabsf(mean[i])))
                 c.failures++;
-    fprintf(stderr, "%s: T=%d P=%d S=%d M=%d, %d failures\n", dir, T, P, S, M, c.failures);
+    fprintf(stderr, "%s: T=%d P=%d S=%d M=%d threads=%d, %d failures\n", dir, T, P, S, M, threads,
+            c.failures);
     assert_int_equal(c.failures, 0);
     free(want);
     free(mean);
@@ -186,7 +188,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void run_set(const char *set)
+static void run_set(const char *set, int threads)
 {
     char path[4096], err[512];
     kr_tokenizer tok;
@@ -208,7 +210,7 @@ static void run_set(const char *set)
     assert_true(n >= 4);
     for (int i = 0; i < n; i++) {
         snprintf(path, sizeof(path), "%s/%s/cases/%s", KRONOS_GOLDEN_DIR, set, names[i]);
-        run_case(&tok, &m, path);
+        run_case(&tok, &m, path, threads);
         free(names[i]);
     }
     kr_model_free(&m);
@@ -218,18 +220,25 @@ static void run_set(const char *set)
 static void golden_tiny(void **state)
 {
     (void)state;
-    run_set("tiny");
+    run_set("tiny", 1);
 }
 
 static void golden_mini(void **state)
 {
     (void)state;
-    run_set("mini");
+    run_set("mini", 1);
+}
+
+/* The same cases with a two-thread pool: the parallel paths must give the same tokens. */
+static void golden_mini_threaded(void **state)
+{
+    (void)state;
+    run_set("mini", 2);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(golden_tiny),
-                                       cmocka_unit_test(golden_mini)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(golden_tiny), cmocka_unit_test(golden_mini),
+                                       cmocka_unit_test(golden_mini_threaded)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

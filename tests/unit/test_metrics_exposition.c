@@ -200,6 +200,27 @@ static void float_formatting(void **state)
     }
 }
 
+static void bucket_index(void **state)
+{
+    (void)state;
+    double b[METRIC_MAX_BUCKETS + 1];
+    for (uint32_t n = 1; n <= METRIC_MAX_BUCKETS; n++) {
+        for (uint32_t i = 0; i < n; i++)
+            b[i] = (double)i * 1.5 - 3;
+        b[n] = INFINITY;
+        for (int k = -10; k < 3 * (int)n + 10; k++) {
+            double v = k * 0.5 - 3;
+            uint32_t want = 0;
+            while (want < n && !(v <= b[want]))
+                want++;
+            assert_int_equal(metric_bucket_index(b, n, v), want);
+        }
+        assert_int_equal(metric_bucket_index(b, n, NAN), n);
+        assert_int_equal(metric_bucket_index(b, n, INFINITY), n);
+        assert_int_equal(metric_bucket_index(b, n, -INFINITY), 0);
+    }
+}
+
 static void expect_fmt(const char *accept, enum metric_format want)
 {
     const char *ct = NULL;
@@ -343,9 +364,10 @@ static void registration_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(golden_text),      cmocka_unit_test(golden_openmetrics),
-        cmocka_unit_test(float_formatting), cmocka_unit_test(negotiation),
-        cmocka_unit_test(bounded_labels),   cmocka_unit_test(registration_errors),
+        cmocka_unit_test(golden_text),         cmocka_unit_test(golden_openmetrics),
+        cmocka_unit_test(float_formatting),    cmocka_unit_test(negotiation),
+        cmocka_unit_test(bucket_index),        cmocka_unit_test(bounded_labels),
+        cmocka_unit_test(registration_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@
 
 #include "engine/kronos/ops.h"
 
-int kr_ws_init(kr_ws *ws, size_t rows, int d, int ff)
+int kr_ws_init(kr_ws *ws, size_t rows, int d, int ff, int threads)
 {
     memset(ws, 0, sizeof(*ws));
     ws->rows = rows;
@@ -19,7 +19,7 @@ int kr_ws_init(kr_ws *ws, size_t rows, int d, int ff)
     ws->v = malloc(rd * sizeof(float));
     ws->g = malloc(rf * sizeof(float));
     ws->u = malloc(rf * sizeof(float));
-    ws->scores = malloc(rows * rows * sizeof(float));
+    ws->scores = malloc(rows * rows * (size_t)(threads > 1 ? threads : 1) * sizeof(float));
     if (!ws->h || !ws->q || !ws->a || !ws->k || !ws->v || !ws->g || !ws->u || !ws->scores) {
         kr_ws_free(ws);
         return -1;
@@ -58,8 +58,7 @@ void kr_block_seq(const kr_block *b, int d, int heads, int ff, float *x, int n, 
     kr_linear_fwd(&b->q, ws->h, (size_t)n, ws->q);
     kr_linear_fwd(&b->k, ws->h, (size_t)n, k);
     kr_linear_fwd(&b->v, ws->h, (size_t)n, v);
-    kr_rope(ws->q, (size_t)n, d, hd, b->inv_freq, 0);
-    kr_rope(k, (size_t)n, d, hd, b->inv_freq, 0);
+    kr_rope2(ws->q, k, (size_t)n, d, hd, b->inv_freq, 0);
     kr_attention_causal(ws->q, k, v, n, d, hd, ws->a, ws->scores);
     kr_linear_acc(&b->o, ws->a, (size_t)n, x);
     ffn(b, d, ff, x, (size_t)n, ws);
@@ -75,16 +74,15 @@ void kr_block_step(const kr_block *b, int d, int heads, int ff, float *x, int S,
     kr_linear_fwd(&b->k, ws->h, (size_t)S, ws->k);
     kr_linear_fwd(&b->v, ws->h, (size_t)S, ws->v);
     for (int s = 0; s < S; s++) { /* every sample's new row sits at the same position */
-        kr_rope(ws->q + (size_t)s * d, 1, d, hd, b->inv_freq, pos);
-        kr_rope(ws->k + (size_t)s * d, 1, d, hd, b->inv_freq, pos);
+        kr_rope2(ws->q + (size_t)s * d, ws->k + (size_t)s * d, 1, d, hd, b->inv_freq, pos);
     }
     for (int s = 0; s < S; s++) {
-        float *ks = ksuf + (size_t)s * cap * d, *vs = vsuf + (size_t)s * cap * d;
-        memcpy(ks + (size_t)nsuf * d, ws->k + (size_t)s * d, sizeof(float) * (size_t)d);
-        memcpy(vs + (size_t)nsuf * d, ws->v + (size_t)s * d, sizeof(float) * (size_t)d);
-        kr_attention_row(ws->q + (size_t)s * d, kpre, vpre, npre, ks, vs, nsuf + 1, d, hd,
-                         ws->a + (size_t)s * d, ws->scores);
+        size_t at = ((size_t)s * cap + nsuf) * d;
+        memcpy(ksuf + at, ws->k + (size_t)s * d, sizeof(float) * (size_t)d);
+        memcpy(vsuf + at, ws->v + (size_t)s * d, sizeof(float) * (size_t)d);
     }
+    kr_attention_rows(ws->q, S, kpre, vpre, npre, ksuf, vsuf, nsuf + 1, cap, d, hd, ws->a,
+                      ws->scores);
     kr_linear_acc(&b->o, ws->a, (size_t)S, x);
     ffn(b, d, ff, x, (size_t)S, ws);
 }

@@ -7,7 +7,7 @@
 
 #include "engine/kronos/weights.h"
 
-/* Scratch for sequences of up to `rows` rows (width d, feed-forward ff). */
+/* Scratch for sequences of up to `rows` rows (width d, feed-forward ff), for a pool of threads. */
 typedef struct kr_ws {
     size_t rows;
     int d, ff;
@@ -15,7 +15,7 @@ typedef struct kr_ws {
     float *k, *v; /* used when the caller keeps no cache */
 } kr_ws;
 
-int kr_ws_init(kr_ws *ws, size_t rows, int d, int ff);
+int kr_ws_init(kr_ws *ws, size_t rows, int d, int ff, int threads);
 void kr_ws_free(kr_ws *ws);
 
 /*

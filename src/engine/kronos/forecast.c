@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "engine/kronos/block.h"
+#include "engine/kronos/ops.h"
+#include "engine/kronos/pool.h"
 #include "engine/kronos/sample.h"
 #include "engine/kronos/tokenizer.h"
 
@@ -70,6 +72,7 @@ typedef struct fc {
     int *order, *tok1, *tok2, *chosen, *ibuf1, *ibuf2;
     kr_stamp *stamps, *stamp_rows;
     kr_rng *rng;
+    kr_pool *pool;
 } fc;
 
 static void fc_free(fc *f)
@@ -94,16 +97,17 @@ static int fc_alloc(fc *f)
     size_t R = (size_t)(q->T > win ? q->T : win);
     if (R < (size_t)S) R = (size_t)S;
     int dmax = d > t->d ? d : t->d, ffmax = m->ff > t->ff ? m->ff : t->ff;
-    if (kr_ws_init(&f->ws, R, dmax, ffmax) != 0) return -1;
+    if (kr_ws_init(&f->ws, R, dmax, ffmax, kr_pool_size(f->pool)) != 0) return -1;
     size_t sd = (size_t)S * d;
 #define ALLOC(p, n) ((p) = malloc(sizeof(*(p)) * (size_t)(n)))
     if (!ALLOC(f->xw, R * dmax) || !ALLOC(f->tmp, R * 2 * (size_t)dmax) ||
         !ALLOC(f->ctx_last, sd) || !ALLOC(f->logits, (size_t)S * V) ||
         !ALLOC(f->probs, (size_t)S * V) || !ALLOC(f->fwork, V) || !ALLOC(f->order, V) ||
-        !ALLOC(f->s2tmp, 3 * sd + (size_t)f->M + 1) || !ALLOC(f->tok1, (size_t)S * f->N) ||
-        !ALLOC(f->tok2, (size_t)S * f->N) || !ALLOC(f->chosen, S) || !ALLOC(f->ibuf1, S) ||
-        !ALLOC(f->ibuf2, S) || !ALLOC(f->stamps, f->N) || !ALLOC(f->stamp_rows, S) ||
-        !ALLOC(f->rng, S) || !ALLOC(f->dk, (size_t)f->M * d) || !ALLOC(f->dv, (size_t)f->M * d))
+        !ALLOC(f->s2tmp, 3 * sd + ((size_t)f->M + 1) * kr_pool_size(f->pool)) ||
+        !ALLOC(f->tok1, (size_t)S * f->N) || !ALLOC(f->tok2, (size_t)S * f->N) ||
+        !ALLOC(f->chosen, S) || !ALLOC(f->ibuf1, S) || !ALLOC(f->ibuf2, S) ||
+        !ALLOC(f->stamps, f->N) || !ALLOC(f->stamp_rows, S) || !ALLOC(f->rng, S) ||
+        !ALLOC(f->dk, (size_t)f->M * d) || !ALLOC(f->dv, (size_t)f->M * d))
         return -1;
     if (f->cached) {
         size_t pre = (size_t)L * f->W0 * d, suf = (size_t)L * S * f->scap * d;
@@ -260,6 +264,8 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
 {
     if (check_request(m, max_context, q, err, errlen) != 0) return ENGINE_ERROR;
     fc f = {.tok = tok, .m = m, .req = q, .M = max_context, .N = q->T + q->P};
+    f.pool = kr_pool_create(q->threads);
+    kr_ops_set_pool(f.pool);
     f.W0 = q->T < f.M ? q->T : f.M;
     f.cached = q->T < f.M && q->P > 1;
     f.scap = f.M - q->T;
@@ -361,5 +367,7 @@ done:
     free(dec);
     free(zs);
     fc_free(&f);
+    kr_ops_set_pool(NULL);
+    kr_pool_destroy(f.pool);
     return rc;
 }

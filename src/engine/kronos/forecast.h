@@ -25,6 +25,7 @@ typedef struct kr_request {
     double top_p;
     int S;
     uint64_t seed;
+    int threads; /* threads this forecast may use (<= 1: the calling thread only) */
 } kr_request;
 
 /* Caller-allocated outputs; the optional ones may be NULL. */

@@ -90,7 +90,8 @@ static int predict_one(kronos_impl *k, int max_context, const engine_series *se,
                     .top_k = se->sampling.top_k,
                     .top_p = se->sampling.top_p,
                     .S = S,
-                    .seed = se->sampling.seed};
+                    .seed = se->sampling.seed,
+                    .threads = k->threads};
     kr_result r = {.mean = mean, .samples = samples};
     rc = kr_forecast(&k->tok, &k->model, max_context, k->clip, &q, &r, cancel, NULL, NULL, err,
                      errlen);

@@ -91,10 +91,7 @@ void kr_model_s2_logits(const kr_model *m, const float *ctx_last, const int *s1,
     KR_TRACE(tr, "step0_emb_s1_chosen", -1, qin, 1, (size_t)d);
     kr_linear_fwd(&m->dep_q, qin, (size_t)S, q);
     /* RoPE at query length 1 rotates everything by position 0: nothing to do. */
-    for (int s = 0; s < S; s++)
-        kr_attention_row(q + (size_t)s * d, k0, v0, n0, k1 ? k1 + (size_t)s * stride1 * d : NULL,
-                         v1 ? v1 + (size_t)s * stride1 * d : NULL, n1, d, d / m->dep_heads,
-                         a + (size_t)s * d, scores);
+    kr_attention_rows(q, S, k0, v0, n0, k1, v1, n1, stride1, d, d / m->dep_heads, a, scores);
     kr_linear_fwd(&m->dep_o, a, (size_t)S, qin);
     KR_TRACE(tr, "step0_cross_attn_out", -1, qin, 1, (size_t)d);
     for (int s = 0; s < S; s++) {

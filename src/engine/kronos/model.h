@@ -45,7 +45,7 @@ void kr_model_s1_logits(const kr_model *m, const float *ctx, int S, float *logit
 /*
  * s2 logits[S][v2] for sample rows: query emb_s1[s1[s]] (unscaled), attending without mask
  * over dep keys (k0/v0: n0 rows shared by all; k1 + s*stride1*d: n1 rows per sample), then
- * RMSNorm_dep(ctx_last[s] + out) and proj_s2. tmp holds 3*S*d + n0 + n1 floats.
+ * RMSNorm_dep(ctx_last[s] + out) and proj_s2. tmp holds 3*S*d + (n0 + n1) * threads floats.
  */
 void kr_model_s2_logits(const kr_model *m, const float *ctx_last, const int *s1, int S,
                         const float *k0, const float *v0, int n0, const float *k1, const float *v1,

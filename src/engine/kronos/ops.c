@@ -4,15 +4,31 @@
 #include <math.h>
 #include <string.h>
 
-static void gemm_wt(const float *x, size_t rows, const kr_linear *l, float beta, float *y)
+#include "engine/kronos/kernels.h"
+
+/* The pool of the forecast running on this thread (helpers see NULL and run inline). */
+static _Thread_local kr_pool *current_pool;
+
+void kr_ops_set_pool(kr_pool *p)
 {
-    if (rows == 1)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, l->out, l->in, 1.0f, l->w, l->in, x, 1, beta, y,
-                    1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, l->out, l->in, 1.0f, x,
-                    l->in, l->w, l->in, beta, y, l->out);
+    current_pool = p;
 }
+
+kr_pool *kr_ops_pool(void)
+{
+    return current_pool;
+}
+
+/* Work below this many multiply-adds is not worth waking the helpers for. */
+#define PAR_MIN_MACS (1u << 18)
+
+typedef struct lin_job {
+    const kr_linear *l;
+    const float *x;
+    size_t rows;
+    float *y;
+    int accumulate, chunks;
+} lin_job;
 
 static void add_bias(const kr_linear *l, size_t rows, float *y)
 {
@@ -24,16 +40,63 @@ static void add_bias(const kr_linear *l, size_t rows, float *y)
     }
 }
 
+/* Big row counts: each task multiplies a band of rows with single-threaded sgemm. */
+static void lin_rows_task(void *ctx, int i, int t)
+{
+    (void)t;
+    lin_job *j = ctx;
+    size_t r0 = j->rows * (size_t)i / (size_t)j->chunks,
+           r1 = j->rows * (size_t)(i + 1) / (size_t)j->chunks;
+    if (r1 <= r0) return;
+    const kr_linear *l = j->l;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), l->out, l->in, 1.0f,
+                j->x + r0 * (size_t)l->in, l->in, l->w, l->in, j->accumulate ? 1.0f : 0.0f,
+                j->y + r0 * (size_t)l->out, l->out);
+    add_bias(l, r1 - r0, j->y + r0 * (size_t)l->out);
+}
+
+/* Few rows: each task streams a band of weight rows (output columns). */
+static void lin_cols_task(void *ctx, int i, int t)
+{
+    (void)t;
+    lin_job *j = ctx;
+    const kr_linear *l = j->l;
+    int c0 = (int)((long)l->out * i / j->chunks) & ~3,
+        c1 = (int)((long)l->out * (i + 1) / j->chunks) & ~3;
+    if (i == j->chunks - 1) c1 = l->out;
+    if (c1 <= c0) return;
+    /* y rows have stride out: run row by row on the column band */
+    for (size_t r = 0; r < j->rows; r++)
+        kr_gemm_skinny(j->x + r * (size_t)l->in, 1, l->in, l->w + (size_t)c0 * l->in, c1 - c0,
+                       l->b ? l->b + c0 : NULL, j->accumulate, j->y + r * (size_t)l->out + c0);
+}
+
+static void linear(const kr_linear *l, const float *x, size_t rows, float *y, int accumulate)
+{
+    kr_pool *p = current_pool;
+    int nt = kr_pool_size(p);
+    double macs = (double)rows * l->in * l->out;
+    if (rows <= KR_SKINNY_MAX_ROWS) {
+        if (nt > 1 && macs >= PAR_MIN_MACS && l->out >= 8 * nt) {
+            lin_job j = {l, x, rows, y, accumulate, nt};
+            kr_pool_run(p, nt, lin_cols_task, &j);
+        } else
+            kr_gemm_skinny(x, (int)rows, l->in, l->w, l->out, l->b, accumulate, y);
+        return;
+    }
+    int chunks = nt > 1 && macs >= PAR_MIN_MACS ? nt : 1;
+    lin_job j = {l, x, rows, y, accumulate, chunks};
+    kr_pool_run(chunks > 1 ? p : NULL, chunks, lin_rows_task, &j);
+}
+
 void kr_linear_fwd(const kr_linear *l, const float *x, size_t rows, float *y)
 {
-    gemm_wt(x, rows, l, 0.0f, y);
-    add_bias(l, rows, y);
+    linear(l, x, rows, y, 0);
 }
 
 void kr_linear_acc(const kr_linear *l, const float *x, size_t rows, float *y)
 {
-    gemm_wt(x, rows, l, 1.0f, y);
-    add_bias(l, rows, y);
+    linear(l, x, rows, y, 1);
 }
 
 void kr_rmsnorm(const float *x, const float *w, size_t rows, int d, float *y)
@@ -50,7 +113,20 @@ void kr_rmsnorm(const float *x, const float *w, size_t rows, int d, float *y)
     }
 }
 
-void kr_rope(float *x, size_t rows, int d, int hd, const float *inv_freq, int pos0)
+static void rope_row(float *row, int d, int hd, const float *cs, const float *sn)
+{
+    int h = hd / 2;
+    for (int o = 0; o < d; o += hd) {
+        float *a = row + o, *b = row + o + h;
+        for (int i = 0; i < h; i++) {
+            float x1 = a[i], x2 = b[i];
+            a[i] = x1 * cs[i] - x2 * sn[i];
+            b[i] = x2 * cs[i] + x1 * sn[i];
+        }
+    }
+}
+
+void kr_rope2(float *x, float *y, size_t rows, int d, int hd, const float *inv_freq, int pos0)
 {
     int h = hd / 2;
     float cs[KR_MAX_HEAD_DIM / 2], sn[KR_MAX_HEAD_DIM / 2];
@@ -61,81 +137,117 @@ void kr_rope(float *x, size_t rows, int d, int hd, const float *inv_freq, int po
             cs[i] = cosf(th);
             sn[i] = sinf(th);
         }
-        float *row = x + r * (size_t)d;
-        for (int o = 0; o < d; o += hd) {
-            float *a = row + o, *b = row + o + h;
-            for (int i = 0; i < h; i++) {
-                float x1 = a[i], x2 = b[i];
-                a[i] = x1 * cs[i] - x2 * sn[i];
-                b[i] = x2 * cs[i] + x1 * sn[i];
-            }
-        }
+        rope_row(x + r * (size_t)d, d, hd, cs, sn);
+        if (y) rope_row(y + r * (size_t)d, d, hd, cs, sn);
     }
+}
+
+void kr_rope(float *x, size_t rows, int d, int hd, const float *inv_freq, int pos0)
+{
+    kr_rope2(x, NULL, rows, d, hd, inv_freq, pos0);
+}
+
+typedef struct ew_job {
+    float *g;
+    const float *u;
+    size_t n;
+    int chunks;
+} ew_job;
+
+static void swiglu_task(void *ctx, int i, int t)
+{
+    (void)t;
+    ew_job *j = ctx;
+    size_t a = j->n * (size_t)i / (size_t)j->chunks, b = j->n * (size_t)(i + 1) / (size_t)j->chunks;
+    kr_swiglu_fast(j->g + a, j->u + a, b - a);
 }
 
 void kr_swiglu(float *g, const float *u, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        float a = g[i];
-        g[i] = a / (1.0f + expf(-a)) * u[i];
-    }
+    kr_pool *p = current_pool;
+    int chunks = n >= (1u << 16) ? kr_pool_size(p) : 1;
+    ew_job j = {g, u, n, chunks};
+    kr_pool_run(chunks > 1 ? p : NULL, chunks, swiglu_task, &j);
 }
 
 void kr_softmax(float *x, int n)
 {
-    float mx = -INFINITY;
-    for (int i = 0; i < n; i++)
-        mx = x[i] > mx ? x[i] : mx;
-    float sum = 0.0f;
+    kr_softmax_fast(x, n);
+}
+
+typedef struct attn_job {
+    const float *q, *k, *v;
+    int n, d, hd;
+    float *out, *scratch;
+} attn_job;
+
+static void attn_head_task(void *ctx, int h, int t)
+{
+    attn_job *j = ctx;
+    int n = j->n, d = j->d, hd = j->hd, o = h * hd;
+    float *sc = j->scratch + (size_t)t * n * n;
+    float scale = 1.0f / sqrtf((float)hd);
+    /* S = Q_h K_hᵀ over the full square; the upper triangle is masked below. */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hd, scale, j->q + o, d, j->k + o, d,
+                0.0f, sc, n);
     for (int i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
+        float *srow = sc + (size_t)i * n;
+        kr_softmax_fast(srow, i + 1);
+        memset(srow + i + 1, 0, sizeof(float) * (size_t)(n - i - 1));
     }
-    float inv = 1.0f / sum;
-    for (int i = 0; i < n; i++)
-        x[i] *= inv;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n, 1.0f, sc, n, j->v + o, d, 0.0f,
+                j->out + o, d);
 }
 
 void kr_attention_causal(const float *q, const float *k, const float *v, int n, int d, int hd,
                          float *out, float *scratch)
 {
-    float scale = 1.0f / sqrtf((float)hd);
-    for (int o = 0; o < d; o += hd) {
-        /* S = Q_h K_hᵀ over the full square; the upper triangle is masked below. */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hd, scale, q + o, d, k + o, d,
-                    0.0f, scratch, n);
-        for (int i = 0; i < n; i++) {
-            float *srow = scratch + (size_t)i * n;
-            kr_softmax(srow, i + 1);
-            memset(srow + i + 1, 0, sizeof(float) * (size_t)(n - i - 1));
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n, 1.0f, scratch, n, v + o, d,
-                    0.0f, out + o, d);
-    }
+    attn_job j = {q, k, v, n, d, hd, out, scratch};
+    kr_pool_run(current_pool, d / hd, attn_head_task, &j);
 }
 
 void kr_attention_row(const float *q, const float *k0, const float *v0, int n0, const float *k1,
                       const float *v1, int n1, int d, int hd, float *out, float *scratch)
 {
+    for (int o = 0; o < d; o += hd)
+        kr_attention_row_head(q, k0, v0, n0, k1, v1, n1, d, hd, o, out, scratch);
+}
+
+void kr_attention_row_head(const float *q, const float *k0, const float *v0, int n0,
+                           const float *k1, const float *v1, int n1, int d, int hd, int o,
+                           float *out, float *scratch)
+{
     float scale = 1.0f / sqrtf((float)hd);
-    int n = n0 + n1;
-    for (int o = 0; o < d; o += hd) {
-        const float *qh = q + o;
-        for (int j = 0; j < n; j++) {
-            const float *kr = j < n0 ? k0 + (size_t)j * d + o : k1 + (size_t)(j - n0) * d + o;
-            float s = 0.0f;
-            for (int i = 0; i < hd; i++)
-                s += qh[i] * kr[i];
-            scratch[j] = s * scale;
-        }
-        kr_softmax(scratch, n);
-        float *oh = out + o;
-        memset(oh, 0, sizeof(float) * (size_t)hd);
-        for (int j = 0; j < n; j++) {
-            const float *vr = j < n0 ? v0 + (size_t)j * d + o : v1 + (size_t)(j - n0) * d + o;
-            float p = scratch[j];
-            for (int i = 0; i < hd; i++)
-                oh[i] += p * vr[i];
-        }
-    }
+    kr_attn_scores(q + o, k0 + o, n0, d, hd, scale, scratch);
+    if (n1 > 0) kr_attn_scores(q + o, k1 + o, n1, d, hd, scale, scratch + n0);
+    kr_softmax_fast(scratch, n0 + n1);
+    float *oh = out + o;
+    memset(oh, 0, sizeof(float) * (size_t)hd);
+    kr_attn_mix(scratch, v0 + o, n0, d, hd, oh);
+    if (n1 > 0) kr_attn_mix(scratch + n0, v1 + o, n1, d, hd, oh);
+}
+
+typedef struct rows_job {
+    const float *q, *k0, *v0, *k1, *v1;
+    int n0, n1, stride1, d, hd, heads;
+    float *out, *scratch;
+} rows_job;
+
+static void rows_task(void *ctx, int i, int t)
+{
+    rows_job *j = ctx;
+    int s = i / j->heads, h = i % j->heads;
+    size_t so = (size_t)s * j->d, s1 = (size_t)s * j->stride1 * j->d;
+    kr_attention_row_head(j->q + so, j->k0, j->v0, j->n0, j->n1 ? j->k1 + s1 : NULL,
+                          j->n1 ? j->v1 + s1 : NULL, j->n1, j->d, j->hd, h * j->hd, j->out + so,
+                          j->scratch + (size_t)t * (j->n0 + j->n1));
+}
+
+void kr_attention_rows(const float *q, int S, const float *k0, const float *v0, int n0,
+                       const float *k1, const float *v1, int n1, int stride1, int d, int hd,
+                       float *out, float *scratch)
+{
+    rows_job j = {q, k0, v0, k1, v1, n0, n1, stride1, d, hd, d / hd, out, scratch};
+    double macs = 2.0 * S * (double)(n0 + n1) * d;
+    kr_pool_run(macs >= (1 << 17) ? current_pool : NULL, S * (d / hd), rows_task, &j);
 }

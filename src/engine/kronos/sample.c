@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -51,6 +52,74 @@ static int by_value_desc(const void *a, const void *b)
     return (i > j) - (i < j);
 }
 
+/* The k-th largest of v[0..n) (1-based k), by quickselect on a copy in work. */
+static float kth_largest(const float *v, int n, int k, float *work)
+{
+    memcpy(work, v, sizeof(float) * (size_t)n);
+    int lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        float pivot = work[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (work[i] > pivot)
+                i++;
+            while (work[j] < pivot)
+                j--;
+            if (i <= j) {
+                float t = work[i];
+                work[i++] = work[j];
+                work[j--] = t;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            break;
+    }
+    return work[want];
+}
+
+/*
+ * Top-p over the descending order: rank r >= 1 is removed when the cumulative probability of
+ * ranks < r exceeds p. Only the head of the order can matter, so the candidates within a wide
+ * margin of the maximum are sorted first; the full sort is the fallback.
+ */
+static void top_p_filter(float *l, int n, float mx, double top_p, int *order, float *e)
+{
+    float sum = 0.0f, p = (float)top_p;
+    for (int i = 0; i < n; i++)
+        sum += expf(l[i] - mx);
+    for (int pass = 0; pass < 2; pass++) {
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (pass == 1 || l[i] >= mx - 20.0f) order[m++] = i;
+        tl_vals = l;
+        qsort(order, (size_t)m, sizeof(int), by_value_desc);
+        float c = 0.0f;
+        int cut = -1;
+        for (int r = 0; r < m; r++) {
+            if (r >= 1 && c > p) {
+                cut = r;
+                break;
+            }
+            c += expf(l[order[r]] - mx) / sum;
+        }
+        if (cut < 0 && pass == 0)
+            continue; /* the mass beyond the margin matters: sort everything */
+        if (cut < 0) return;
+        /* remove every index not among the first `cut` ranks */
+        for (int i = 0; i < n; i++)
+            e[i] = 0.0f;
+        for (int r = 0; r < cut; r++)
+            e[order[r]] = 1.0f;
+        for (int i = 0; i < n; i++)
+            if (e[i] == 0.0f) l[i] = -INFINITY;
+        return;
+    }
+}
+
 int kr_sample_filter(const float *logits, int n, double temperature, int top_k, double top_p,
                      float *probs, int *order, float *work)
 {
@@ -61,34 +130,13 @@ int kr_sample_filter(const float *logits, int n, double temperature, int top_k, 
         if (probs[i] > probs[arg]) arg = i;
     }
     /* probs holds the scaled logits until the softmax; removed entries become -inf */
-    if (top_k > 0 || top_p < 1.0) {
-        for (int i = 0; i < n; i++)
-            order[i] = i;
-        tl_vals = probs;
-        qsort(order, (size_t)n, sizeof(int), by_value_desc);
-    }
     if (top_k > 0) {
         int k = top_k < n ? top_k : n;
-        float kth = probs[order[k - 1]];
+        float kth = k == 1 ? probs[arg] : kth_largest(probs, n, k, work);
         for (int i = 0; i < n; i++)
             if (probs[i] < kth) probs[i] = -INFINITY;
     } else if (top_p < 1.0) {
-        float mx = probs[order[0]], sum = 0.0f, *e = work;
-        {
-            for (int r = 0; r < n; r++)
-                sum += (e[r] = expf(probs[order[r]] - mx));
-            float c = 0.0f, p = (float)top_p;
-            int cut = n;
-            for (int r = 0; r < n; r++) {
-                if (r >= 1 && c > p) {
-                    cut = r;
-                    break;
-                }
-                c += e[r] / sum;
-            }
-            for (int r = cut; r < n; r++)
-                probs[order[r]] = -INFINITY;
-        }
+        top_p_filter(probs, n, probs[arg], top_p, order, work);
     }
     float mx = probs[arg], sum = 0.0f;
     for (int i = 0; i < n; i++) {

@@ -162,7 +162,7 @@ class Stack:
         return proc, port
 
     # ------------------------------------------------------------ Prometheus
-    def prometheus(self, config_text):
+    def prometheus(self, config_text, extra_args=()):
         if not shutil.which("prometheus"):
             skip("prometheus is not installed (Debian package prometheus)")
         port = free_port()
@@ -170,7 +170,7 @@ class Stack:
         proc = self.spawn("prometheus", [
             "prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={self.path('tsdb')}",
             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
-            "--storage.tsdb.retention.time=1h", "--query.lookback-delta=30s"])
+            "--storage.tsdb.retention.time=1h", "--query.lookback-delta=30s", *extra_args])
 
         def ready():
             if proc.poll() is not None:

@@ -1,0 +1,32 @@
+#ifndef KRONOS_KERNELS_H
+#define KRONOS_KERNELS_H
+
+/*
+ * Hand-written AVX2/FMA kernels for the shapes BLAS handles poorly: a few rows against a big
+ * weight matrix (the cached decode step streams every weight once; sgemm would pack them) and
+ * the single-query attention dot products. A portable path is used when the CPU lacks AVX2.
+ */
+
+#include <stddef.h>
+
+/* Most rows kr_gemm_skinny accepts; callers use sgemm above it. */
+#define KR_SKINNY_MAX_ROWS 16
+
+/* y[r][j] (+)= Σ_k x[r][k]·W[j][k] (+ b[j]) for r < rows, j < out. accumulate: y += instead of =.
+ */
+void kr_gemm_skinny(const float *x, int rows, int in, const float *w, int out, const float *b,
+                    int accumulate, float *y);
+
+float kr_dot(const float *a, const float *b, int n);
+/* y += a·x */
+void kr_axpy(float *y, float a, const float *x, int n);
+/* s[j] = (q · k_j) * scale for n key rows of stride ld (one head of width hd). */
+void kr_attn_scores(const float *q, const float *k, int n, int ld, int hd, float scale, float *s);
+/* out += Σ_j p[j] v_j for n value rows of stride ld. */
+void kr_attn_mix(const float *p, const float *v, int n, int ld, int hd, float *out);
+/* In-place softmax with a vectorised exp (about 1 ulp from expf). */
+void kr_softmax_fast(float *x, int n);
+/* g = silu(g) * u */
+void kr_swiglu_fast(float *g, const float *u, size_t n);
+
+#endif
