@@ -62,7 +62,7 @@ class Layout:
             self.x, self.row_h = 0, 0
 
     def add(self, kind, title, description, unit, targets, w=12, h=8, th=None, options=None,
-            minimum=None, maximum=None, custom=None):
+            minimum=None, maximum=None, custom=None, exemplars=False):
         if self.x + w > 24:
             self.newline()
         defaults = {"unit": unit, "thresholds": th or thresholds()}
@@ -82,6 +82,9 @@ class Layout:
             "options": options or {},
             "targets": [target(*t[:2], refs[i], *t[2:]) for i, t in enumerate(targets)],
         }
+        if exemplars:  # kronosd attaches trace ids to buckets in OpenMetrics
+            for t in panel["targets"]:
+                t["exemplar"] = True
         self.panels.append(panel)
         self.next_id += 1
         self.x += w
@@ -124,9 +127,10 @@ def panels():
           th=thresholds(("yellow", 2), ("red", 5)), options=gauge_opts(), minimum=0, maximum=10)
     L.add(ts, "Request latency p50 / p95 / p99",
           "Latency quantiles of all selected requests, from kronos_request_duration_seconds "
-          "(buckets up to 300 s).", "s",
+          "(buckets up to 300 s). Exemplars (with Prometheus' exemplar storage on) link to the trace_id of "
+          "a request in that bucket, to find its log lines.", "s",
           [(quantile(q, "kronos_request_duration_seconds", sel=SEL_ROUTE), f"p{int(q * 100)}")
-           for q in (0.5, 0.95, 0.99)], options=tso)
+           for q in (0.5, 0.95, 0.99)], options=tso, exemplars=True)
     L.add(ts, "Error and timeout rate",
           "Share of prediction requests answered with a server error (5xx), a timeout (504) or load "
           "shedding (429/503). Both sides of each ratio are summed over the same labels.", "percentunit",
@@ -140,7 +144,7 @@ def panels():
     L.add(ts, "Model inference p50 / p95 by endpoint",
           "Time spent in model work only (no queueing, no HTTP), per endpoint.", "s",
           [(quantile(q, "kronos_model_inference_seconds", by="endpoint"), "{{endpoint}} p" + str(int(q * 100)))
-           for q in (0.5, 0.95)], w=8, options=tso)
+           for q in (0.5, 0.95)], w=8, options=tso, exemplars=True)
     L.add(ts, "Input size p95 (candles per series)",
           "95th percentile of the number of candles per forecast series, per endpoint.", "short",
           [(quantile(0.95, "kronos_prediction_input_size", by="endpoint"), "{{endpoint}} p95")], w=8,

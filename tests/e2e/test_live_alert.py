@@ -4,8 +4,10 @@ A real Prometheus (Debian package) scrapes the real kronosd on 127.0.0.1 every s
 time-compressed copy of monitoring/prometheus/kronos-alerts.yml (made by lib/fast_rules.py from the
 real file: `for: 1m` becomes 1s). A real Alertmanager runs the routing tree and inhibit rules of
 monitoring/alertmanager/alertmanager.yml with each receiver pointed at a webhook served by this test.
-Then kronosd is stopped and the test waits for the critical alert to arrive at the `pager` receiver.
+Then kronosd is stopped and the test waits for the critical alert to arrive at the `pager` receiver;
+while it fires, a warning of the same instance must be inhibited and one of another instance delivered.
 """
+import json
 import os
 import sys
 import time
@@ -99,6 +101,31 @@ scrape_configs:
         fails.check(not any(a["labels"].get("alertname") == "KronosTargetMissing"
                             for _, n in hook.received() for a in n.get("alerts", [])),
                     "KronosTargetMissing fired although the target is configured")
+
+        # While KronosServiceDown fires, a warning of the same instance is inhibited (not sent to chat),
+        # a warning of another instance is not.
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        warnings = [{"labels": {"alertname": "KronosHighLatency", "severity": "warning", "job": "kronos-api",
+                                "instance": inst}, "annotations": {"summary": "synthetic"}, "startsAt": now}
+                    for inst in (instance, "other:8000")]
+        status, _, body = live.http_request(am_port, "POST", "/api/v2/alerts", body=json.dumps(warnings).encode(),
+                                            headers={"Content-Type": "application/json"})
+        fails.check(status == 200, f"posting synthetic warnings to Alertmanager: HTTP {status} {body[:200]}")
+
+        def chat_got_other():
+            return any(p == "/chat" and a["labels"].get("instance") == "other:8000"
+                       for p, n in hook.received() for a in n.get("alerts", []))
+        try:
+            live.wait_until("the uninhibited warning at /chat", chat_got_other, 20, interval=0.25)
+        except TimeoutError as e:
+            fails.check(False, str(e))
+        fails.check(not any(p == "/chat" and a["labels"].get("instance") == instance
+                            for p, n in hook.received() for a in n.get("alerts", [])),
+                    "a warning of the down instance reached /chat: inhibition does not work")
+        _, _, body = live.http_request(am_port, "GET", "/api/v2/alerts?filter=alertname%3D%22KronosHighLatency%22")
+        states = {a["labels"]["instance"]: a["status"] for a in json.loads(body)}
+        fails.check(states.get(instance, {}).get("state") == "suppressed" and states[instance].get("inhibitedBy"),
+                    f"warning of the down instance not inhibited: {states.get(instance)}")
     fails.finish("live alert")
 
 

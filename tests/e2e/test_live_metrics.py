@@ -160,7 +160,7 @@ def main():
     fails = k.Failures()
     with live.Stack() as stack:
         engine_env = model_env()
-        _, kport = stack.kronosd(dict(KRONOS_ENV, **engine_env))
+        kproc, kport = stack.kronosd(dict(KRONOS_ENV, **engine_env))
         live.wait_until("kronosd ready", lambda: live.http_request(kport, "GET", "/v1/readyz")[0] == 200, 60)
         print("engine:", "kronos (reference Kronos-mini)" if engine_env else "baseline (no reference model found)")
         status, _, body = live.http_request(kport, "GET", "/v1/metrics")
@@ -220,6 +220,9 @@ scrape_configs:
         for expr, minimum in expectations:
             v = prom.value(expr)
             fails.check(v is not None and v >= minimum, f"{expr} = {v}, want >= {minimum}")
+        # A clean start is not a failed load (the dashboard's "Model load failures" stat turns red on >= 1).
+        v = prom.value(f'kronos_model_load_failures_total{{{sel}}}')
+        fails.check(v == 0, f"kronos_model_load_failures_total = {v} after a successful load, want 0")
 
         # every rule evaluated without error
         def evaluated():
@@ -259,6 +262,7 @@ scrape_configs:
                     continue
                 fails.check(result, f"panel {p['title']!r} {t['refId']}: no data for {expr}")
         print(f"{queries} panel queries checked against Prometheus")
+        fails.check(stack.stop(kproc) == 0, f"kronosd exited with {kproc.returncode} after SIGTERM (sanitizer report?)")
     fails.finish("live metrics")
 
 

@@ -5,6 +5,8 @@ or kronos-alerts.yml without regenerating). The generated rules are then read ba
 chain per SLO and window, one burn-rate alert per SLO and tier, each alert comparing both windows of its
 tier against the tier's factor and carrying the minimum-traffic guard of the spec.
 """
+import copy
+import importlib.util
 import os
 import sys
 
@@ -12,6 +14,41 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 import kronos_e2e as k  # noqa: E402
 
 SPEC = os.path.join(k.MON, "slo/kronos-slos.yml")
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("gen_slo_rules", os.path.join(k.ROOT, "scripts/gen-slo-rules.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def check_generator(spec, fails):
+    """The generator follows the spec (not a fixed answer) and refuses a broken one."""
+    gen = load_generator()
+    changed = copy.deepcopy(spec)
+    changed["slos"][0]["objective"] = 0.995
+    changed["slos"][-1]["threshold_seconds"] = 2
+    changed["burn_rates"][0]["factor"] = 10
+    rules = [r for g in gen.slo_rules(changed)["groups"] for r in g["rules"]]
+    first, last = changed["slos"][0]["name"], changed["slos"][-1]["name"]
+    fails.check(any(r.get("record", "").startswith("kronos:slo_burn:") and r["labels"]["slo"] == first
+                    and r["expr"].endswith("/ 0.005") for r in rules), "generator ignores a changed objective")
+    fails.check(any('le=~"2|2\\\\.0"' in r.get("expr", "") for r in rules if r.get("labels", {}).get("slo") == last),
+                "generator ignores a changed latency threshold")
+    fails.check(any("> 10\n" in r.get("expr", "") for r in rules if "alert" in r),
+                "generator ignores a changed burn-rate factor")
+    for mutate, what in ((lambda s: s["slos"][0].update(objective=1.5), "objective 1.5"),
+                         (lambda s: s["burn_rates"][0].update(short="2h"), "short window longer than long"),
+                         (lambda s: s["slos"].append(dict(s["slos"][0])), "repeated SLO name"),
+                         (lambda s: s.pop("selector"), "missing selector")):
+        broken = copy.deepcopy(spec)
+        mutate(broken)
+        try:
+            gen.validate(broken)
+            fails.check(False, f"generator accepts a spec with {what}")
+        except gen.SpecError:
+            pass
 
 
 def main():
@@ -44,6 +81,7 @@ def main():
         budget = round(1 - slo["objective"], 10)
         burn = [r for r in rules if r.get("record", "").startswith("kronos:slo_burn:") and r["labels"]["slo"] == name]
         fails.check(all(r["expr"].endswith(f"/ {budget:g}") for r in burn), f"slo {name}: burn not divided by budget {budget:g}")
+    check_generator(spec, fails)
     print(f"{len(spec['slos'])} SLOs, {len(records)} recording rules, {len(alerts)} burn-rate alerts")
     fails.finish("slo rules")
 
