@@ -68,6 +68,30 @@ static bool is_json_content_type(const char *ct)
     return next == '\0' || next == ';' || next == ' ';
 }
 
+/* The Kronos model decodes at most max_context rows, so a longer forecast is a client mistake
+ * for this deployment (422), not a server fault. */
+static bool exceeds_engine_horizon(const engine *e, const predict_request *req, predict_error *err)
+{
+    if (e->max_pred_len <= 0)
+        return false;
+    for (size_t i = 0; i < req->n; i++) {
+        if (req->series[i].pred_len <= (size_t)e->max_pred_len)
+            continue;
+        char field[64], constraint[96];
+        if (req->batch)
+            snprintf(field, sizeof(field), "items[%zu].prediction_timestamps", i);
+        else
+            snprintf(field, sizeof(field), "prediction_timestamps");
+        snprintf(constraint, sizeof(constraint), "length <= %d (the model's max_context)",
+                 e->max_pred_len);
+        json_t *len = json_integer((json_int_t)req->series[i].pred_len);
+        predict_error_add(err, field, constraint, len);
+        json_decref(len);
+    }
+    predict_error_finish(err);
+    return err->status != 0;
+}
+
 static enum MHD_Result respond_503(http_request *r, const char *code, const char *msg,
                                    const char *retry_after)
 {
@@ -104,6 +128,16 @@ static enum MHD_Result start(http_request *r, bool batch)
     predict_error_init(&err);
     if (predict_parse(r->body.data ? r->body.data : "", r->body.len, batch, &lim, &def, &pc->req,
                       &err) != PREDICT_OK) {
+        free(pc);
+        json_t *details = err.details;
+        err.details = NULL;
+        enum MHD_Result ret =
+            http_respond_error(r, (unsigned)err.status, err.code, err.message, details, NULL, 0);
+        predict_error_clear(&err);
+        return ret;
+    }
+    if (exceeds_engine_horizon(a->engine, &pc->req, &err)) {
+        predict_request_free(&pc->req);
         free(pc);
         json_t *details = err.details;
         err.details = NULL;

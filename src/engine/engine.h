@@ -91,6 +91,7 @@ struct engine {
     char model_version[128];     /* e.g. "Kronos-small"; filled by the constructor or load */
     char tokenizer_version[128]; /* e.g. "Kronos-Tokenizer-base" */
     int max_context;             /* tokens the model sees; baseline: its history window */
+    int max_pred_len;            /* longest forecast the engine can make; 0 = no limit */
     void *impl;
 };
 

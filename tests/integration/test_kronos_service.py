@@ -120,6 +120,13 @@ with Kronosd(env=env, wait_ready=True, startup_timeout=60) as k:
     def rss():
         return k.get("/v1/healthz/detailed").json()["checks"]["memory"]["rss_bytes"]
 
+    long = dict(req)
+    long["prediction_timestamps"] = ["2031-01-%02dT%02d:%02d:00Z" % (1 + i // 1440, (i // 60) % 24,
+                                                                   i % 60) for i in range(129)]
+    r = k.post("/v1/predict/single", long)
+    c.eq(r.status, 422, "pred_len over the model's max_context is a client error")
+    c.check(any(d["field"] == "prediction_timestamps" for d in r.json()["error"]["details"]),
+            "422 names prediction_timestamps")
     for _ in range(10):
         c.eq(k.post("/v1/predict/single", req, timeout=60).status, 200, "forecast ok")
     rss10 = rss()

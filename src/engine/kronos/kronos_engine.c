@@ -172,6 +172,7 @@ engine *kronos_engine_create(const char *model_dir, const char *tokenizer_dir, i
     e->ops = &kronos_ops;
     e->name = "kronos";
     e->max_context = max_context;
+    e->max_pred_len = max_context; /* the final decode yields at most max_context rows */
     e->impl = k;
     basename_into(e->model_version, sizeof(e->model_version), model_dir);
     basename_into(e->tokenizer_version, sizeof(e->tokenizer_version), tokenizer_dir);
