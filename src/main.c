@@ -236,6 +236,10 @@ int main(int argc, char **argv)
         return 1;
     }
     log_startup(&cfg, http_server_port(srv));
+    if (!cfg.security_enabled && cfg.api_keys_file)
+        log_msg(LOG_WARNING, "kronosd.security",
+                "KRONOS_SECURITY_ENABLED=false: the API keys in KRONOS_API_KEYS_FILE are not "
+                "enforced");
     a.host = engine_host_start(a.engine, cfg.startup_timeout, on_engine_state, &a);
     if (!a.host) {
         fprintf(stderr, "kronosd: cannot start the engine loader\n");
