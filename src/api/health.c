@@ -43,28 +43,11 @@ enum MHD_Result handle_readyz(http_request *r)
                         1);
 }
 
-/* VmRSS and friends from /proc/self/status, in bytes; -1 when unreadable. */
-static long long proc_status_kb(const char *key)
+/* The number after "key:" in a /proc file such as /proc/self/status or /proc/meminfo, which
+ * are in kB; returned in bytes, -1 when unreadable. */
+static long long proc_kb_field(const char *file, const char *key)
 {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long long v = -1;
-    size_t klen = strlen(key);
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            sscanf(line + klen + 1, "%lld", &v);
-            break;
-        }
-    }
-    fclose(f);
-    return v < 0 ? -1 : v * 1024;
-}
-
-static long long meminfo_bytes(const char *key)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
+    FILE *f = fopen(file, "r");
     if (!f)
         return -1;
     char line[256];
@@ -82,9 +65,9 @@ static long long meminfo_bytes(const char *key)
 
 static json_t *memory_check(void)
 {
-    long long rss = proc_status_kb("VmRSS");
-    long long total = meminfo_bytes("MemTotal");
-    long long avail = meminfo_bytes("MemAvailable");
+    long long rss = proc_kb_field("/proc/self/status", "VmRSS");
+    long long total = proc_kb_field("/proc/meminfo", "MemTotal");
+    long long avail = proc_kb_field("/proc/meminfo", "MemAvailable");
     const char *status = "pass";
     if (avail >= 0 && total > 0 && (double)avail / (double)total < 0.05)
         status = "warn";

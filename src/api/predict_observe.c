@@ -24,6 +24,21 @@ void predict_observe_input(http_request *r, const predict_request *req)
         snprintf(r->predict.series_id, sizeof(r->predict.series_id), "%s", req->items[0].series_id);
 }
 
+/* The fields every prediction log line carries (SPEC §4); never candle values. */
+static void log_prediction_fields(log_line *l, const http_request *r)
+{
+    log_str(l, "request_id", r->request_id);
+    log_str(l, "trace_id", r->trace.trace_id);
+    log_str(l, "container", r->identity);
+    if (r->predict.series_id[0])
+        log_str(l, "series_id", r->predict.series_id);
+    log_uint(l, "rows", r->predict.rows);
+    log_uint(l, "pred_len", r->predict.pred_len);
+    log_uint(l, "series_count", r->predict.series_count);
+    log_double(l, "queue_time_ms", r->predict.queue_time_ms);
+    log_double(l, "model_inference_ms", r->predict.model_inference_ms);
+}
+
 static const char *outcome_status(sched_outcome o)
 {
     switch (o) {
@@ -61,16 +76,7 @@ void predict_observe_outcome(http_request *r, const predict_request *req, const 
     log_line l;
     if (!log_begin(&l, o == SCHED_CANCELLED ? LOG_WARNING : LOG_ERROR, "kronosd.predict", message))
         return;
-    log_str(&l, "request_id", r->request_id);
-    log_str(&l, "trace_id", r->trace.trace_id);
-    log_str(&l, "container", r->identity);
-    if (r->predict.series_id[0])
-        log_str(&l, "series_id", r->predict.series_id);
-    log_uint(&l, "rows", r->predict.rows);
-    log_uint(&l, "pred_len", r->predict.pred_len);
-    log_uint(&l, "series_count", r->predict.series_count);
-    log_double(&l, "queue_time_ms", r->predict.queue_time_ms);
-    log_double(&l, "model_inference_ms", r->predict.model_inference_ms);
+    log_prediction_fields(&l, r);
     log_str(&l, "status", r->predict.status);
     if (o == SCHED_TIMEOUT)
         log_double(&l, "timeout_seconds", r->app->cfg->inference_timeout);
@@ -90,16 +96,7 @@ void predict_observe_output(http_request *r, const predict_request *req,
     if (!log_begin(&l, LOG_INFO, "kronosd.predict",
                    batch ? "batch prediction completed" : "single prediction completed"))
         return;
-    log_str(&l, "request_id", r->request_id);
-    log_str(&l, "trace_id", r->trace.trace_id);
-    log_str(&l, "container", r->identity);
-    if (r->predict.series_id[0])
-        log_str(&l, "series_id", r->predict.series_id);
-    log_uint(&l, "rows", r->predict.rows);
-    log_uint(&l, "pred_len", r->predict.pred_len);
-    log_uint(&l, "series_count", r->predict.series_count);
-    log_double(&l, "queue_time_ms", r->predict.queue_time_ms);
-    log_double(&l, "model_inference_ms", r->predict.model_inference_ms);
+    log_prediction_fields(&l, r);
     log_str(&l, "status", "success");
     log_uint(&l, "ohlc_adjusted", stats->ohlc_adjusted);
     log_uint(&l, "volume_clamped", stats->volume_clamped);

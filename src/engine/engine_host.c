@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "util/clock.h"
 
 struct engine_host {
     engine *e;
@@ -29,24 +30,7 @@ struct engine_host {
     char reason[256];
 };
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-static struct timespec to_timespec(double t)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)t;
-    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
 
 const char *engine_state_name(engine_state s)
 {
@@ -69,7 +53,7 @@ static void notify(engine_host *h)
     engine_state st = h->state;
     char reason[sizeof h->reason];
     memcpy(reason, h->reason, sizeof reason);
-    double secs = h->load_finished ? h->load_seconds : mono_now() - h->started_at;
+    double secs = h->load_finished ? h->load_seconds : clock_mono_seconds() - h->started_at;
     bool late = h->late;
     pthread_mutex_unlock(&h->mu);
     h->on_change(h, st, reason, secs, late, h->user);
@@ -80,7 +64,7 @@ static void *loader_main(void *arg)
     engine_host *h = arg;
     char err[256] = "";
     int rc = h->e->ops->load ? h->e->ops->load(h->e, err, sizeof err) : ENGINE_OK;
-    double secs = mono_now() - h->started_at;
+    double secs = clock_mono_seconds() - h->started_at;
 
     pthread_mutex_lock(&h->notify_mu);
     pthread_mutex_lock(&h->mu);
@@ -111,9 +95,9 @@ static void *timer_main(void *arg)
 {
     engine_host *h = arg;
     double until = h->started_at + h->timeout;
-    struct timespec ts = to_timespec(until);
+    struct timespec ts = clock_mono_timespec(until);
     pthread_mutex_lock(&h->mu);
-    while (!h->load_finished && !h->stopping && mono_now() < until)
+    while (!h->load_finished && !h->stopping && clock_mono_seconds() < until)
         pthread_cond_timedwait(&h->cv, &h->mu, &ts);
     pthread_mutex_unlock(&h->mu);
 
@@ -131,15 +115,6 @@ static void *timer_main(void *arg)
     return NULL;
 }
 
-static int init_cond_monotonic(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-    if (pthread_condattr_init(&a)) return -1;
-    int rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    if (!rc) rc = pthread_cond_init(c, &a);
-    pthread_condattr_destroy(&a);
-    return rc ? -1 : 0;
-}
 
 engine_host *engine_host_start(engine *e, double startup_timeout_s, engine_host_listener on_change,
                                void *user)
@@ -153,11 +128,11 @@ engine_host *engine_host_start(engine *e, double startup_timeout_s, engine_host_
     h->user = user;
     h->state = ENGINE_STATE_LOADING;
     if (pthread_mutex_init(&h->mu, NULL) || pthread_mutex_init(&h->notify_mu, NULL) ||
-        init_cond_monotonic(&h->cv)) {
+        clock_cond_init(&h->cv)) {
         free(h);
         return NULL;
     }
-    h->started_at = mono_now();
+    h->started_at = clock_mono_seconds();
     pthread_mutex_lock(&h->notify_mu);
     notify(h); /* LOADING */
     pthread_mutex_unlock(&h->notify_mu);
@@ -216,7 +191,7 @@ double engine_host_load_seconds(const engine_host *h)
 {
     engine_host *m = (engine_host *)h;
     pthread_mutex_lock(&m->mu);
-    double s = m->load_finished ? m->load_seconds : mono_now() - m->started_at;
+    double s = m->load_finished ? m->load_seconds : clock_mono_seconds() - m->started_at;
     pthread_mutex_unlock(&m->mu);
     return s;
 }
@@ -237,14 +212,14 @@ engine *engine_host_engine(const engine_host *h)
 
 engine_state engine_host_wait(engine_host *h, double timeout_s)
 {
-    double until = timeout_s > 0 ? mono_now() + timeout_s : INFINITY;
+    double until = timeout_s > 0 ? clock_mono_seconds() + timeout_s : INFINITY;
     pthread_mutex_lock(&h->mu);
     while (h->state == ENGINE_STATE_LOADING) {
         if (isinf(until)) {
             pthread_cond_wait(&h->cv, &h->mu);
         } else {
-            if (mono_now() >= until) break;
-            struct timespec ts = to_timespec(until);
+            if (clock_mono_seconds() >= until) break;
+            struct timespec ts = clock_mono_timespec(until);
             pthread_cond_timedwait(&h->cv, &h->mu, &ts);
         }
     }

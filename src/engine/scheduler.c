@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "util/clock.h"
 
 /*
  * Locking: one mutex (s->mu) guards the queue, the live list and every job field marked
@@ -78,25 +79,7 @@ struct scheduler {
     atomic_int busy;
 };
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-static struct timespec to_timespec(double t)
-{
-    struct timespec ts;
-    if (t > 4e9) t = 4e9;
-    ts.tv_sec = (time_t)t;
-    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
 
 /* ---- jobs ---- */
 
@@ -337,7 +320,7 @@ int scheduler_submit(scheduler *s, sched_job *j)
         return SCHED_FULL;
     }
     job_ref(j);
-    j->submit_t = mono_now();
+    j->submit_t = clock_mono_seconds();
     j->deadline = j->submit_t + j->timeout;
     live_add(s, j);
     atomic_store(&j->sched, s);
@@ -374,7 +357,7 @@ static void run_job(scheduler *s, sched_job *j)
     } else {
         rc = s->e->ops->predict(s->e, j->series, j->n, out, &j->cancel, err, sizeof err);
     }
-    double now = mono_now();
+    double now = clock_mono_seconds();
 
     pthread_mutex_lock(&s->mu);
     atomic_fetch_sub(&s->busy, 1);
@@ -407,7 +390,7 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&s->work_cv, &s->mu);
         sched_job *j = s->qhead;
         if (!j) break; /* stopping and nothing queued */
-        double now = mono_now();
+        double now = clock_mono_seconds();
         bool cancel = s->cancel_all || atomic_load(&j->abandoned);
         if (cancel || now >= j->deadline) {
             atomic_store(&j->cancel.cancelled, true);
@@ -442,7 +425,7 @@ static void *watchdog_main(void *arg)
     scheduler *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        double now = mono_now();
+        double now = clock_mono_seconds();
         double next = INFINITY;
         sched_job *batch = NULL;
         for (sched_job *j = s->live, *nx; j; j = nx) {
@@ -475,7 +458,7 @@ static void *watchdog_main(void *arg)
         if (isinf(next)) {
             pthread_cond_wait(&s->wd_cv, &s->mu);
         } else {
-            struct timespec ts = to_timespec(next);
+            struct timespec ts = clock_mono_timespec(next);
             pthread_cond_timedwait(&s->wd_cv, &s->mu, &ts);
         }
     }
@@ -485,15 +468,6 @@ static void *watchdog_main(void *arg)
 
 /* ---- lifecycle ---- */
 
-static int init_cond_monotonic(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-    if (pthread_condattr_init(&a)) return -1;
-    int rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    if (!rc) rc = pthread_cond_init(c, &a);
-    pthread_condattr_destroy(&a);
-    return rc ? -1 : 0;
-}
 
 scheduler *scheduler_create(engine *e, int workers, int queue_size)
 {
@@ -511,8 +485,8 @@ scheduler *scheduler_create(engine *e, int workers, int queue_size)
         free(s);
         return NULL;
     }
-    if (init_cond_monotonic(&s->work_cv) || init_cond_monotonic(&s->wd_cv) ||
-        init_cond_monotonic(&s->idle_cv)) {
+    if (clock_cond_init(&s->work_cv) || clock_cond_init(&s->wd_cv) ||
+        clock_cond_init(&s->idle_cv)) {
         /* condition variables on Linux hold no resources; nothing else to undo */
         pthread_mutex_destroy(&s->mu);
         free(s->workers);
@@ -542,9 +516,9 @@ void scheduler_shutdown(scheduler *s, double grace_seconds)
     }
     s->shut_down = true;
     s->closed = true;
-    double until = mono_now() + (grace_seconds > 0 ? grace_seconds : 0);
-    while ((s->qhead || atomic_load(&s->busy) > 0) && mono_now() < until) {
-        struct timespec ts = to_timespec(until);
+    double until = clock_mono_seconds() + (grace_seconds > 0 ? grace_seconds : 0);
+    while ((s->qhead || atomic_load(&s->busy) > 0) && clock_mono_seconds() < until) {
+        struct timespec ts = clock_mono_timespec(until);
         pthread_cond_timedwait(&s->idle_cv, &s->mu, &ts);
     }
     s->cancel_all = true;

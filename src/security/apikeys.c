@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "util/file.h"
 
 typedef struct apikey {
     char name[APIKEYS_NAME_MAX + 1];
@@ -131,17 +132,10 @@ int apikeys_parse(const char *text, size_t len, apikeys **out, char *err, size_t
 int apikeys_load_file(const char *path, apikeys **out, char *err, size_t errlen)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        close(fd);
+    int fd = file_open_regular(path, &st, err, errlen);
+    if (fd < 0)
         return -1;
-    }
     if (st.st_size > APIKEYS_FILE_MAX) {
         snprintf(err, errlen, "%s: larger than %d bytes", path, APIKEYS_FILE_MAX);
         close(fd);

@@ -15,6 +15,39 @@ uint64_t clock_mono_ns(void)
     return read_clock(CLOCK_MONOTONIC);
 }
 
+double clock_mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+struct timespec clock_mono_timespec(double t)
+{
+    struct timespec ts;
+    if (t > 4e9)
+        t = 4e9;
+    ts.tv_sec = (time_t)t;
+    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+int clock_cond_init(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+    if (pthread_condattr_init(&a))
+        return -1;
+    int rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    if (!rc)
+        rc = pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+    return rc ? -1 : 0;
+}
+
 uint64_t clock_real_ns(void)
 {
     return read_clock(CLOCK_REALTIME);

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "util/file.h"
 
 static const struct {
     const char *name;
@@ -187,17 +188,10 @@ int kst_open(kst_file *f, const char *path, char *err, size_t errlen)
 {
     char why[400];
     memset(f, 0, sizeof(*f));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        close(fd);
+    int fd = file_open_regular(path, &st, err, errlen);
+    if (fd < 0)
         return -1;
-    }
     if (st.st_size < 8) {
         snprintf(err, errlen, "%s: truncated (%lld bytes)", path, (long long)st.st_size);
         close(fd);
