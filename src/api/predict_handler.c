@@ -92,6 +92,17 @@ static bool exceeds_engine_horizon(const engine *e, const predict_request *req, 
     return err->status != 0;
 }
 
+/* The 400/422 envelope for a request predict_parse (or the engine's limits) refused. */
+static enum MHD_Result respond_refused(http_request *r, predict_error *err)
+{
+    json_t *details = err->details;
+    err->details = NULL;
+    enum MHD_Result ret =
+        http_respond_error(r, (unsigned)err->status, err->code, err->message, details, NULL, 0);
+    predict_error_clear(err);
+    return ret;
+}
+
 static enum MHD_Result respond_503(http_request *r, const char *code, const char *msg,
                                    const char *retry_after)
 {
@@ -129,22 +140,12 @@ static enum MHD_Result start(http_request *r, bool batch)
     if (predict_parse(r->body.data ? r->body.data : "", r->body.len, batch, &lim, &def, &pc->req,
                       &err) != PREDICT_OK) {
         free(pc);
-        json_t *details = err.details;
-        err.details = NULL;
-        enum MHD_Result ret =
-            http_respond_error(r, (unsigned)err.status, err.code, err.message, details, NULL, 0);
-        predict_error_clear(&err);
-        return ret;
+        return respond_refused(r, &err);
     }
     if (exceeds_engine_horizon(a->engine, &pc->req, &err)) {
         predict_request_free(&pc->req);
         free(pc);
-        json_t *details = err.details;
-        err.details = NULL;
-        enum MHD_Result ret =
-            http_respond_error(r, (unsigned)err.status, err.code, err.message, details, NULL, 0);
-        predict_error_clear(&err);
-        return ret;
+        return respond_refused(r, &err);
     }
     predict_observe_input(r, &pc->req);
 
