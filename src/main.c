@@ -77,11 +77,25 @@ static double queue_capacity(void *arg)
     return (double)scheduler_capacity(arg);
 }
 
+/* KRONOS_INFERENCE_THREADS is the number of threads doing model work. The Kronos engine splits
+ * one forecast over up to 4 of them (its matrices stop scaling beyond that), and the scheduler
+ * runs as many forecasts side by side as fit; the baseline engine is single-threaded. */
+#define KRONOS_THREADS_PER_FORECAST_MAX 4
+
+static int threads_per_forecast(const config *cfg)
+{
+    if (!cfg->model_path)
+        return 1;
+    return cfg->inference_threads < KRONOS_THREADS_PER_FORECAST_MAX
+               ? cfg->inference_threads
+               : KRONOS_THREADS_PER_FORECAST_MAX;
+}
+
 static engine *create_engine(const config *cfg)
 {
     engine *e = cfg->model_path
                     ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
-                                           cfg->clip_value, cfg->inference_threads)
+                                           cfg->clip_value, threads_per_forecast(cfg))
                     : baseline_engine_create();
 #ifdef KRONOS_TEST_HOOKS
     const char *delay = getenv("KRONOS_TEST_ENGINE_DELAY_MS");
@@ -93,7 +107,7 @@ static engine *create_engine(const config *cfg)
     return e;
 }
 
-static void log_startup(const config *cfg, unsigned port)
+static void log_startup(const config *cfg, unsigned port, int workers, int per_forecast)
 {
     strbuf cj;
     sb_init(&cj, 0);
@@ -104,6 +118,8 @@ static void log_startup(const config *cfg, unsigned port)
         log_str(&l, "version", KRONOS_VERSION);
         log_str(&l, "revision", KRONOS_GIT_REVISION);
         log_uint(&l, "port", port);
+        log_int(&l, "inference_workers", workers);
+        log_int(&l, "threads_per_forecast", per_forecast);
         log_int(&l, "pid", getpid());
         if (sb_ok(&cj))
             log_raw(&l, "config", cj.data);
@@ -206,7 +222,8 @@ int main(int argc, char **argv)
              .ratelimit = rl};
 
     a.engine = create_engine(&cfg);
-    a.sched = a.engine ? scheduler_create(a.engine, cfg.inference_threads, cfg.queue_size) : NULL;
+    int workers = cfg.inference_threads / threads_per_forecast(&cfg);
+    a.sched = a.engine ? scheduler_create(a.engine, workers, cfg.queue_size) : NULL;
     a.watch = disconnect_watch_start();
     if (!a.engine || !a.sched || !a.watch) {
         fprintf(stderr, "kronosd: cannot start the engine, scheduler or watch threads\n");
@@ -235,7 +252,7 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    log_startup(&cfg, http_server_port(srv));
+    log_startup(&cfg, http_server_port(srv), workers, threads_per_forecast(&cfg));
     if (!cfg.security_enabled && cfg.api_keys_file)
         log_msg(LOG_WARNING, "kronosd.security",
                 "KRONOS_SECURITY_ENABLED=false: the API keys in KRONOS_API_KEYS_FILE are not "
