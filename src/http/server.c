@@ -255,7 +255,9 @@ http_server *http_server_start(app *a, char *err, size_t errlen)
         return NULL;
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned pool = (unsigned)(cores > 2 ? cores : 2);
+    /* Handlers never wait on the model, but parsing a large body takes milliseconds: twice the
+     * cores (at least 4) keeps probes and scrapes answered while one thread parses. */
+    unsigned pool = (unsigned)(cores > 2 ? 2 * cores : 4);
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
         NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, pool,
