@@ -136,6 +136,7 @@ static int serve_until_signal(app *a, http_server *srv, const sigset_t *sigs)
     while (sigwait(sigs, &sig) != 0)
         ;
     atomic_store(&a->draining, true);
+    sm_model_loaded(false); /* "ready to predict" (SPEC §3) ends with draining */
     log_line l;
     if (log_begin(&l, LOG_INFO, "kronosd", "shutdown requested; draining")) {
         log_str(&l, "container", a->cfg->instance);
