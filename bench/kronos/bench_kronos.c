@@ -159,6 +159,7 @@ static int write_model(const char *dir, int d, int layers, int heads, int ff)
 
 /* ---- FLOP model (multiply-adds x 2) of what the engine computes ---- */
 
+/* n new rows; each row attends to `keys` earlier rows on average (causal: (n+1)/2). */
 static double block_macs(int d, int ff, double n, double keys)
 {
     return n * (4.0 * d * d + 3.0 * d * ff) + 2.0 * n * keys * d;
@@ -168,7 +169,7 @@ static double window_flops(const kr_model *m, int n)
 {
     double mac = (double)n * 2 * m->d * m->d + 2.0 * n * m->d * m->d; /* fusion + dep k/v */
     for (int l = 0; l < m->layers; l++)
-        mac += block_macs(m->d, m->ff, n, n);
+        mac += block_macs(m->d, m->ff, n, (n + 1) / 2.0);
     mac += 2.0 * m->d * 1024 + 2.0 * m->d * m->d + 2.0 * n * m->d; /* heads, dep q/o, attn */
     return 2 * mac;
 }
@@ -186,7 +187,7 @@ static double tok_flops(const kr_tokenizer *t, int n, int blocks)
 {
     double mac = (double)n * 26 * t->d;
     for (int j = 0; j < blocks; j++)
-        mac += block_macs(t->d, t->ff, n, n);
+        mac += block_macs(t->d, t->ff, n, (n + 1) / 2.0);
     return 2 * mac;
 }
 

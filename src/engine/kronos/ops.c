@@ -181,22 +181,29 @@ typedef struct attn_job {
     float *out, *scratch;
 } attn_job;
 
+/* Query rows are taken in bands so the masked upper triangle is mostly never computed. */
+#define ATTN_BAND 128
+
 static void attn_head_task(void *ctx, int h, int t)
 {
     attn_job *j = ctx;
     int n = j->n, d = j->d, hd = j->hd, o = h * hd;
     float *sc = j->scratch + (size_t)t * n * n;
     float scale = 1.0f / sqrtf((float)hd);
-    /* S = Q_h K_hᵀ over the full square; the upper triangle is masked below. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hd, scale, j->q + o, d, j->k + o, d,
-                0.0f, sc, n);
-    for (int i = 0; i < n; i++) {
-        float *srow = sc + (size_t)i * n;
-        kr_softmax_fast(srow, i + 1);
-        memset(srow + i + 1, 0, sizeof(float) * (size_t)(n - i - 1));
+    for (int r0 = 0; r0 < n; r0 += ATTN_BAND) {
+        int rows = n - r0 < ATTN_BAND ? n - r0 : ATTN_BAND, keys = r0 + rows;
+        /* S = Q_band K_hᵀ over keys 0..keys-1 (row stride keys) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, hd, scale,
+                    j->q + (size_t)r0 * d + o, d, j->k + o, d, 0.0f, sc, keys);
+        for (int i = 0; i < rows; i++) {
+            float *srow = sc + (size_t)i * keys;
+            int visible = r0 + i + 1;
+            kr_softmax_fast(srow, visible);
+            memset(srow + visible, 0, sizeof(float) * (size_t)(keys - visible));
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, keys, 1.0f, sc, keys,
+                    j->v + o, d, 0.0f, j->out + (size_t)r0 * d + o, d);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n, 1.0f, sc, n, j->v + o, d, 0.0f,
-                j->out + o, d);
 }
 
 void kr_attention_causal(const float *q, const float *k, const float *v, int n, int d, int hd,
