@@ -71,22 +71,61 @@ static void lin_cols_task(void *ctx, int i, int t)
                        l->b ? l->b + c0 : NULL, j->accumulate, j->y + r * (size_t)l->out + c0);
 }
 
-static void linear(const kr_linear *l, const float *x, size_t rows, float *y, int accumulate)
+typedef struct multi_job {
+    lin_job parts[KR_MULTI_MAX];
+    int count, per; /* tasks per linear */
+    int by_cols;
+} multi_job;
+
+static void multi_task(void *ctx, int i, int t)
+{
+    multi_job *m = ctx;
+    lin_job *j = &m->parts[i / m->per];
+    if (m->by_cols)
+        lin_cols_task(j, i % m->per, t);
+    else
+        lin_rows_task(j, i % m->per, t);
+}
+
+/* Several linears on the same input, fanned out in one pool dispatch. */
+static void linear_many(const kr_linear *const *ls, int count, const float *x, size_t rows,
+                        float *const *ys, int accumulate)
 {
     kr_pool *p = current_pool;
     int nt = kr_pool_size(p);
-    double macs = (double)rows * l->in * l->out;
-    if (rows <= KR_SKINNY_MAX_ROWS) {
-        if (nt > 1 && macs >= PAR_MIN_MACS && l->out >= 8 * nt) {
-            lin_job j = {l, x, rows, y, accumulate, nt};
-            kr_pool_run(p, nt, lin_cols_task, &j);
-        } else
-            kr_gemm_skinny(x, (int)rows, l->in, l->w, l->out, l->b, accumulate, y);
+    double macs = 0;
+    for (int i = 0; i < count; i++)
+        macs += (double)rows * ls[i]->in * ls[i]->out;
+    int skinny = rows <= KR_SKINNY_MAX_ROWS;
+    if (nt == 1 || macs < PAR_MIN_MACS) {
+        for (int i = 0; i < count; i++) {
+            if (skinny)
+                kr_gemm_skinny(x, (int)rows, ls[i]->in, ls[i]->w, ls[i]->out, ls[i]->b, accumulate,
+                               ys[i]);
+            else {
+                lin_job j = {ls[i], x, rows, ys[i], accumulate, 1};
+                lin_rows_task(&j, 0, 0);
+            }
+        }
         return;
     }
-    int chunks = nt > 1 && macs >= PAR_MIN_MACS ? nt : 1;
-    lin_job j = {l, x, rows, y, accumulate, chunks};
-    kr_pool_run(chunks > 1 ? p : NULL, chunks, lin_rows_task, &j);
+    multi_job m = {.count = count, .per = nt, .by_cols = skinny};
+    for (int i = 0; i < count; i++)
+        m.parts[i] = (lin_job){ls[i], x, rows, ys[i], accumulate, nt};
+    kr_pool_run(p, count * nt, multi_task, &m);
+}
+
+static void linear(const kr_linear *l, const float *x, size_t rows, float *y, int accumulate)
+{
+    linear_many(&l, 1, x, rows, &y, accumulate);
+}
+
+void kr_linear_many(const kr_linear *const *ls, int count, const float *x, size_t rows,
+                    float *const *ys)
+{
+    for (int i = 0; i < count; i += KR_MULTI_MAX)
+        linear_many(ls + i, count - i < KR_MULTI_MAX ? count - i : KR_MULTI_MAX, x, rows, ys + i,
+                    0);
 }
 
 void kr_linear_fwd(const kr_linear *l, const float *x, size_t rows, float *y)

@@ -16,6 +16,10 @@ kr_pool *kr_ops_pool(void);
 
 /* y[rows][l->out] = x[rows][l->in] · Wᵀ (+ b) */
 void kr_linear_fwd(const kr_linear *l, const float *x, size_t rows, float *y);
+/* ys[i] = x · W_iᵀ (+ b_i) for linears sharing one input, in a single fan-out. */
+#define KR_MULTI_MAX 4
+void kr_linear_many(const kr_linear *const *ls, int count, const float *x, size_t rows,
+                    float *const *ys);
 /* y += x · Wᵀ (+ b): used for residual adds */
 void kr_linear_acc(const kr_linear *l, const float *x, size_t rows, float *y);
 /* y = x * rsqrt(mean(x²) + 1e-5) * w, row by row (y may alias x) */
