@@ -65,10 +65,8 @@ static void lin_cols_task(void *ctx, int i, int t)
         c1 = (int)((long)l->out * (i + 1) / j->chunks) & ~3;
     if (i == j->chunks - 1) c1 = l->out;
     if (c1 <= c0) return;
-    /* y rows have stride out: run row by row on the column band */
-    for (size_t r = 0; r < j->rows; r++)
-        kr_gemm_skinny(j->x + r * (size_t)l->in, 1, l->in, l->w + (size_t)c0 * l->in, c1 - c0,
-                       l->b ? l->b + c0 : NULL, j->accumulate, j->y + r * (size_t)l->out + c0);
+    kr_gemm_skinny(j->x, (int)j->rows, l->in, l->w + (size_t)c0 * l->in, c1 - c0,
+                   l->b ? l->b + c0 : NULL, j->accumulate, j->y + c0, l->out);
 }
 
 typedef struct multi_job {
@@ -101,7 +99,7 @@ static void linear_many(const kr_linear *const *ls, int count, const float *x, s
         for (int i = 0; i < count; i++) {
             if (skinny)
                 kr_gemm_skinny(x, (int)rows, ls[i]->in, ls[i]->w, ls[i]->out, ls[i]->b, accumulate,
-                               ys[i]);
+                               ys[i], ls[i]->out);
             else {
                 lin_job j = {ls[i], x, rows, ys[i], accumulate, 1};
                 lin_rows_task(&j, 0, 0);
