@@ -59,7 +59,7 @@ void kr_block_seq(const kr_block *b, int d, int heads, int ff, float *x, int n, 
     const kr_linear *ls[3] = {&b->q, &b->k, &b->v};
     float *ys[3] = {ws->q, k, v};
     kr_linear_many(ls, 3, ws->h, (size_t)n, ys);
-    kr_rope2(ws->q, k, (size_t)n, d, hd, b->inv_freq, 0);
+    kr_rope(ws->q, k, (size_t)n, d, hd, b->inv_freq, 0);
     kr_attention_causal(ws->q, k, v, n, d, hd, ws->a, ws->scores);
     kr_linear_acc(&b->o, ws->a, (size_t)n, x);
     ffn(b, d, ff, x, (size_t)n, ws);
@@ -75,7 +75,7 @@ void kr_block_step(const kr_block *b, int d, int heads, int ff, float *x, int S,
     float *ys[3] = {ws->q, ws->k, ws->v};
     kr_linear_many(ls, 3, ws->h, (size_t)S, ys);
     for (int s = 0; s < S; s++) { /* every sample's new row sits at the same position */
-        kr_rope2(ws->q + (size_t)s * d, ws->k + (size_t)s * d, 1, d, hd, b->inv_freq, pos);
+        kr_rope(ws->q + (size_t)s * d, ws->k + (size_t)s * d, 1, d, hd, b->inv_freq, pos);
     }
     for (int s = 0; s < S; s++) {
         size_t at = ((size_t)s * cap + nsuf) * d;

@@ -14,11 +14,6 @@ void kr_ops_set_pool(kr_pool *p)
     current_pool = p;
 }
 
-kr_pool *kr_ops_pool(void)
-{
-    return current_pool;
-}
-
 /* Work below this many multiply-adds is not worth waking the helpers for. */
 #define PAR_MIN_MACS (1u << 18)
 
@@ -163,7 +158,7 @@ static void rope_row(float *row, int d, int hd, const float *cs, const float *sn
     }
 }
 
-void kr_rope2(float *x, float *y, size_t rows, int d, int hd, const float *inv_freq, int pos0)
+void kr_rope(float *x, float *y, size_t rows, int d, int hd, const float *inv_freq, int pos0)
 {
     int h = hd / 2;
     float cs[KR_MAX_HEAD_DIM / 2], sn[KR_MAX_HEAD_DIM / 2];
@@ -177,11 +172,6 @@ void kr_rope2(float *x, float *y, size_t rows, int d, int hd, const float *inv_f
         rope_row(x + r * (size_t)d, d, hd, cs, sn);
         if (y) rope_row(y + r * (size_t)d, d, hd, cs, sn);
     }
-}
-
-void kr_rope(float *x, size_t rows, int d, int hd, const float *inv_freq, int pos0)
-{
-    kr_rope2(x, NULL, rows, d, hd, inv_freq, pos0);
 }
 
 typedef struct ew_job {
@@ -205,11 +195,6 @@ void kr_swiglu(float *g, const float *u, size_t n)
     int chunks = n >= (1u << 16) ? kr_pool_size(p) : 1;
     ew_job j = {g, u, n, chunks};
     kr_pool_run(chunks > 1 ? p : NULL, chunks, swiglu_task, &j);
-}
-
-void kr_softmax(float *x, int n)
-{
-    kr_softmax_fast(x, n);
 }
 
 typedef struct attn_job {
@@ -248,13 +233,6 @@ void kr_attention_causal(const float *q, const float *k, const float *v, int n, 
 {
     attn_job j = {q, k, v, n, d, hd, out, scratch};
     kr_pool_run(current_pool, d / hd, attn_head_task, &j);
-}
-
-void kr_attention_row(const float *q, const float *k0, const float *v0, int n0, const float *k1,
-                      const float *v1, int n1, int d, int hd, float *out, float *scratch)
-{
-    for (int o = 0; o < d; o += hd)
-        kr_attention_row_head(q, k0, v0, n0, k1, v1, n1, d, hd, o, out, scratch);
 }
 
 void kr_attention_row_head(const float *q, const float *k0, const float *v0, int n0,
