@@ -50,32 +50,62 @@ static void lin_rows_task(void *ctx, int i, int t)
     add_bias(l, r1 - r0, j->y + r0 * (size_t)l->out);
 }
 
+/* Output columns [c0, c1) of task i: bands of whole weight rows, multiples of 16. */
+static void col_band(const lin_job *j, int i, int *c0, int *c1)
+{
+    int out = j->l->out;
+    *c0 = (int)((long)out * i / j->chunks) & ~15;
+    *c1 = i == j->chunks - 1 ? out : (int)((long)out * (i + 1) / j->chunks) & ~15;
+}
+
 /* Few rows: each task streams a band of weight rows (output columns). */
 static void lin_cols_task(void *ctx, int i, int t)
 {
     (void)t;
     lin_job *j = ctx;
     const kr_linear *l = j->l;
-    int c0 = (int)((long)l->out * i / j->chunks) & ~3,
-        c1 = (int)((long)l->out * (i + 1) / j->chunks) & ~3;
-    if (i == j->chunks - 1) c1 = l->out;
+    int c0, c1;
+    col_band(j, i, &c0, &c1);
     if (c1 <= c0) return;
     kr_gemm_skinny(j->x, (int)j->rows, l->in, l->w + (size_t)c0 * l->in, c1 - c0,
                    l->b ? l->b + c0 : NULL, j->accumulate, j->y + c0, l->out);
 }
 
+/* Moderate row counts: sgemm on a band of output columns, so each weight is read by one task. */
+static void lin_colgemm_task(void *ctx, int i, int t)
+{
+    (void)t;
+    lin_job *j = ctx;
+    const kr_linear *l = j->l;
+    int c0, c1;
+    col_band(j, i, &c0, &c1);
+    if (c1 <= c0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->rows, c1 - c0, l->in, 1.0f, j->x,
+                l->in, l->w + (size_t)c0 * l->in, l->in, j->accumulate ? 1.0f : 0.0f, j->y + c0,
+                l->out);
+    if (l->b)
+        for (size_t r = 0; r < j->rows; r++)
+            for (int c = c0; c < c1; c++)
+                j->y[r * (size_t)l->out + c] += l->b[c];
+}
+
+/* Row bands below this many rows per thread split the output columns instead. */
+#define ROW_BAND_MIN 192
+
 typedef struct multi_job {
     lin_job parts[KR_MULTI_MAX];
     int count, per; /* tasks per linear */
-    int by_cols;
+    int by_cols;    /* 0: row bands (sgemm), 1: column bands (skinny), 2: column bands (sgemm) */
 } multi_job;
 
 static void multi_task(void *ctx, int i, int t)
 {
     multi_job *m = ctx;
     lin_job *j = &m->parts[i / m->per];
-    if (m->by_cols)
+    if (m->by_cols == 1)
         lin_cols_task(j, i % m->per, t);
+    else if (m->by_cols == 2)
+        lin_colgemm_task(j, i % m->per, t);
     else
         lin_rows_task(j, i % m->per, t);
 }
@@ -102,7 +132,8 @@ static void linear_many(const kr_linear *const *ls, int count, const float *x, s
         }
         return;
     }
-    multi_job m = {.count = count, .per = nt, .by_cols = skinny};
+    int mode = skinny ? 1 : rows < (size_t)ROW_BAND_MIN * nt ? 2 : 0;
+    multi_job m = {.count = count, .per = nt, .by_cols = mode};
     for (int i = 0; i < count; i++)
         m.parts[i] = (lin_job){ls[i], x, rows, ys[i], accumulate, nt};
     kr_pool_run(p, count * nt, multi_task, &m);
