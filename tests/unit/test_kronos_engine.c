@@ -180,10 +180,46 @@ static void cancelled_and_invalid(void **state)
     bad->ops->destroy(bad);
 }
 
+/* Odd shapes on the tiny set (max_context 16): single bar, pred_len = max_context, input
+ * longer than the window, many samples. Outputs are finite and the mean is the samples' mean. */
+static void edge_shapes(void **state)
+{
+    (void)state;
+    engine *e = kronos_engine_create(KRONOS_GOLDEN_DIR "/tiny/model",
+                                     KRONOS_GOLDEN_DIR "/tiny/tokenizer", 16, 5.0, 2);
+    char err[256];
+    assert_int_equal(e->ops->load(e, err, sizeof(err)), ENGINE_OK);
+    const int shapes[][3] = {{1, 1, 1},  {1, 16, 2},  {40, 16, 3},
+                             {16, 1, 1}, {15, 2, 16}, {17, 5, 4}};
+    float x[40 * 6];
+    engine_time tm[40];
+    for (int r = 0; r < 40; r++) {
+        for (int c = 0; c < 6; c++)
+            x[r * 6 + c] = 100.0f + (float)((r * 7 + c * 3) % 11);
+        tm[r] = (engine_time){(r * 5) % 60, (r / 12) % 24, r % 7, 1 + r % 28, 1 + r % 12};
+    }
+    for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+        engine_series se = {(size_t)shapes[k][0], x,  tm,
+                            (size_t)shapes[k][1], tm, {0.8, 0, 0.9, shapes[k][2], 5}};
+        engine_forecast out;
+        assert_int_equal(e->ops->predict(e, &se, 1, &out, NULL, err, sizeof(err)), ENGINE_OK);
+        int P = shapes[k][1], S = shapes[k][2];
+        for (int i = 0; i < P * 6; i++) {
+            double sum = 0;
+            for (int s = 0; s < S; s++)
+                sum += out.samples[(size_t)s * P * 6 + i];
+            assert_true(isfinite(out.mean[i]));
+            assert_true(fabs(sum / S - out.mean[i]) <= 1e-3 * (1 + fabs(out.mean[i])));
+        }
+        engine_forecast_free(&out);
+    }
+    e->ops->destroy(e);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(greedy_matches_expected),
-                                       cmocka_unit_test(concurrent_and_seeded),
-                                       cmocka_unit_test(cancelled_and_invalid)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(greedy_matches_expected), cmocka_unit_test(concurrent_and_seeded),
+        cmocka_unit_test(cancelled_and_invalid), cmocka_unit_test(edge_shapes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,8 +43,9 @@ void kr_ws_free(kr_ws *ws)
 static void ffn(const kr_block *b, int d, int ff, float *x, size_t n, kr_ws *ws)
 {
     kr_rmsnorm(x, b->norm2, n, d, ws->h);
-    kr_linear_fwd(&b->w1, ws->h, n, ws->g);
-    kr_linear_fwd(&b->w3, ws->h, n, ws->u);
+    const kr_linear *ls[2] = {&b->w1, &b->w3};
+    float *ys[2] = {ws->g, ws->u};
+    kr_linear_many(ls, 2, ws->h, n, ys);
     kr_swiglu(ws->g, ws->u, n * (size_t)ff);
     kr_linear_acc(&b->w2, ws->g, n, x);
 }
@@ -55,10 +56,10 @@ void kr_block_seq(const kr_block *b, int d, int heads, int ff, float *x, int n, 
     int hd = d / heads;
     float *k = k_out ? k_out : ws->k, *v = v_out ? v_out : ws->v;
     kr_rmsnorm(x, b->norm1, (size_t)n, d, ws->h);
-    kr_linear_fwd(&b->q, ws->h, (size_t)n, ws->q);
-    kr_linear_fwd(&b->k, ws->h, (size_t)n, k);
-    kr_linear_fwd(&b->v, ws->h, (size_t)n, v);
-    kr_rope2(ws->q, k, (size_t)n, d, hd, b->inv_freq, 0);
+    const kr_linear *ls[3] = {&b->q, &b->k, &b->v};
+    float *ys[3] = {ws->q, k, v};
+    kr_linear_many(ls, 3, ws->h, (size_t)n, ys);
+    kr_rope(ws->q, k, (size_t)n, d, hd, b->inv_freq, 0);
     kr_attention_causal(ws->q, k, v, n, d, hd, ws->a, ws->scores);
     kr_linear_acc(&b->o, ws->a, (size_t)n, x);
     ffn(b, d, ff, x, (size_t)n, ws);
@@ -70,11 +71,11 @@ void kr_block_step(const kr_block *b, int d, int heads, int ff, float *x, int S,
 {
     int hd = d / heads;
     kr_rmsnorm(x, b->norm1, (size_t)S, d, ws->h);
-    kr_linear_fwd(&b->q, ws->h, (size_t)S, ws->q);
-    kr_linear_fwd(&b->k, ws->h, (size_t)S, ws->k);
-    kr_linear_fwd(&b->v, ws->h, (size_t)S, ws->v);
+    const kr_linear *ls[3] = {&b->q, &b->k, &b->v};
+    float *ys[3] = {ws->q, ws->k, ws->v};
+    kr_linear_many(ls, 3, ws->h, (size_t)S, ys);
     for (int s = 0; s < S; s++) { /* every sample's new row sits at the same position */
-        kr_rope2(ws->q + (size_t)s * d, ws->k + (size_t)s * d, 1, d, hd, b->inv_freq, pos);
+        kr_rope(ws->q + (size_t)s * d, ws->k + (size_t)s * d, 1, d, hd, b->inv_freq, pos);
     }
     for (int s = 0; s < S; s++) {
         size_t at = ((size_t)s * cap + nsuf) * d;

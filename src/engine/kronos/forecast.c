@@ -184,9 +184,11 @@ static void step_cached(fc *f, int i, const kr_trace *tr)
     kr_model_embed(m, s1v, s2v, f->stamp_rows, S, f->xw, f->tmp, NULL);
     kr_model_step(m, f->xw, S, n - 1, f->kpre, f->vpre, f->W0, q->T, f->ksuf, f->vsuf, f->scap,
                   nsuf, &f->ws);
+    kr_model_dep_kv(m, f->xw, S, f->ws.k, f->ws.v); /* block scratch is free again here */
     for (int s = 0; s < S; s++) {
         size_t off = ((size_t)s * f->scap + nsuf) * d;
-        kr_model_dep_kv(m, f->xw + (size_t)s * d, 1, f->dksuf + off, f->dvsuf + off);
+        memcpy(f->dksuf + off, f->ws.k + (size_t)s * d, sizeof(float) * (size_t)d);
+        memcpy(f->dvsuf + off, f->ws.v + (size_t)s * d, sizeof(float) * (size_t)d);
     }
     kr_model_s1_logits(m, f->xw, S, f->logits);
     KR_TRACE(tr, "steps_s1_logits", i, f->logits, 1, (size_t)m->v1);

@@ -17,7 +17,7 @@ static int have_avx2(void)
 }
 
 static void skinny_portable(const float *x, int rows, int in, const float *w, int out,
-                            const float *b, int accumulate, float *y)
+                            const float *b, int accumulate, float *y, int ldy)
 {
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < out; j++) {
@@ -26,7 +26,7 @@ static void skinny_portable(const float *x, int rows, int in, const float *w, in
             for (int k = 0; k < in; k++)
                 s += xr[k] * wj[k];
             if (b) s += b[j];
-            float *o = y + (size_t)r * out + j;
+            float *o = y + (size_t)r * ldy + j;
             *o = accumulate ? *o + s : s;
         }
 }
@@ -43,7 +43,7 @@ __attribute__((target("avx2,fma"))) static inline float hsum(__m256 v)
 /* Four weight rows against two input rows: 8 accumulators. Requires in % 8 == 0. */
 __attribute__((target("avx2,fma"))) static void skinny_avx2(const float *x, int rows, int in,
                                                             const float *w, int out, const float *b,
-                                                            int accumulate, float *y)
+                                                            int accumulate, float *y, int ldy)
 {
     int j = 0;
     for (; j + 4 <= out; j += 4) {
@@ -69,7 +69,7 @@ __attribute__((target("avx2,fma"))) static void skinny_avx2(const float *x, int 
             float s[2][4] = {{hsum(a00), hsum(a01), hsum(a02), hsum(a03)},
                              {hsum(a10), hsum(a11), hsum(a12), hsum(a13)}};
             for (int rr = 0; rr < 2 && r + rr < rows; rr++) {
-                float *o = y + (size_t)(r + rr) * out + j;
+                float *o = y + (size_t)(r + rr) * ldy + j;
                 for (int q = 0; q < 4; q++) {
                     float v = s[rr][q] + (b ? b[j + q] : 0.0f);
                     o[q] = accumulate ? o[q] + v : v;
@@ -85,18 +85,18 @@ __attribute__((target("avx2,fma"))) static void skinny_avx2(const float *x, int 
                 for (int k = 0; k < in; k += 8)
                     acc = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), _mm256_loadu_ps(wq + k), acc);
                 float v = hsum(acc) + (b ? b[q] : 0.0f);
-                float *o = y + (size_t)r * out + q;
+                float *o = y + (size_t)r * ldy + q;
                 *o = accumulate ? *o + v : v;
             }
 }
 
 void kr_gemm_skinny(const float *x, int rows, int in, const float *w, int out, const float *b,
-                    int accumulate, float *y)
+                    int accumulate, float *y, int ldy)
 {
     if (have_avx2() && in % 8 == 0)
-        skinny_avx2(x, rows, in, w, out, b, accumulate, y);
+        skinny_avx2(x, rows, in, w, out, b, accumulate, y, ldy);
     else
-        skinny_portable(x, rows, in, w, out, b, accumulate, y);
+        skinny_portable(x, rows, in, w, out, b, accumulate, y, ldy);
 }
 
 __attribute__((target("avx2,fma"))) static float dot_avx2(const float *a, const float *b, int n)

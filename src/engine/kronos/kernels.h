@@ -12,10 +12,12 @@
 /* Most rows kr_gemm_skinny accepts; callers use sgemm above it. */
 #define KR_SKINNY_MAX_ROWS 16
 
-/* y[r][j] (+)= Σ_k x[r][k]·W[j][k] (+ b[j]) for r < rows, j < out. accumulate: y += instead of =.
+/*
+ * y[r][j] (+)= Σ_k x[r][k]·W[j][k] (+ b[j]) for r < rows, j < out; y rows are ldy apart.
+ * accumulate: y += instead of =.
  */
 void kr_gemm_skinny(const float *x, int rows, int in, const float *w, int out, const float *b,
-                    int accumulate, float *y);
+                    int accumulate, float *y, int ldy);
 
 float kr_dot(const float *a, const float *b, int n);
 /* y += a·x */

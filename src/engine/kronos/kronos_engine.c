@@ -1,6 +1,7 @@
 #include "engine/kronos/kronos_engine.h"
 
 #include <cblas.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@ typedef struct kronos_impl {
     char *model_dir, *tokenizer_dir;
     double clip;
     int threads;
-    int loaded;
+    atomic_int loaded; /* set once load has finished; predict may race with it */
     kr_model model;
     kr_tokenizer tok;
 } kronos_impl;
@@ -47,7 +48,7 @@ static int kronos_load(engine *e, char *err, size_t errlen)
         return ENGINE_ERROR;
     }
     if (k->threads > 0) openblas_set_num_threads(k->threads);
-    k->loaded = 1;
+    atomic_store_explicit(&k->loaded, 1, memory_order_release);
     return ENGINE_OK;
 }
 
@@ -115,7 +116,7 @@ static int kronos_predict(engine *e, const engine_series *series, size_t n, engi
                           engine_cancel *cancel, char *err, size_t errlen)
 {
     kronos_impl *k = e->impl;
-    if (!k->loaded) {
+    if (!atomic_load_explicit(&k->loaded, memory_order_acquire)) {
         snprintf(err, errlen, "model not loaded");
         return ENGINE_ERROR;
     }

@@ -71,8 +71,9 @@ void kr_model_step(const kr_model *m, float *x, int S, int pos, const float *kpr
 
 void kr_model_dep_kv(const kr_model *m, const float *ctx, int n, float *k, float *v)
 {
-    kr_linear_fwd(&m->dep_k, ctx, (size_t)n, k);
-    kr_linear_fwd(&m->dep_v, ctx, (size_t)n, v);
+    const kr_linear *ls[2] = {&m->dep_k, &m->dep_v};
+    float *ys[2] = {k, v};
+    kr_linear_many(ls, 2, ctx, (size_t)n, ys);
 }
 
 void kr_model_s1_logits(const kr_model *m, const float *ctx, int S, float *logits)

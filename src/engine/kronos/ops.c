@@ -14,11 +14,6 @@ void kr_ops_set_pool(kr_pool *p)
     current_pool = p;
 }
 
-kr_pool *kr_ops_pool(void)
-{
-    return current_pool;
-}
-
 /* Work below this many multiply-adds is not worth waking the helpers for. */
 #define PAR_MIN_MACS (1u << 18)
 
@@ -55,38 +50,106 @@ static void lin_rows_task(void *ctx, int i, int t)
     add_bias(l, r1 - r0, j->y + r0 * (size_t)l->out);
 }
 
+/* Output columns [c0, c1) of task i: bands of whole weight rows, multiples of 16. */
+static void col_band(const lin_job *j, int i, int *c0, int *c1)
+{
+    int out = j->l->out;
+    *c0 = (int)((long)out * i / j->chunks) & ~15;
+    *c1 = i == j->chunks - 1 ? out : (int)((long)out * (i + 1) / j->chunks) & ~15;
+}
+
 /* Few rows: each task streams a band of weight rows (output columns). */
 static void lin_cols_task(void *ctx, int i, int t)
 {
     (void)t;
     lin_job *j = ctx;
     const kr_linear *l = j->l;
-    int c0 = (int)((long)l->out * i / j->chunks) & ~3,
-        c1 = (int)((long)l->out * (i + 1) / j->chunks) & ~3;
-    if (i == j->chunks - 1) c1 = l->out;
+    int c0, c1;
+    col_band(j, i, &c0, &c1);
     if (c1 <= c0) return;
-    /* y rows have stride out: run row by row on the column band */
-    for (size_t r = 0; r < j->rows; r++)
-        kr_gemm_skinny(j->x + r * (size_t)l->in, 1, l->in, l->w + (size_t)c0 * l->in, c1 - c0,
-                       l->b ? l->b + c0 : NULL, j->accumulate, j->y + r * (size_t)l->out + c0);
+    kr_gemm_skinny(j->x, (int)j->rows, l->in, l->w + (size_t)c0 * l->in, c1 - c0,
+                   l->b ? l->b + c0 : NULL, j->accumulate, j->y + c0, l->out);
+}
+
+/* Moderate row counts: sgemm on a band of output columns, so each weight is read by one task. */
+static void lin_colgemm_task(void *ctx, int i, int t)
+{
+    (void)t;
+    lin_job *j = ctx;
+    const kr_linear *l = j->l;
+    int c0, c1;
+    col_band(j, i, &c0, &c1);
+    if (c1 <= c0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->rows, c1 - c0, l->in, 1.0f, j->x,
+                l->in, l->w + (size_t)c0 * l->in, l->in, j->accumulate ? 1.0f : 0.0f, j->y + c0,
+                l->out);
+    if (l->b)
+        for (size_t r = 0; r < j->rows; r++)
+            for (int c = c0; c < c1; c++)
+                j->y[r * (size_t)l->out + c] += l->b[c];
+}
+
+/* Row bands below this many rows per thread split the output columns instead. */
+#define ROW_BAND_MIN 192
+
+typedef struct multi_job {
+    lin_job parts[KR_MULTI_MAX];
+    int count, per; /* tasks per linear */
+    int by_cols;    /* 0: row bands (sgemm), 1: column bands (skinny), 2: column bands (sgemm) */
+} multi_job;
+
+static void multi_task(void *ctx, int i, int t)
+{
+    multi_job *m = ctx;
+    lin_job *j = &m->parts[i / m->per];
+    if (m->by_cols == 1)
+        lin_cols_task(j, i % m->per, t);
+    else if (m->by_cols == 2)
+        lin_colgemm_task(j, i % m->per, t);
+    else
+        lin_rows_task(j, i % m->per, t);
+}
+
+/* Several linears on the same input, fanned out in one pool dispatch. */
+static void linear_many(const kr_linear *const *ls, int count, const float *x, size_t rows,
+                        float *const *ys, int accumulate)
+{
+    kr_pool *p = current_pool;
+    int nt = kr_pool_size(p);
+    double macs = 0;
+    for (int i = 0; i < count; i++)
+        macs += (double)rows * ls[i]->in * ls[i]->out;
+    int skinny = rows <= KR_SKINNY_MAX_ROWS;
+    if (nt == 1 || macs < PAR_MIN_MACS) {
+        for (int i = 0; i < count; i++) {
+            if (skinny)
+                kr_gemm_skinny(x, (int)rows, ls[i]->in, ls[i]->w, ls[i]->out, ls[i]->b, accumulate,
+                               ys[i], ls[i]->out);
+            else {
+                lin_job j = {ls[i], x, rows, ys[i], accumulate, 1};
+                lin_rows_task(&j, 0, 0);
+            }
+        }
+        return;
+    }
+    int mode = skinny ? 1 : rows < (size_t)ROW_BAND_MIN * nt ? 2 : 0;
+    multi_job m = {.count = count, .per = nt, .by_cols = mode};
+    for (int i = 0; i < count; i++)
+        m.parts[i] = (lin_job){ls[i], x, rows, ys[i], accumulate, nt};
+    kr_pool_run(p, count * nt, multi_task, &m);
 }
 
 static void linear(const kr_linear *l, const float *x, size_t rows, float *y, int accumulate)
 {
-    kr_pool *p = current_pool;
-    int nt = kr_pool_size(p);
-    double macs = (double)rows * l->in * l->out;
-    if (rows <= KR_SKINNY_MAX_ROWS) {
-        if (nt > 1 && macs >= PAR_MIN_MACS && l->out >= 8 * nt) {
-            lin_job j = {l, x, rows, y, accumulate, nt};
-            kr_pool_run(p, nt, lin_cols_task, &j);
-        } else
-            kr_gemm_skinny(x, (int)rows, l->in, l->w, l->out, l->b, accumulate, y);
-        return;
-    }
-    int chunks = nt > 1 && macs >= PAR_MIN_MACS ? nt : 1;
-    lin_job j = {l, x, rows, y, accumulate, chunks};
-    kr_pool_run(chunks > 1 ? p : NULL, chunks, lin_rows_task, &j);
+    linear_many(&l, 1, x, rows, &y, accumulate);
+}
+
+void kr_linear_many(const kr_linear *const *ls, int count, const float *x, size_t rows,
+                    float *const *ys)
+{
+    for (int i = 0; i < count; i += KR_MULTI_MAX)
+        linear_many(ls + i, count - i < KR_MULTI_MAX ? count - i : KR_MULTI_MAX, x, rows, ys + i,
+                    0);
 }
 
 void kr_linear_fwd(const kr_linear *l, const float *x, size_t rows, float *y)
@@ -126,7 +189,7 @@ static void rope_row(float *row, int d, int hd, const float *cs, const float *sn
     }
 }
 
-void kr_rope2(float *x, float *y, size_t rows, int d, int hd, const float *inv_freq, int pos0)
+void kr_rope(float *x, float *y, size_t rows, int d, int hd, const float *inv_freq, int pos0)
 {
     int h = hd / 2;
     float cs[KR_MAX_HEAD_DIM / 2], sn[KR_MAX_HEAD_DIM / 2];
@@ -140,11 +203,6 @@ void kr_rope2(float *x, float *y, size_t rows, int d, int hd, const float *inv_f
         rope_row(x + r * (size_t)d, d, hd, cs, sn);
         if (y) rope_row(y + r * (size_t)d, d, hd, cs, sn);
     }
-}
-
-void kr_rope(float *x, size_t rows, int d, int hd, const float *inv_freq, int pos0)
-{
-    kr_rope2(x, NULL, rows, d, hd, inv_freq, pos0);
 }
 
 typedef struct ew_job {
@@ -170,16 +228,14 @@ void kr_swiglu(float *g, const float *u, size_t n)
     kr_pool_run(chunks > 1 ? p : NULL, chunks, swiglu_task, &j);
 }
 
-void kr_softmax(float *x, int n)
-{
-    kr_softmax_fast(x, n);
-}
-
 typedef struct attn_job {
     const float *q, *k, *v;
     int n, d, hd;
     float *out, *scratch;
 } attn_job;
+
+/* Query rows are taken in bands so the masked upper triangle is mostly never computed. */
+#define ATTN_BAND 128
 
 static void attn_head_task(void *ctx, int h, int t)
 {
@@ -187,16 +243,20 @@ static void attn_head_task(void *ctx, int h, int t)
     int n = j->n, d = j->d, hd = j->hd, o = h * hd;
     float *sc = j->scratch + (size_t)t * n * n;
     float scale = 1.0f / sqrtf((float)hd);
-    /* S = Q_h K_hᵀ over the full square; the upper triangle is masked below. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hd, scale, j->q + o, d, j->k + o, d,
-                0.0f, sc, n);
-    for (int i = 0; i < n; i++) {
-        float *srow = sc + (size_t)i * n;
-        kr_softmax_fast(srow, i + 1);
-        memset(srow + i + 1, 0, sizeof(float) * (size_t)(n - i - 1));
+    for (int r0 = 0; r0 < n; r0 += ATTN_BAND) {
+        int rows = n - r0 < ATTN_BAND ? n - r0 : ATTN_BAND, keys = r0 + rows;
+        /* S = Q_band K_hᵀ over keys 0..keys-1 (row stride keys) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, hd, scale,
+                    j->q + (size_t)r0 * d + o, d, j->k + o, d, 0.0f, sc, keys);
+        for (int i = 0; i < rows; i++) {
+            float *srow = sc + (size_t)i * keys;
+            int visible = r0 + i + 1;
+            kr_softmax_fast(srow, visible);
+            memset(srow + visible, 0, sizeof(float) * (size_t)(keys - visible));
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, keys, 1.0f, sc, keys,
+                    j->v + o, d, 0.0f, j->out + (size_t)r0 * d + o, d);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n, 1.0f, sc, n, j->v + o, d, 0.0f,
-                j->out + o, d);
 }
 
 void kr_attention_causal(const float *q, const float *k, const float *v, int n, int d, int hd,
@@ -204,13 +264,6 @@ void kr_attention_causal(const float *q, const float *k, const float *v, int n, 
 {
     attn_job j = {q, k, v, n, d, hd, out, scratch};
     kr_pool_run(current_pool, d / hd, attn_head_task, &j);
-}
-
-void kr_attention_row(const float *q, const float *k0, const float *v0, int n0, const float *k1,
-                      const float *v1, int n1, int d, int hd, float *out, float *scratch)
-{
-    for (int o = 0; o < d; o += hd)
-        kr_attention_row_head(q, k0, v0, n0, k1, v1, n1, d, hd, o, out, scratch);
 }
 
 void kr_attention_row_head(const float *q, const float *k0, const float *v0, int n0,
