@@ -242,7 +242,7 @@ static void memory_does_not_grow(void **state)
     engine *e = open_engine();
     series_data s; /* a case whose window never slides keeps the 100 forecasts cheap */
     load_series_from(&s, SET "/cases/a_noslide/trace.safetensors");
-    engine_sampling smp = {1.0, 0, 0.9, 4, 1};
+    engine_sampling smp = {1.0, 0, 0.9, 2, 1};
     engine_series se = make(&s, smp);
     char err[256];
     long after10 = 0;
