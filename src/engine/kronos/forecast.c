@@ -269,7 +269,7 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
     f.pool = kr_pool_create(q->threads);
     kr_ops_set_pool(f.pool);
     f.W0 = q->T < f.M ? q->T : f.M;
-    f.cached = q->T < f.M && q->P > 1;
+    f.cached = q->T < f.M && q->P > 1 && !q->full_recompute;
     f.scap = f.M - q->T;
     int rc = ENGINE_ERROR, S = q->S, T = q->T, P = q->P;
     float *norm = NULL, *dec = NULL, *zs = NULL;
