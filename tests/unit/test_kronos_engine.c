@@ -32,10 +32,10 @@ static void stamps(const kst_tensor *t, engine_time *out, int n)
         out[i] = (engine_time){v[i * 5], v[i * 5 + 1], v[i * 5 + 2], v[i * 5 + 3], v[i * 5 + 4]};
 }
 
-static void load_series(series_data *s)
+static void load_series_from(series_data *s, const char *trace)
 {
     char err[512];
-    assert_int_equal(kst_open(&s->tr, CASE "/trace.safetensors", err, sizeof(err)), 0);
+    assert_int_equal(kst_open(&s->tr, trace, err, sizeof(err)), 0);
     const kst_tensor *x = kst_find(&s->tr, "x_raw"), *xs = kst_find(&s->tr, "x_stamp"),
                      *ys = kst_find(&s->tr, "y_stamp");
     assert_true(x && xs && ys);
@@ -46,6 +46,11 @@ static void load_series(series_data *s)
     s->yt = calloc((size_t)s->P, sizeof(engine_time));
     stamps(xs, s->xt, s->T);
     stamps(ys, s->yt, s->P);
+}
+
+static void load_series(series_data *s)
+{
+    load_series_from(s, CASE "/trace.safetensors");
 }
 
 static void free_series(series_data *s)
@@ -216,10 +221,51 @@ static void edge_shapes(void **state)
     e->ops->destroy(e);
 }
 
+static inline long rss_kb(void)
+{
+    FILE *fp = fopen("/proc/self/statm", "r");
+    long pages = 0, resident = 0;
+    if (fp) {
+        if (fscanf(fp, "%ld %ld", &pages, &resident) != 2) resident = 0;
+        fclose(fp);
+    }
+    return resident * 4;
+}
+
+/* Per-call buffers are bounded: RSS after 100 forecasts equals RSS after 10 (within noise). */
+static void memory_does_not_grow(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    skip(); /* ASan's quarantine keeps freed memory resident on purpose */
+#else
+    engine *e = open_engine();
+    series_data s; /* a case whose window never slides keeps the 100 forecasts cheap */
+    load_series_from(&s, SET "/cases/a_noslide/trace.safetensors");
+    engine_sampling smp = {1.0, 0, 0.9, 2, 1};
+    engine_series se = make(&s, smp);
+    char err[256];
+    long after10 = 0;
+    for (int i = 0; i < 100; i++) {
+        engine_forecast out;
+        se.sampling.seed = (uint64_t)i;
+        assert_int_equal(e->ops->predict(e, &se, 1, &out, NULL, err, sizeof(err)), ENGINE_OK);
+        engine_forecast_free(&out);
+        if (i == 9) after10 = rss_kb();
+    }
+    long after100 = rss_kb();
+    fprintf(stderr, "RSS after 10: %ld kB, after 100: %ld kB\n", after10, after100);
+    assert_true(after100 - after10 < 1024);
+    free_series(&s);
+    e->ops->destroy(e);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(greedy_matches_expected), cmocka_unit_test(concurrent_and_seeded),
-        cmocka_unit_test(cancelled_and_invalid), cmocka_unit_test(edge_shapes)};
+        cmocka_unit_test(cancelled_and_invalid), cmocka_unit_test(edge_shapes),
+        cmocka_unit_test(memory_does_not_grow)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

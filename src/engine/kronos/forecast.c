@@ -229,7 +229,7 @@ static int step_window(fc *f, int i, engine_cancel *cancel, const kr_trace *tr)
     return ENGINE_OK;
 }
 
-static int check_request(const kr_model *m, int M, const kr_request *q, char *err, size_t errlen)
+static int check_request(int M, const kr_request *q, char *err, size_t errlen)
 {
     if (q->T < 1 || q->P < 1 || q->S < 1 || !q->x || !q->x_stamp || !q->y_stamp) {
         snprintf(err, errlen, "empty input, prediction length or sample count");
@@ -256,7 +256,6 @@ static int check_request(const kr_model *m, int M, const kr_request *q, char *er
             snprintf(err, errlen, "non-finite input value at row %zu", i / NF);
             return -1;
         }
-    (void)m;
     return 0;
 }
 
@@ -264,12 +263,12 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
                 const kr_request *q, kr_result *out, engine_cancel *cancel, const kr_trace *tr,
                 kr_phase_times *times, char *err, size_t errlen)
 {
-    if (check_request(m, max_context, q, err, errlen) != 0) return ENGINE_ERROR;
+    if (check_request(max_context, q, err, errlen) != 0) return ENGINE_ERROR;
     fc f = {.tok = tok, .m = m, .req = q, .M = max_context, .N = q->T + q->P};
     f.pool = kr_pool_create(q->threads);
     kr_ops_set_pool(f.pool);
     f.W0 = q->T < f.M ? q->T : f.M;
-    f.cached = q->T < f.M && q->P > 1;
+    f.cached = q->T < f.M && q->P > 1 && !q->full_recompute;
     f.scap = f.M - q->T;
     int rc = ENGINE_ERROR, S = q->S, T = q->T, P = q->P;
     float *norm = NULL, *dec = NULL, *zs = NULL;

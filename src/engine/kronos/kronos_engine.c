@@ -34,7 +34,7 @@ static void basename_into(char *dst, size_t n, const char *path)
 static int kronos_load(engine *e, char *err, size_t errlen)
 {
     kronos_impl *k = e->impl;
-    if (k->loaded) return ENGINE_OK;
+    if (atomic_load_explicit(&k->loaded, memory_order_acquire)) return ENGINE_OK;
     if (kr_tokenizer_load(&k->tok, k->tokenizer_dir, err, errlen) != 0) return ENGINE_ERROR;
     if (kr_model_load(&k->model, k->model_dir, err, errlen) != 0) {
         kr_tokenizer_free(&k->tok);
@@ -47,7 +47,8 @@ static int kronos_load(engine *e, char *err, size_t errlen)
         kr_tokenizer_free(&k->tok);
         return ENGINE_ERROR;
     }
-    if (k->threads > 0) openblas_set_num_threads(k->threads);
+    /* Forecasts fan out over their own pools; BLAS runs inside those threads single-threaded. */
+    openblas_set_num_threads(1);
     atomic_store_explicit(&k->loaded, 1, memory_order_release);
     return ENGINE_OK;
 }
