@@ -4,16 +4,9 @@
 #include <time.h>
 
 #include "util/clock.h"
+#include "util/rng.h"
 
 static _Thread_local uint64_t state;
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 uint64_t random_u64(void)
 {
@@ -23,7 +16,7 @@ uint64_t random_u64(void)
             seed = clock_real_ns() ^ (uint64_t)(uintptr_t)&state;
         state = seed | 1;
     }
-    return splitmix64(&state);
+    return rng_splitmix64(&state);
 }
 
 void random_hex(char *out, size_t n)

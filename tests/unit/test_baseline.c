@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "engine/baseline/baseline.h"
-#include "engine/baseline/rng.h"
+#include "util/rng.h"
 
 /* A history built from closes: open = previous close, wicks of `wick` (relative) on both sides,
  * volume v, amount = volume * close when with_amount. */
@@ -40,12 +40,12 @@ static history make_history(const double *closes, size_t rows, double wick, doub
 static double *trend_closes(size_t rows, double start, double drift, double noise, uint64_t seed)
 {
     double *c = malloc(rows * sizeof *c);
-    baseline_rng r;
-    baseline_rng_seed(&r, seed);
+    rng r;
+    rng_seed(&r, seed);
     double lp = log(start);
     for (size_t i = 0; i < rows; i++) {
         c[i] = exp(lp);
-        lp += drift + noise * baseline_rng_gaussian(&r);
+        lp += drift + noise * rng_gaussian(&r);
     }
     return c;
 }

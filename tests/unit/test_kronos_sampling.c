@@ -74,15 +74,15 @@ static void filters_match_upstream(void **state)
 static void rng_is_seeded_and_draws_follow_probs(void **state)
 {
     (void)state;
-    kr_rng a, b, c;
-    kr_rng_seed(&a, 42);
-    kr_rng_seed(&b, 42);
-    kr_rng_seed(&c, 43);
+    rng a, b, c;
+    rng_seed(&a, 42);
+    rng_seed(&b, 42);
+    rng_seed(&c, 43);
     int differ = 0;
     for (int i = 0; i < 100; i++) {
-        uint64_t x = kr_rng_next(&a);
-        assert_true(x == kr_rng_next(&b));
-        differ |= x != kr_rng_next(&c);
+        uint64_t x = rng_next(&a);
+        assert_true(x == rng_next(&b));
+        differ |= x != rng_next(&c);
     }
     assert_true(differ);
     float p[4] = {0.1f, 0.0f, 0.6f, 0.3f};

@@ -63,8 +63,8 @@ static int forecast_one(const engine *e, const engine_series *in, engine_forecas
         return ENGINE_ERROR;
     }
 
-    baseline_rng rng;
-    baseline_rng_seed(&rng, in->sampling.seed);
+    rng rng;
+    rng_seed(&rng, in->sampling.seed);
     for (int s = 0; s < samples; s++) {
         if (engine_is_cancelled(cancel)) {
             engine_forecast_free(out);

@@ -97,7 +97,7 @@ int baseline_fit(const float *x, size_t rows, size_t window, baseline_params *p,
 }
 
 void baseline_simulate(const baseline_params *p, double temperature, size_t pred_len,
-                       baseline_rng *rng, float *out)
+                       rng *rng, float *out)
 {
     const double lp_min = log(PRICE_MIN), lp_max = log(PRICE_MAX);
     double sig = p->sigma * temperature;
@@ -107,12 +107,12 @@ void baseline_simulate(const baseline_params *p, double temperature, size_t pred
     float volume = (float)p->volume;
 
     for (size_t t = 0; t < pred_len; t++) {
-        lp += p->mu + sig * baseline_rng_gaussian(rng);
+        lp += p->mu + sig * rng_gaussian(rng);
         lp = lp < lp_min ? lp_min : lp > lp_max ? lp_max : lp;
         double open = prev_close;
         double close = clamp_price(exp(lp));
-        double high = clamp_price(maxd(open, close) * exp(up * baseline_rng_exponential(rng)));
-        double low = clamp_price(mind(open, close) * exp(-down * baseline_rng_exponential(rng)));
+        double high = clamp_price(maxd(open, close) * exp(up * rng_exponential(rng)));
+        double low = clamp_price(mind(open, close) * exp(-down * rng_exponential(rng)));
 
         float *b = out + t * ENGINE_FEATURES;
         b[F_OPEN] = (float)open;

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "engine/baseline/rng.h"
+#include "util/rng.h"
 #include "engine/engine.h"
 
 #define BASELINE_VOLUME_WINDOW 32 /* bars averaged for the volume forecast */
@@ -37,6 +37,6 @@ int baseline_fit(const float *x, size_t rows, size_t window, baseline_params *p,
 /* Simulates one path of pred_len bars into out[pred_len][ENGINE_FEATURES]. Every bar satisfies
  * 0 < low <= min(open, close) <= max(open, close) <= high, volume >= 0, amount >= 0. */
 void baseline_simulate(const baseline_params *p, double temperature, size_t pred_len,
-                       baseline_rng *rng, float *out);
+                       rng *rng, float *out);
 
 #endif

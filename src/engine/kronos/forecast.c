@@ -71,7 +71,7 @@ typedef struct fc {
     float *kpre, *vpre, *ksuf, *vsuf, *dkpre, *dvpre, *dksuf, *dvsuf, *dk, *dv;
     int *order, *tok1, *tok2, *chosen, *ibuf1, *ibuf2;
     kr_stamp *stamps, *stamp_rows;
-    kr_rng *rng;
+    rng *rng;
     kr_pool *pool;
 } fc;
 
@@ -278,7 +278,7 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
         goto done;
     }
     for (int s = 0; s < S; s++)
-        kr_rng_seed(&f.rng[s], q->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(s + 1)));
+        rng_seed(&f.rng[s], q->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(s + 1)));
     for (int r = 0; r < f.N - 1; r++)
         f.stamps[r] = r < T ? q->x_stamp[r] : q->y_stamp[r - T];
     f.stamps[f.N - 1] = q->y_stamp[P - 1];

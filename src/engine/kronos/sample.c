@@ -4,43 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-void kr_rng_seed(kr_rng *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-uint64_t kr_rng_next(kr_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-double kr_rng_uniform(kr_rng *r)
-{
-    return (double)(kr_rng_next(r) >> 11) * 0x1.0p-53;
-}
-
 /* qsort has no context argument; the values live in a thread-local for the comparison. */
 static _Thread_local const float *tl_vals;
 
@@ -148,7 +111,7 @@ int kr_sample_filter(const float *logits, int n, double temperature, int top_k, 
     return arg;
 }
 
-int kr_sample_draw(const float *probs, int n, kr_rng *r)
+int kr_sample_draw(const float *probs, int n, rng *r)
 {
     double total = 0.0;
     int last = 0;
@@ -157,7 +120,7 @@ int kr_sample_draw(const float *probs, int n, kr_rng *r)
             total += probs[i];
             last = i;
         }
-    double u = kr_rng_uniform(r) * total, c = 0.0;
+    double u = rng_uniform(r) * total, c = 0.0;
     for (int i = 0; i < n; i++) {
         if (probs[i] <= 0.0f) continue;
         c += probs[i];

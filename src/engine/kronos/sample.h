@@ -5,14 +5,8 @@
 
 #include <stdint.h>
 
-/* xoshiro256** seeded through splitmix64. */
-typedef struct kr_rng {
-    uint64_t s[4];
-} kr_rng;
+#include "util/rng.h"
 
-void kr_rng_seed(kr_rng *r, uint64_t seed);
-uint64_t kr_rng_next(kr_rng *r);
-double kr_rng_uniform(kr_rng *r); /* [0, 1) with 53 random bits */
 
 /*
  * probs[n] = softmax of logits/temperature after filtering: top_k > 0 keeps values >= the
@@ -25,6 +19,6 @@ int kr_sample_filter(const float *logits, int n, double temperature, int top_k, 
                      float *probs, int *order, float *work);
 
 /* One multinomial draw from probs[n] (need not sum exactly to 1). */
-int kr_sample_draw(const float *probs, int n, kr_rng *r);
+int kr_sample_draw(const float *probs, int n, rng *r);
 
 #endif

@@ -1,10 +1,10 @@
-#include "engine/baseline/rng.h"
+#include "util/rng.h"
 
 #include <math.h>
 
-static uint64_t splitmix64(uint64_t *x)
+uint64_t rng_splitmix64(uint64_t *state)
 {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
@@ -15,20 +15,18 @@ static uint64_t rotl(uint64_t x, int k)
     return (x << k) | (x >> (64 - k));
 }
 
-void baseline_rng_seed(baseline_rng *r, uint64_t seed)
+void rng_seed(rng *r, uint64_t seed)
 {
-    uint64_t x = seed;
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
+        r->s[i] = rng_splitmix64(&seed);
     r->has_spare = false;
     r->spare = 0;
 }
 
-uint64_t baseline_rng_next(baseline_rng *r)
+uint64_t rng_next(rng *r)
 {
     uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
+    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
     s[2] ^= s[0];
     s[3] ^= s[1];
     s[1] ^= s[2];
@@ -38,19 +36,24 @@ uint64_t baseline_rng_next(baseline_rng *r)
     return result;
 }
 
-double baseline_rng_uniform(baseline_rng *r)
+double rng_uniform(rng *r)
 {
-    /* 53 random bits, centred in their cell so the result is strictly inside (0, 1) */
-    return ((double)(baseline_rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
+    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-double baseline_rng_gaussian(baseline_rng *r)
+double rng_uniform_open(rng *r)
+{
+    /* 53 random bits, centred in their cell so the result is strictly inside (0, 1) */
+    return ((double)(rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
+}
+
+double rng_gaussian(rng *r)
 {
     if (r->has_spare) {
         r->has_spare = false;
         return r->spare;
     }
-    double u1 = baseline_rng_uniform(r), u2 = baseline_rng_uniform(r);
+    double u1 = rng_uniform_open(r), u2 = rng_uniform_open(r);
     double rad = sqrt(-2.0 * log(u1));
     double th = 2.0 * M_PI * u2;
     r->spare = rad * sin(th);
@@ -58,7 +61,7 @@ double baseline_rng_gaussian(baseline_rng *r)
     return rad * cos(th);
 }
 
-double baseline_rng_exponential(baseline_rng *r)
+double rng_exponential(rng *r)
 {
-    return -log(baseline_rng_uniform(r));
+    return -log(rng_uniform_open(r));
 }
