@@ -6,8 +6,9 @@
 #   scripts/fetch-weights.sh small DEST   # Kronos-small + Kronos-Tokenizer-base (max_context 512)
 #   scripts/fetch-weights.sh base  DEST   # Kronos-base  + Kronos-Tokenizer-base (max_context 512)
 #
-# Layout written: DEST/<model>/{config.json,model.safetensors} and DEST/<model>/tokenizer/{...},
-# so KRONOS_MODEL_PATH=DEST/<model> is enough. Each model.safetensors is checked against the
+# Layout written: DEST/<model>/{config.json,model.safetensors}, DEST/<tokenizer>/{...} and the link
+# DEST/<model>/tokenizer -> ../<tokenizer>, so KRONOS_MODEL_PATH=DEST/<model> is enough and answers
+# name the tokenizer by its folder (model_version/tokenizer_version). Each model.safetensors is checked against the
 # SHA-256 that the hub publishes for that file at the pinned revision (its LFS object id), and
 # the sums are recorded in SHA256SUMS; a second run verifies the files against that record.
 set -euo pipefail
@@ -36,6 +37,7 @@ base) model=Kronos-base tok=Kronos-Tokenizer-base ;;
 *) usage ;;
 esac
 dest=$2/$model
+tokdest=$2/$tok
 
 fetch() { # name folder
     local name=$1 dir=$2 url
@@ -58,13 +60,14 @@ fetch() { # name folder
     (cd "$dir" && sha256sum config.json model.safetensors >SHA256SUMS)
 }
 
-if [ -f "$dest/SHA256SUMS" ] && [ -f "$dest/tokenizer/SHA256SUMS" ]; then
+if [ -f "$dest/SHA256SUMS" ] && [ -f "$tokdest/SHA256SUMS" ] && [ -L "$dest/tokenizer" ]; then
     (cd "$dest" && sha256sum -c --quiet SHA256SUMS) &&
-        (cd "$dest/tokenizer" && sha256sum -c --quiet SHA256SUMS) &&
+        (cd "$tokdest" && sha256sum -c --quiet SHA256SUMS) &&
         { echo "$dest is complete and verified"; exit 0; }
 fi
 fetch "$model" "$dest"
-fetch "$tok" "$dest/tokenizer"
+fetch "$tok" "$tokdest"
+ln -sfn "../$tok" "$dest/tokenizer"
 ctx=512
 [ "$model" = Kronos-mini ] && ctx=2048
 echo "done: KRONOS_MODEL_PATH=$dest KRONOS_MAX_CONTEXT=$ctx make run"

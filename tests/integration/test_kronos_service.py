@@ -93,6 +93,22 @@ try:
 finally:
     shutil.rmtree(tmp)
 
+# The published layout: <model>/tokenizer links to the tokenizer's own folder; answers carry the
+# folder names (after following the link), and KRONOS_TOKENIZER_PATH defaults to <model>/tokenizer.
+tmp = tempfile.mkdtemp(prefix="kronos-layout-")
+try:
+    shutil.copytree(os.path.join(TINY, "model"), os.path.join(tmp, "Kronos-tiny"))
+    shutil.copytree(os.path.join(TINY, "tokenizer"), os.path.join(tmp, "Kronos-Tokenizer-tiny"))
+    os.symlink("../Kronos-Tokenizer-tiny", os.path.join(tmp, "Kronos-tiny", "tokenizer"))
+    env = {"KRONOS_MODEL_PATH": os.path.join(tmp, "Kronos-tiny"), "KRONOS_MAX_CONTEXT": "16"}
+    with Kronosd(env=env, wait_ready=True) as k:
+        r = k.post("/v1/predict/single",
+                   json.load(open(os.path.join(TINY, "cases", "a_noslide", "request.json"))))
+        c.eq((r.status, r.json().get("model_version"), r.json().get("tokenizer_version")),
+             (200, "Kronos-tiny", "Kronos-Tokenizer-tiny"), "versions from the folder names")
+finally:
+    shutil.rmtree(tmp)
+
 # Startup timeout: the load does not finish in time -> failed (mini weights take longer than 1 ms).
 env = {"KRONOS_MODEL_PATH": os.path.join(MINI, "model"),
        "KRONOS_TOKENIZER_PATH": os.path.join(MINI, "tokenizer"), "KRONOS_MAX_CONTEXT": "128",

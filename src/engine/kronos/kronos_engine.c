@@ -18,8 +18,12 @@ typedef struct kronos_impl {
     kr_tokenizer tok;
 } kronos_impl;
 
-static void basename_into(char *dst, size_t n, const char *path)
+/* The folder's name, after following symlinks: <model>/tokenizer may link to the tokenizer's own
+ * folder (Kronos-Tokenizer-base), and that name is the one answers should carry. */
+static void basename_into(char *dst, size_t n, const char *given)
 {
+    char *resolved = realpath(given, NULL);
+    const char *path = resolved ? resolved : given;
     size_t len = strlen(path);
     while (len > 1 && path[len - 1] == '/')
         len--;
@@ -29,6 +33,7 @@ static void basename_into(char *dst, size_t n, const char *path)
     size_t k = len - b < n - 1 ? len - b : n - 1;
     memcpy(dst, path + b, k);
     dst[k] = 0;
+    free(resolved);
 }
 
 static int kronos_load(engine *e, char *err, size_t errlen)
