@@ -84,12 +84,14 @@ static int finish(gen *g, const char *dir, const char *config)
     mkdir(dir, 0755);
     snprintf(path, sizeof(path), "%s/config.json", dir);
     FILE *fp = fopen(path, "w");
-    if (!fp) return -1;
+    if (!fp)
+        return -1;
     fputs(config, fp);
     fclose(fp);
     snprintf(path, sizeof(path), "%s/model.safetensors", dir);
     int rc = kst_write(path, g->t, g->n, err, sizeof(err));
-    if (rc) fprintf(stderr, "%s\n", err);
+    if (rc)
+        fprintf(stderr, "%s\n", err);
     for (size_t i = 0; i < g->n; i++) {
         free((void *)g->t[i].name);
         free((void *)g->t[i].data);
@@ -262,7 +264,8 @@ static void run(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int 
     memcpy(sorted, tt, sizeof(double) * reps);
     qsort(sorted, (size_t)reps, sizeof(double), cmp_d);
     for (int i = 0; i < reps; i++)
-        if (tt[i] == sorted[reps / 2]) med = i;
+        if (tt[i] == sorted[reps / 2])
+            med = i;
     kr_phase_times *p = &ph[med];
     int N = T + P, W0 = T < c->M ? T : c->M, wd = N < c->M ? N : c->M;
     double fl_tok = tok_flops(tok, T, tok->n_enc) + S * tok_flops(tok, wd, tok->n_dec);
@@ -280,7 +283,8 @@ static void run(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int 
            c->model, T, P, c->M, S, t, 1e3 * t / P, total / t * 1e-9, p->tokenizer, p->prefill,
            p->cached, p->cached_steps, p->cached > 0 ? fl_cached / p->cached * 1e-9 : 0, p->sliding,
            p->sliding_steps, p->sliding > 0 ? fl_slide / p->sliding * 1e-9 : 0);
-    if (S == 1 && c->ref_s > 0) printf(" | x%.1f vs PyTorch %.3f s", c->ref_s / t, c->ref_s);
+    if (S == 1 && c->ref_s > 0)
+        printf(" | x%.1f vs PyTorch %.3f s", c->ref_s / t, c->ref_s);
     printf("\n");
     if (p->sliding > 0)
         printf("    sliding recompute: %.0f%% of peak %.0f GFLOP/s (target >= 40%%)\n",
@@ -334,8 +338,10 @@ static double nominal_peak(int threads)
     char line[256];
     double mhz = 0;
     while (fp && fgets(line, sizeof(line), fp))
-        if (sscanf(line, "cpu MHz : %lf", &mhz) == 1) break;
-    if (fp) fclose(fp);
+        if (sscanf(line, "cpu MHz : %lf", &mhz) == 1)
+            break;
+    if (fp)
+        fclose(fp);
     return 32.0 * (threads > 0 ? threads : 1) * mhz * 1e-3;
 }
 
@@ -348,7 +354,8 @@ int main(int argc, char **argv)
     const char *root = argv[1];
     int reps = argc > 2 ? atoi(argv[2]) : 3;
     threads = argc > 3 ? atoi(argv[3]) : 2;
-    if (reps < 1 || reps > 16) reps = 3;
+    if (reps < 1 || reps > 16)
+        reps = 3;
     openblas_set_num_threads(threads); /* for the sgemm reference figure only */
     char p[1024], q[1024], err[512];
     mkdir(root, 0755);
@@ -379,7 +386,8 @@ int main(int argc, char **argv)
                      {"small-100", "small", 100, 10, 512, 0.676, 0}};
     const char *only = argc > 4 ? argv[4] : NULL; /* optional case label filter */
     for (int i = 0; i < 3; i++) {
-        if (only && strcmp(only, cases[i].label) != 0) continue;
+        if (only && strcmp(only, cases[i].label) != 0)
+            continue;
         kr_tokenizer tok;
         kr_model m;
         snprintf(p, sizeof(p), "%s/%s", root, cases[i].model);

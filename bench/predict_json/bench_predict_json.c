@@ -63,7 +63,8 @@ static void item(text *t, int id, int rows, int pred, int samples, int quantiles
     for (int i = 0; i < pred; i++)
         add(t, "%s\"2025-02-%02dT%02d:%02d:00Z\"", i ? "," : "", 1 + i / 1440, i / 60 % 24, i % 60);
     add(t, "],\"overrides\":{\"sample_count\":%d,\"seed\":1", samples);
-    if (quantiles) add(t, ",\"quantiles\":[0.05,0.1,0.2,0.3,0.5,0.7,0.8,0.9,0.95]");
+    if (quantiles)
+        add(t, ",\"quantiles\":[0.05,0.1,0.2,0.3,0.5,0.7,0.8,0.9,0.95]");
     add(t, "}}");
 }
 
@@ -71,12 +72,15 @@ static void run(const char *name, bool batch, int items, int rows, int pred, int
                 int quantiles)
 {
     text t = {0};
-    if (batch) add(&t, "{\"items\":[");
+    if (batch)
+        add(&t, "{\"items\":[");
     for (int i = 0; i < items; i++) {
-        if (i) add(&t, ",");
+        if (i)
+            add(&t, ",");
         item(&t, i, rows, pred, samples, quantiles);
     }
-    if (batch) add(&t, "]}");
+    if (batch)
+        add(&t, "]}");
 
     predict_limits lim = predict_limits_default();
     predict_defaults def = predict_defaults_default();

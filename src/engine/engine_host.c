@@ -30,8 +30,6 @@ struct engine_host {
     char reason[256];
 };
 
-
-
 const char *engine_state_name(engine_state s)
 {
     switch (s) {
@@ -48,7 +46,8 @@ const char *engine_state_name(engine_state s)
 /* Caller holds notify_mu (not mu). */
 static void notify(engine_host *h)
 {
-    if (!h->on_change) return;
+    if (!h->on_change)
+        return;
     pthread_mutex_lock(&h->mu);
     engine_state st = h->state;
     char reason[sizeof h->reason];
@@ -110,18 +109,20 @@ static void *timer_main(void *arg)
         pthread_cond_broadcast(&h->cv);
     }
     pthread_mutex_unlock(&h->mu);
-    if (fire) notify(h);
+    if (fire)
+        notify(h);
     pthread_mutex_unlock(&h->notify_mu);
     return NULL;
 }
 
-
 engine_host *engine_host_start(engine *e, double startup_timeout_s, engine_host_listener on_change,
                                void *user)
 {
-    if (!e || !e->ops) return NULL;
+    if (!e || !e->ops)
+        return NULL;
     engine_host *h = calloc(1, sizeof *h);
-    if (!h) return NULL;
+    if (!h)
+        return NULL;
     h->e = e;
     h->timeout = startup_timeout_s > 0 && isfinite(startup_timeout_s) ? startup_timeout_s : 0;
     h->on_change = on_change;
@@ -157,7 +158,8 @@ engine_host *engine_host_start(engine *e, double startup_timeout_s, engine_host_
                 pthread_cond_broadcast(&h->cv);
             }
             pthread_mutex_unlock(&h->mu);
-            if (fire) notify(h);
+            if (fire)
+                notify(h);
             pthread_mutex_unlock(&h->notify_mu);
         }
     }
@@ -181,7 +183,8 @@ bool engine_host_ready(const engine_host *h)
 void engine_host_reason(const engine_host *h, char *buf, size_t len)
 {
     engine_host *m = (engine_host *)h;
-    if (!len) return;
+    if (!len)
+        return;
     pthread_mutex_lock(&m->mu);
     snprintf(buf, len, "%s", m->reason);
     pthread_mutex_unlock(&m->mu);
@@ -218,7 +221,8 @@ engine_state engine_host_wait(engine_host *h, double timeout_s)
         if (isinf(until)) {
             pthread_cond_wait(&h->cv, &h->mu);
         } else {
-            if (clock_mono_seconds() >= until) break;
+            if (clock_mono_seconds() >= until)
+                break;
             struct timespec ts = clock_mono_timespec(until);
             pthread_cond_timedwait(&h->cv, &h->mu, &ts);
         }
@@ -230,12 +234,14 @@ engine_state engine_host_wait(engine_host *h, double timeout_s)
 
 void engine_host_destroy(engine_host *h)
 {
-    if (!h) return;
+    if (!h)
+        return;
     pthread_mutex_lock(&h->mu);
     h->stopping = true;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
-    if (h->timer_started) pthread_join(h->timer, NULL);
+    if (h->timer_started)
+        pthread_join(h->timer, NULL);
     pthread_join(h->loader, NULL);
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);

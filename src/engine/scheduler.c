@@ -79,13 +79,12 @@ struct scheduler {
     atomic_int busy;
 };
 
-
-
 /* ---- jobs ---- */
 
 static bool add_size(size_t *acc, size_t count, size_t elem)
 {
-    if (elem && count > (SIZE_MAX - *acc) / elem) return false;
+    if (elem && count > (SIZE_MAX - *acc) / elem)
+        return false;
     *acc += count * elem;
     return true;
 }
@@ -93,15 +92,19 @@ static bool add_size(size_t *acc, size_t count, size_t elem)
 sched_job *sched_job_create(const engine_series *series, size_t n, double timeout_seconds,
                             sched_done_fn done, void *user)
 {
-    if (!series || n == 0 || !done) return NULL;
+    if (!series || n == 0 || !done)
+        return NULL;
     size_t bytes = 0;
-    if (!add_size(&bytes, n, sizeof(engine_series))) return NULL;
+    if (!add_size(&bytes, n, sizeof(engine_series)))
+        return NULL;
     for (size_t i = 0; i < n; i++) {
-        if (!series[i].x || series[i].rows == 0) return NULL;
+        if (!series[i].x || series[i].rows == 0)
+            return NULL;
         if (series[i].rows > SIZE_MAX / ENGINE_FEATURES ||
             !add_size(&bytes, series[i].rows * ENGINE_FEATURES, sizeof(float)))
             return NULL;
-        if (series[i].x_time && !add_size(&bytes, series[i].rows, sizeof(engine_time))) return NULL;
+        if (series[i].x_time && !add_size(&bytes, series[i].rows, sizeof(engine_time)))
+            return NULL;
         if (series[i].y_time && !add_size(&bytes, series[i].pred_len, sizeof(engine_time)))
             return NULL;
     }
@@ -151,7 +154,8 @@ sched_job *sched_job_create(const engine_series *series, size_t n, double timeou
 
 static void free_forecasts(engine_forecast *f, size_t n)
 {
-    if (!f) return;
+    if (!f)
+        return;
     for (size_t i = 0; i < n; i++)
         engine_forecast_free(&f[i]);
     free(f);
@@ -164,7 +168,8 @@ static void job_ref(sched_job *j)
 
 static void job_unref(sched_job *j)
 {
-    if (atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) != 1) return;
+    if (atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) != 1)
+        return;
     free_forecasts(j->out, j->n);
     free(j->series);
     free(j);
@@ -172,12 +177,14 @@ static void job_unref(sched_job *j)
 
 void sched_job_release(sched_job *j)
 {
-    if (j) job_unref(j);
+    if (j)
+        job_unref(j);
 }
 
 void sched_job_abandon(sched_job *j)
 {
-    if (!j) return;
+    if (!j)
+        return;
     atomic_store(&j->cancel.cancelled, true);
     atomic_store(&j->abandoned, true);
     /* Pairs with submit, which publishes sched before reading abandoned: one of the two sees
@@ -265,7 +272,8 @@ static void live_add(scheduler *s, sched_job *j)
 {
     j->lprev = NULL;
     j->lnext = s->live;
-    if (s->live) s->live->lprev = j;
+    if (s->live)
+        s->live->lprev = j;
     s->live = j;
 }
 
@@ -275,7 +283,8 @@ static void live_remove(scheduler *s, sched_job *j)
         j->lprev->lnext = j->lnext;
     else
         s->live = j->lnext;
-    if (j->lnext) j->lnext->lprev = j->lprev;
+    if (j->lnext)
+        j->lnext->lprev = j->lprev;
     j->lprev = j->lnext = NULL;
 }
 
@@ -293,14 +302,17 @@ static bool fire(scheduler *s, sched_job *j, sched_outcome outcome, double now)
         j->queue_wait = now - j->submit_t;
         j->inference = 0;
     }
-    if (j->queue_wait < 0) j->queue_wait = 0;
-    if (j->inference < 0) j->inference = 0;
+    if (j->queue_wait < 0)
+        j->queue_wait = 0;
+    if (j->inference < 0)
+        j->inference = 0;
     if (j->place == J_QUEUED) {
         queue_remove(s, j);
         pthread_cond_broadcast(&s->idle_cv);
     }
     bool never_ran = j->place != J_RUNNING;
-    if (never_ran) j->place = J_FINISHED;
+    if (never_ran)
+        j->place = J_FINISHED;
     return never_ran;
 }
 
@@ -340,9 +352,12 @@ int scheduler_submit(scheduler *s, sched_job *j)
 
 static sched_outcome outcome_of(const sched_job *j, int rc, double now)
 {
-    if (atomic_load(&j->abandoned)) return SCHED_CANCELLED;
-    if (rc == ENGINE_OK) return SCHED_OK;
-    if (rc == ENGINE_CANCELLED) return now >= j->deadline ? SCHED_TIMEOUT : SCHED_CANCELLED;
+    if (atomic_load(&j->abandoned))
+        return SCHED_CANCELLED;
+    if (rc == ENGINE_OK)
+        return SCHED_OK;
+    if (rc == ENGINE_CANCELLED)
+        return now >= j->deadline ? SCHED_TIMEOUT : SCHED_CANCELLED;
     return SCHED_FAILED;
 }
 
@@ -378,7 +393,8 @@ static void run_job(scheduler *s, sched_job *j)
 
     /* late or failed results are dropped; on failure the engine may have filled some */
     free_forecasts(out, j->n);
-    if (mine) j->done(j, j->user);
+    if (mine)
+        j->done(j, j->user);
 }
 
 static void *worker_main(void *arg)
@@ -389,7 +405,8 @@ static void *worker_main(void *arg)
         while (!s->qhead && !s->stopping)
             pthread_cond_wait(&s->work_cv, &s->mu);
         sched_job *j = s->qhead;
-        if (!j) break; /* stopping and nothing queued */
+        if (!j)
+            break; /* stopping and nothing queued */
         double now = clock_mono_seconds();
         bool cancel = s->cancel_all || atomic_load(&j->abandoned);
         if (cancel || now >= j->deadline) {
@@ -432,7 +449,8 @@ static void *watchdog_main(void *arg)
             nx = j->lnext;
             bool cancel = s->cancel_all || atomic_load(&j->abandoned);
             if (!cancel && now < j->deadline) {
-                if (j->deadline < next) next = j->deadline;
+                if (j->deadline < next)
+                    next = j->deadline;
                 continue;
             }
             atomic_store(&j->cancel.cancelled, true);
@@ -449,12 +467,14 @@ static void *watchdog_main(void *arg)
                 bool owns = j->fnext_owns_sched_ref;
                 j->done(j, j->user);
                 job_unref(j);
-                if (owns) job_unref(j);
+                if (owns)
+                    job_unref(j);
             }
             pthread_mutex_lock(&s->mu);
             continue; /* time has passed: rescan */
         }
-        if (s->wd_stop && !s->live) break;
+        if (s->wd_stop && !s->live)
+            break;
         if (isinf(next)) {
             pthread_cond_wait(&s->wd_cv, &s->mu);
         } else {
@@ -468,12 +488,13 @@ static void *watchdog_main(void *arg)
 
 /* ---- lifecycle ---- */
 
-
 scheduler *scheduler_create(engine *e, int workers, int queue_size)
 {
-    if (!e || !e->ops || !e->ops->predict || workers < 1 || queue_size < 0) return NULL;
+    if (!e || !e->ops || !e->ops->predict || workers < 1 || queue_size < 0)
+        return NULL;
     scheduler *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
+    if (!s)
+        return NULL;
     s->e = e;
     s->nworkers = workers;
     s->capacity = (size_t)queue_size;
@@ -496,7 +517,8 @@ scheduler *scheduler_create(engine *e, int workers, int queue_size)
     if (pthread_create(&s->watchdog, NULL, watchdog_main, s) == 0) {
         s->watchdog_started = true;
         for (int i = 0; i < workers; i++) {
-            if (pthread_create(&s->workers[i], NULL, worker_main, s)) break;
+            if (pthread_create(&s->workers[i], NULL, worker_main, s))
+                break;
             s->started_workers++;
         }
     }
@@ -543,7 +565,8 @@ void scheduler_shutdown(scheduler *s, double grace_seconds)
 
 void scheduler_destroy(scheduler *s)
 {
-    if (!s) return;
+    if (!s)
+        return;
     scheduler_shutdown(s, 0);
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->wd_cv);

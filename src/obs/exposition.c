@@ -23,8 +23,10 @@ static size_t format_u64(uint64_t v, char *out)
 
 size_t metric_format_double(double v, char *out)
 {
-    if (isnan(v)) return (size_t)(strcpy(out, "NaN"), 3);
-    if (isinf(v)) return (size_t)(strcpy(out, v > 0 ? "+Inf" : "-Inf"), 4);
+    if (isnan(v))
+        return (size_t)(strcpy(out, "NaN"), 3);
+    if (isinf(v))
+        return (size_t)(strcpy(out, v > 0 ? "+Inf" : "-Inf"), 4);
     /* Integers below 1e15 print exactly with %.15g too; this is the same text, faster. */
     if (v == trunc(v) && fabs(v) < 1e15) {
         if (v < 0) {
@@ -36,20 +38,23 @@ size_t metric_format_double(double v, char *out)
     int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(out, METRIC_DOUBLE_MAX, "%.*g", prec, v);
-        if (strtod(out, NULL) == v) break;
+        if (strtod(out, NULL) == v)
+            break;
     }
     return (size_t)n;
 }
 
 static void put_double(struct mbuf *b, double v)
 {
-    if (!mbuf_reserve(b, METRIC_DOUBLE_MAX)) return;
+    if (!mbuf_reserve(b, METRIC_DOUBLE_MAX))
+        return;
     b->len += metric_format_double(v, b->data + b->len);
 }
 
 static void put_u64(struct mbuf *b, uint64_t v)
 {
-    if (!mbuf_reserve(b, 24)) return;
+    if (!mbuf_reserve(b, 24))
+        return;
     b->len += format_u64(v, b->data + b->len);
 }
 
@@ -58,12 +63,15 @@ static void put_series(struct mbuf *b, const char *name, const char *suffix, con
                        const char *le)
 {
     mbuf_puts(b, name);
-    if (suffix) mbuf_puts(b, suffix);
-    if (!m->labels_len && !le) return;
+    if (suffix)
+        mbuf_puts(b, suffix);
+    if (!m->labels_len && !le)
+        return;
     mbuf_putc(b, '{');
     mbuf_put(b, m->labels, m->labels_len);
     if (le) {
-        if (m->labels_len) mbuf_putc(b, ',');
+        if (m->labels_len)
+            mbuf_putc(b, ',');
         mbuf_put(b, "le=\"", 4);
         mbuf_puts(b, le);
         mbuf_putc(b, '"');
@@ -75,7 +83,8 @@ static void put_exemplar(struct mbuf *b, const struct metric_exemplar *e)
 {
     char id[METRIC_TRACE_ID_LEN + 1];
     double value, ts;
-    if (!e || !metric_exemplar_read(e, id, &value, &ts)) return;
+    if (!e || !metric_exemplar_read(e, id, &value, &ts))
+        return;
     mbuf_put(b, " # {trace_id=\"", 14);
     mbuf_put(b, id, METRIC_TRACE_ID_LEN);
     mbuf_put(b, "\"} ", 3);
@@ -86,8 +95,10 @@ static void put_exemplar(struct mbuf *b, const struct metric_exemplar *e)
 
 static double scalar_value(const struct metric *m)
 {
-    if (m->cb) return m->cb->fn(m->cb->arg);
-    if (m->fam->type == METRIC_COUNTER) return mshard_sum_counter(m->off);
+    if (m->cb)
+        return m->cb->fn(m->cb->arg);
+    if (m->fam->type == METRIC_COUNTER)
+        return mshard_sum_counter(m->off);
     return metric_gauge_get(m);
 }
 
@@ -103,7 +114,8 @@ static void render_histogram(struct mbuf *b, const struct metric_family *f, cons
         put_series(b, name, "_bucket", m, f->le[i]);
         mbuf_putc(b, ' ');
         put_u64(b, cum);
-        if (om && m->ex) put_exemplar(b, &m->ex[i]);
+        if (om && m->ex)
+            put_exemplar(b, &m->ex[i]);
         mbuf_putc(b, '\n');
     }
     put_series(b, name, "_sum", m, NULL);
@@ -142,7 +154,8 @@ static void render_family(struct mbuf *b, const struct metric_family *f, bool om
     }
     for (size_t i = 0; i < f->n_series; i++) {
         const struct metric *m = f->series[i];
-        if (m->hidden) continue;
+        if (m->hidden)
+            continue;
         if (f->type == METRIC_HISTOGRAM) {
             render_histogram(b, f, m, f->name, om);
             continue;
@@ -150,7 +163,8 @@ static void render_family(struct mbuf *b, const struct metric_family *f, bool om
         put_series(b, f->name, NULL, m, NULL);
         mbuf_putc(b, ' ');
         put_double(b, scalar_value(m));
-        if (om && m->ex) put_exemplar(b, m->ex);
+        if (om && m->ex)
+            put_exemplar(b, m->ex);
         mbuf_putc(b, '\n');
     }
 }
@@ -176,6 +190,7 @@ int metric_registry_render(struct metric_registry *r, enum metric_format fmt, st
         render_family(out, f, om);
     mshard_unlock();
     pthread_mutex_unlock(&r->lock);
-    if (om) mbuf_put(out, "# EOF\n", 6);
+    if (om)
+        mbuf_put(out, "# EOF\n", 6);
     return out->oom ? -1 : 0;
 }

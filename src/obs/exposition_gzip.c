@@ -17,7 +17,8 @@ static double clause_q(const char *s, const char *e)
             char num[16];
             size_t n = 0;
             for (p += 2; p < e && *p != ';' && n < sizeof num - 1; p++)
-                if (*p != ' ') num[n++] = *p;
+                if (*p != ' ')
+                    num[n++] = *p;
             num[n] = '\0';
             char *end;
             double q = strtod(num, &end);
@@ -56,7 +57,8 @@ int metric_gzip(const char *data, size_t len, struct mbuf *out)
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     /* 15 + 16: gzip wrapper; level 1: a scrape is latency-bound, exposition text compresses well */
-    if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
+    if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
     mbuf_reset(out);
     size_t bound = deflateBound(&zs, (uLong)len);
     if (len > UINT32_MAX || !mbuf_reserve(out, bound)) {

@@ -19,7 +19,8 @@ static bool copy_trimmed(const char *s, const char *e, char *out)
         s++;
     while (e > s && e[-1] == ' ')
         e--;
-    if ((size_t)(e - s) >= TOKEN_MAX) return false;
+    if ((size_t)(e - s) >= TOKEN_MAX)
+        return false;
     memcpy(out, s, (size_t)(e - s));
     out[e - s] = '\0';
     return true;
@@ -34,10 +35,12 @@ static bool parse_clause(const char *s, const char *e, struct clause *c)
     const char *range_end = semi ? semi : e;
     const char *slash = memchr(s, '/', (size_t)(range_end - s));
     if (!slash) {
-        if (!copy_trimmed(s, range_end, c->type) || strcmp(c->type, "*") != 0) return false;
+        if (!copy_trimmed(s, range_end, c->type) || strcmp(c->type, "*") != 0)
+            return false;
         strcpy(c->subtype, "*");
     } else {
-        if (memchr(slash + 1, '/', (size_t)(range_end - slash - 1))) return false;
+        if (memchr(slash + 1, '/', (size_t)(range_end - slash - 1)))
+            return false;
         if (!copy_trimmed(s, slash, c->type) || !copy_trimmed(slash + 1, range_end, c->subtype))
             return false;
     }
@@ -52,7 +55,8 @@ static bool parse_clause(const char *s, const char *e, struct clause *c)
             if (strcmp(key, "q") == 0) {
                 char *end;
                 c->q = strtod(val, &end);
-                if (*end || end == val || c->q != c->q) c->q = 0; /* unparsable q reads as 0 */
+                if (*end || end == val || c->q != c->q)
+                    c->q = 0; /* unparsable q reads as 0 */
             } else if (strcmp(key, "version") == 0) {
                 strcpy(c->version, val);
             }
@@ -65,11 +69,14 @@ static bool parse_clause(const char *s, const char *e, struct clause *c)
 /* Higher q first; at equal q, concrete types before wildcards; otherwise header order. */
 static bool before(const struct clause *a, const struct clause *b)
 {
-    if (a->q != b->q) return a->q > b->q;
+    if (a->q != b->q)
+        return a->q > b->q;
     bool aw = strcmp(a->type, "*") == 0, bw = strcmp(b->type, "*") == 0;
-    if (aw != bw) return bw;
+    if (aw != bw)
+        return bw;
     aw = strcmp(a->subtype, "*") == 0, bw = strcmp(b->subtype, "*") == 0;
-    if (aw != bw) return bw;
+    if (aw != bw)
+        return bw;
     return a->order < b->order;
 }
 

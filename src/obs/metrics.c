@@ -14,12 +14,14 @@
 
 static bool valid_name(const char *s, bool colon)
 {
-    if (!s || !*s) return false;
+    if (!s || !*s)
+        return false;
     for (const char *p = s; *p; p++) {
         char c = *p;
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
                   (colon && c == ':') || (p != s && c >= '0' && c <= '9');
-        if (!ok) return false;
+        if (!ok)
+            return false;
     }
     return true;
 }
@@ -36,7 +38,8 @@ static size_t utf8_seq_len(const unsigned char *p, size_t n)
     unsigned char c = p[0];
     size_t len;
     uint32_t cp;
-    if (c < 0x80) return 1;
+    if (c < 0x80)
+        return 1;
     if ((c & 0xE0) == 0xC0) {
         len = 2;
         cp = c & 0x1F;
@@ -49,13 +52,16 @@ static size_t utf8_seq_len(const unsigned char *p, size_t n)
     } else {
         return 0;
     }
-    if (len > n) return 0;
+    if (len > n)
+        return 0;
     for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
         cp = (cp << 6) | (p[i] & 0x3F);
     }
     static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
     return len;
 }
 
@@ -74,7 +80,8 @@ void metric_escape(struct mbuf *b, const char *s, bool quote)
         mbuf_put(b, (const char *)p, run);
         p += run;
         n -= run;
-        if (!n) break;
+        if (!n)
+            break;
         if (*p == '\\') {
             mbuf_put(b, "\\\\", 2);
         } else if (*p == '\n') {
@@ -118,13 +125,15 @@ static char *escaped_dup(const char *s, bool quote)
 struct metric_registry *metric_registry_new(void)
 {
     struct metric_registry *r = calloc(1, sizeof *r);
-    if (r) pthread_mutex_init(&r->lock, NULL);
+    if (r)
+        pthread_mutex_init(&r->lock, NULL);
     return r;
 }
 
 static void free_bound(struct metric_bound_rt *b)
 {
-    if (!b) return;
+    if (!b)
+        return;
     free(b->fallback);
     for (size_t i = 0; i < b->n_allowed; i++)
         free(b->allowed[i]);
@@ -163,7 +172,8 @@ static void free_family(struct metric_family *f)
 
 void metric_registry_free(struct metric_registry *r)
 {
-    if (!r) return;
+    if (!r)
+        return;
     for (struct metric_family *f = r->first, *next; f; f = next) {
         next = f->next;
         free_family(f);
@@ -188,18 +198,21 @@ int metric_registry_on_collect(struct metric_registry *r, void (*fn)(void *), vo
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
-        if (err) snprintf(err, errlen, __VA_ARGS__);                                               \
+        if (err)                                                                                   \
+            snprintf(err, errlen, __VA_ARGS__);                                                    \
         goto fail;                                                                                 \
     } while (0)
 
 static struct metric_bound_rt *make_bound(const struct metric_label_bound *lb)
 {
     struct metric_bound_rt *b = calloc(1, sizeof *b);
-    if (!b) return NULL;
+    if (!b)
+        return NULL;
     b->max_values = lb->max_values;
     b->fallback = strdup(lb->fallback);
     b->allowed = calloc(lb->n_allowed ? lb->n_allowed : 1, sizeof *b->allowed);
-    if (!b->fallback || !b->allowed) goto fail;
+    if (!b->fallback || !b->allowed)
+        goto fail;
     for (; b->n_allowed < lb->n_allowed; b->n_allowed++)
         if (!lb->allowed[b->n_allowed] ||
             !(b->allowed[b->n_allowed] = strdup(lb->allowed[b->n_allowed])))
@@ -222,7 +235,8 @@ static int setup_histogram(struct metric_family *f, const struct metric_family_o
     f->bounds = malloc((n + 1) * sizeof *f->bounds); /* + an +Inf pad for pairwise compares */
     f->le = calloc(n + 1, sizeof *f->le);
     f->kinds = malloc(n + 2);
-    if (!f->bounds || !f->le || !f->kinds) FAIL("out of memory");
+    if (!f->bounds || !f->le || !f->kinds)
+        FAIL("out of memory");
     memcpy(f->bounds, o->buckets, n * sizeof *f->bounds);
     f->bounds[n] = INFINITY;
     f->hot.bounds = f->bounds;
@@ -233,7 +247,8 @@ static int setup_histogram(struct metric_family *f, const struct metric_family_o
             metric_format_double(f->bounds[i], tmp);
         else
             strcpy(tmp, "+Inf");
-        if (!(f->le[i] = strdup(tmp))) FAIL("out of memory");
+        if (!(f->le[i] = strdup(tmp)))
+            FAIL("out of memory");
     }
     f->kinds[0] = MSHARD_F64;
     memset(f->kinds + 1, MSHARD_U64, n + 1);
@@ -247,12 +262,14 @@ struct metric_family *metric_registry_add(struct metric_registry *r,
                                           size_t errlen)
 {
     struct metric_family *f = NULL;
-    if (!o || !valid_name(o->name, true)) FAIL("invalid metric name");
+    if (!o || !valid_name(o->name, true))
+        FAIL("invalid metric name");
     if (o->type == METRIC_COUNTER && !ends_with(o->name, "_total"))
         FAIL("%s: counter names must end in _total", o->name);
     if (o->n_labels > METRIC_MAX_LABELS || (o->n_labels && !o->label_names))
         FAIL("%s: at most %d labels", o->name, METRIC_MAX_LABELS);
-    if (!(f = calloc(1, sizeof *f))) FAIL("out of memory");
+    if (!(f = calloc(1, sizeof *f)))
+        FAIL("out of memory");
     f->reg = r;
     f->type = o->type;
     f->exemplars = o->exemplars && o->type != METRIC_GAUGE;
@@ -263,8 +280,10 @@ struct metric_family *metric_registry_add(struct metric_registry *r,
         if (o->type == METRIC_HISTOGRAM && strcmp(ln, "le") == 0)
             FAIL("%s: histograms may not have a label named le", o->name);
         for (size_t j = 0; j < i; j++)
-            if (strcmp(ln, o->label_names[j]) == 0) FAIL("%s: duplicate label %s", o->name, ln);
-        if (!(f->label_names[i] = strdup(ln))) FAIL("out of memory");
+            if (strcmp(ln, o->label_names[j]) == 0)
+                FAIL("%s: duplicate label %s", o->name, ln);
+        if (!(f->label_names[i] = strdup(ln)))
+            FAIL("out of memory");
         f->n_labels = i + 1;
     }
     for (size_t k = 0; k < o->n_bounds; k++) {
@@ -274,14 +293,17 @@ struct metric_family *metric_registry_add(struct metric_registry *r,
             i++;
         if (i == f->n_labels || !lb->fallback)
             FAIL("%s: bound on unknown label or without fallback", o->name);
-        if (!(f->bound[i] = make_bound(lb))) FAIL("out of memory");
+        if (!(f->bound[i] = make_bound(lb)))
+            FAIL("out of memory");
     }
-    if (o->type == METRIC_HISTOGRAM && setup_histogram(f, o, err, errlen) != 0) goto fail;
+    if (o->type == METRIC_HISTOGRAM && setup_histogram(f, o, err, errlen) != 0)
+        goto fail;
     f->name = strdup(o->name);
     f->om_name = strndup(o->name, strlen(o->name) - (o->type == METRIC_COUNTER ? 6 : 0));
     f->help_text = escaped_dup(o->help ? o->help : "", false);
     f->help_om = escaped_dup(o->help ? o->help : "", true);
-    if (!f->name || !f->om_name || !f->help_text || !f->help_om) FAIL("out of memory");
+    if (!f->name || !f->om_name || !f->help_text || !f->help_om)
+        FAIL("out of memory");
     f->unit = ends_with(f->om_name, "_seconds") ? "seconds"
               : ends_with(f->om_name, "_bytes") ? "bytes"
                                                 : NULL;
@@ -301,7 +323,8 @@ struct metric_family *metric_registry_add(struct metric_registry *r,
     pthread_mutex_unlock(&r->lock);
     return f;
 fail:
-    if (f) free_family(f);
+    if (f)
+        free_family(f);
     return NULL;
 }
 
@@ -310,22 +333,30 @@ fail:
 /* The value to store for label i: itself, or the bound's fallback. Records newly seen values. */
 static const char *bounded_value(struct metric_bound_rt *b, const char *v)
 {
-    if (!b) return v;
-    if (strcmp(v, b->fallback) == 0) return v;
+    if (!b)
+        return v;
+    if (strcmp(v, b->fallback) == 0)
+        return v;
     if (b->n_allowed) {
         size_t i = 0;
         while (i < b->n_allowed && strcmp(b->allowed[i], v) != 0)
             i++;
-        if (i == b->n_allowed) return b->fallback;
+        if (i == b->n_allowed)
+            return b->fallback;
     }
-    if (!b->max_values) return v;
+    if (!b->max_values)
+        return v;
     for (size_t i = 0; i < b->n_seen; i++)
-        if (strcmp(b->seen[i], v) == 0) return v;
-    if (b->n_seen >= b->max_values) return b->fallback;
+        if (strcmp(b->seen[i], v) == 0)
+            return v;
+    if (b->n_seen >= b->max_values)
+        return b->fallback;
     char **seen = realloc(b->seen, (b->n_seen + 1) * sizeof *seen);
-    if (!seen) return b->fallback;
+    if (!seen)
+        return b->fallback;
     b->seen = seen;
-    if (!(seen[b->n_seen] = strdup(v))) return b->fallback;
+    if (!(seen[b->n_seen] = strdup(v)))
+        return b->fallback;
     b->n_seen++;
     return v;
 }
@@ -340,21 +371,25 @@ static uint64_t hash_str(const char *s, size_t n)
         h ^= h >> 32;
     }
     w = 0;
-    if (n) memcpy(&w, s, n);
+    if (n)
+        memcpy(&w, s, n);
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 29);
 }
 
 static int grow_index(struct metric_family *f)
 {
-    if (f->n_series < f->cap_series) return 0;
+    if (f->n_series < f->cap_series)
+        return 0;
     size_t cap = f->cap_series ? f->cap_series * 2 : 4;
     struct metric **series = realloc(f->series, cap * sizeof *series);
-    if (!series) return -1;
+    if (!series)
+        return -1;
     f->series = series;
     f->cap_series = cap;
     struct metric **hash = calloc(cap * 2, sizeof *hash);
-    if (!hash) return -1;
+    if (!hash)
+        return -1;
     for (size_t i = 0; i < f->n_series; i++) {
         struct metric *m = f->series[i];
         size_t h = hash_str(m->labels, m->labels_len) & (cap * 2 - 1);
@@ -369,12 +404,15 @@ static int grow_index(struct metric_family *f)
 
 static struct metric *new_series(struct metric_family *f, const char *labels, size_t len)
 {
-    if (len > UINT16_MAX || grow_index(f) != 0) return NULL;
+    if (len > UINT16_MAX || grow_index(f) != 0)
+        return NULL;
     struct metric *m = calloc(1, sizeof *m + len + 1);
-    if (!m) return NULL;
+    if (!m)
+        return NULL;
     m->fam = f;
     m->labels_len = (uint16_t)len;
-    if (len) memcpy(m->labels, labels, len);
+    if (len)
+        memcpy(m->labels, labels, len);
     m->off = MSHARD_NO_SPACE;
     size_t n_ex = 0;
     if (f->type == METRIC_COUNTER) {
@@ -406,14 +444,17 @@ static struct metric *get_locked(struct metric_family *f, const char *const *val
     struct mbuf b = MBUF_ON(stack);
     struct metric *m = NULL;
     for (size_t i = 0; i < f->n_labels; i++) {
-        if (!values || !values[i]) goto out;
-        if (i) mbuf_putc(&b, ',');
+        if (!values || !values[i])
+            goto out;
+        if (i)
+            mbuf_putc(&b, ',');
         mbuf_puts(&b, f->label_names[i]);
         mbuf_put(&b, "=\"", 2);
         metric_escape(&b, bounded_value(f->bound[i], values[i]), true);
         mbuf_putc(&b, '"');
     }
-    if (b.oom) goto out;
+    if (b.oom)
+        goto out;
     if (f->hash_cap) {
         size_t h = hash_str(b.data, b.len) & (f->hash_cap - 1);
         for (m = f->hash[h]; m; m = m->hash_next)
@@ -451,9 +492,11 @@ struct metric *metric_family_replace(struct metric_family *f, const char *const 
 
 int metric_set_callback(struct metric *m, metric_callback_fn fn, void *arg)
 {
-    if (!m || !fn || m->fam->type == METRIC_HISTOGRAM) return -1;
+    if (!m || !fn || m->fam->type == METRIC_HISTOGRAM)
+        return -1;
     struct metric_callback *cb = malloc(sizeof *cb);
-    if (!cb) return -1;
+    if (!cb)
+        return -1;
     cb->fn = fn;
     cb->arg = arg;
     pthread_mutex_lock(&m->fam->reg->lock);
@@ -469,7 +512,8 @@ static bool valid_trace_id(const char *s)
 {
     for (int i = 0; i < METRIC_TRACE_ID_LEN; i++) {
         char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
     }
     return s[METRIC_TRACE_ID_LEN] == '\0';
 }
@@ -484,7 +528,8 @@ void metric_exemplar_record(struct metric_exemplar *e, const char *trace_id, dou
 void metric_exemplar_record_at(struct metric_exemplar *e, const char *trace_id, double value,
                                double ts)
 {
-    if (!valid_trace_id(trace_id)) return;
+    if (!valid_trace_id(trace_id))
+        return;
     uint64_t s = atomic_load_explicit(&e->seq, memory_order_relaxed);
     /* A concurrent writer owns the slot: drop this exemplar rather than wait. */
     if ((s & 1) || !atomic_compare_exchange_strong_explicit(
@@ -507,15 +552,18 @@ bool metric_exemplar_read(const struct metric_exemplar *e, char id[METRIC_TRACE_
     struct metric_exemplar *w = (struct metric_exemplar *)e;
     for (int tries = 0; tries < 100; tries++) {
         uint64_t s1 = atomic_load_explicit(&w->seq, memory_order_acquire);
-        if (s1 == 0) return false;
-        if (s1 & 1) continue;
+        if (s1 == 0)
+            return false;
+        if (s1 & 1)
+            continue;
         uint64_t words[METRIC_TRACE_ID_LEN / 8];
         for (int i = 0; i < METRIC_TRACE_ID_LEN / 8; i++)
             words[i] = atomic_load_explicit(&w->id[i], memory_order_relaxed);
         uint64_t v = atomic_load_explicit(&w->value, memory_order_relaxed);
         uint64_t t = atomic_load_explicit(&w->ts, memory_order_relaxed);
         atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&w->seq, memory_order_relaxed) != s1) continue;
+        if (atomic_load_explicit(&w->seq, memory_order_relaxed) != s1)
+            continue;
         memcpy(id, words, METRIC_TRACE_ID_LEN);
         id[METRIC_TRACE_ID_LEN] = '\0';
         *value = mshard_u2d(v);

@@ -132,7 +132,8 @@ void metric_exemplar_record_at(struct metric_exemplar *e, const char *trace_id, 
  */
 static inline void metric_counter_add(struct metric *m, double v)
 {
-    if (!(v > 0)) return;
+    if (!(v > 0))
+        return;
     mshard_word *w = mshard_slot(m->off);
     if (v < 9007199254740992.0 && v == (double)(uint64_t)v)
         mshard_add_u64(&w[0], (uint64_t)v);
@@ -149,14 +150,16 @@ static inline void metric_counter_inc(struct metric *m)
 static inline void metric_counter_add_exemplar(struct metric *m, double v, const char *trace_id)
 {
     metric_counter_add(m, v);
-    if (trace_id && m->ex && v > 0) metric_exemplar_record(m->ex, trace_id, v);
+    if (trace_id && m->ex && v > 0)
+        metric_exemplar_record(m->ex, trace_id, v);
 }
 
 static inline void metric_counter_add_exemplar_at(struct metric *m, double v, const char *trace_id,
                                                   double ts)
 {
     metric_counter_add(m, v);
-    if (trace_id && m->ex && v > 0) metric_exemplar_record_at(m->ex, trace_id, v, ts);
+    if (trace_id && m->ex && v > 0)
+        metric_exemplar_record_at(m->ex, trace_id, v, ts);
 }
 
 static inline void metric_gauge_set(struct metric *m, double v)
@@ -204,7 +207,8 @@ static inline uint32_t metric_bucket_index(const double *b, uint32_t n, double v
         a0 = _mm_sub_epi64(a0, _mm_castpd_si128(_mm_cmpnle_pd(x, _mm_loadu_pd(b + k))));
         a1 = _mm_sub_epi64(a1, _mm_castpd_si128(_mm_cmpnle_pd(x, _mm_loadu_pd(b + k + 2))));
     }
-    if (k < n) a0 = _mm_sub_epi64(a0, _mm_castpd_si128(_mm_cmpnle_pd(x, _mm_loadu_pd(b + k))));
+    if (k < n)
+        a0 = _mm_sub_epi64(a0, _mm_castpd_si128(_mm_cmpnle_pd(x, _mm_loadu_pd(b + k))));
     __m128i acc = _mm_add_epi64(a0, a1);
     uint64_t i = (uint64_t)_mm_cvtsi128_si64(acc) +
                  (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc));
@@ -242,14 +246,16 @@ static inline void metric_histogram_observe_exemplar(struct metric *m, double v,
                                                      const char *trace_id)
 {
     uint32_t i = metric_histogram_observe_at(m, v);
-    if (trace_id && m->ex) metric_exemplar_record(&m->ex[i], trace_id, v);
+    if (trace_id && m->ex)
+        metric_exemplar_record(&m->ex[i], trace_id, v);
 }
 
 static inline void metric_histogram_observe_exemplar_at(struct metric *m, double v,
                                                         const char *trace_id, double ts)
 {
     uint32_t i = metric_histogram_observe_at(m, v);
-    if (trace_id && m->ex) metric_exemplar_record_at(&m->ex[i], trace_id, v, ts);
+    if (trace_id && m->ex)
+        metric_exemplar_record_at(&m->ex[i], trace_id, v, ts);
 }
 
 #endif

@@ -6,14 +6,18 @@
 
 bool mbuf_reserve_slow(struct mbuf *b, size_t extra)
 {
-    if (b->oom) return false;
-    if (extra > SIZE_MAX / 2 - b->len) goto fail;
+    if (b->oom)
+        return false;
+    if (extra > SIZE_MAX / 2 - b->len)
+        goto fail;
     size_t cap = b->cap ? b->cap : 4096;
     while (cap - b->len < extra)
         cap *= 2;
     char *p = b->borrowed ? malloc(cap) : realloc(b->data, cap);
-    if (!p) goto fail;
-    if (b->borrowed && b->len) memcpy(p, b->data, b->len);
+    if (!p)
+        goto fail;
+    if (b->borrowed && b->len)
+        memcpy(p, b->data, b->len);
     b->borrowed = false;
     b->data = p;
     b->cap = cap;
@@ -25,7 +29,8 @@ fail:
 
 void mbuf_free(struct mbuf *b)
 {
-    if (!b->borrowed) free(b->data);
+    if (!b->borrowed)
+        free(b->data);
     *b = (struct mbuf){0};
 }
 

@@ -28,7 +28,8 @@ static inline bool mbuf_reserve(struct mbuf *b, size_t extra)
 
 static inline void mbuf_put(struct mbuf *b, const char *s, size_t n)
 {
-    if (!mbuf_reserve(b, n)) return;
+    if (!mbuf_reserve(b, n))
+        return;
     memcpy(b->data + b->len, s, n);
     b->len += n;
 }
@@ -40,7 +41,8 @@ static inline void mbuf_puts(struct mbuf *b, const char *s)
 
 static inline void mbuf_putc(struct mbuf *b, char c)
 {
-    if (!mbuf_reserve(b, 1)) return;
+    if (!mbuf_reserve(b, 1))
+        return;
     b->data[b->len++] = c;
 }
 

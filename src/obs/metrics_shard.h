@@ -43,7 +43,8 @@ static inline mshard_word *mshard_slot(uint32_t off)
     if (b) {
         mshard_word *c =
             atomic_load_explicit(&b->chunk[off >> MSHARD_CHUNK_SHIFT], memory_order_relaxed);
-        if (c) return c + (off & (MSHARD_CHUNK_WORDS - 1));
+        if (c)
+            return c + (off & (MSHARD_CHUNK_WORDS - 1));
     }
     return mshard_slot_slow(off);
 }

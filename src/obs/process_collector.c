@@ -25,11 +25,13 @@ static double read_value(void *arg)
 static double boot_time(void)
 {
     FILE *f = fopen("/proc/stat", "r");
-    if (!f) return 0;
+    if (!f)
+        return 0;
     char line[256];
     double btime = 0;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "btime %lf", &btime) == 1) break;
+        if (sscanf(line, "btime %lf", &btime) == 1)
+            break;
     fclose(f);
     return btime;
 }
@@ -37,14 +39,16 @@ static double boot_time(void)
 static void read_stat(void)
 {
     FILE *f = fopen("/proc/self/stat", "r");
-    if (!f) return;
+    if (!f)
+        return;
     char buf[1024];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
     /* The command name may contain spaces and parentheses: fields start after the last ')'. */
     char *p = strrchr(buf, ')');
-    if (!p) return;
+    if (!p)
+        return;
     unsigned long utime, stime, vsize;
     long threads, rss;
     unsigned long long start;
@@ -75,7 +79,8 @@ static void collect(void *arg)
         long fds = 0;
         struct dirent *e;
         while ((e = readdir(d)))
-            if (e->d_name[0] != '.') fds++;
+            if (e->d_name[0] != '.')
+                fds++;
         closedir(d);
         store(P_OPEN_FDS, (double)fds);
     }
@@ -106,7 +111,8 @@ int process_collector_register(struct metric_registry *r, char *err, size_t errl
         struct metric_family *f = metric_registry_add(r, &o, err, errlen);
         struct metric *m = f ? metric_family_get(f, NULL) : NULL;
         if (!m || metric_set_callback(m, read_value, (void *)(intptr_t)i) != 0) {
-            if (f && err && !m) snprintf(err, errlen, "%s: out of memory", defs[i].name);
+            if (f && err && !m)
+                snprintf(err, errlen, "%s: out of memory", defs[i].name);
             return -1;
         }
     }

@@ -74,10 +74,14 @@ enum sm_route sm_route_from_path(const char *path, size_t len)
 
 enum sm_status sm_status_from_http(int code)
 {
-    if (code < 400) return SM_STATUS_SUCCESS;
-    if (code == 429 || code == 503) return SM_STATUS_REJECTED;
-    if (code == 504) return SM_STATUS_TIMEOUT;
-    if (code < 500) return SM_STATUS_INVALID;
+    if (code < 400)
+        return SM_STATUS_SUCCESS;
+    if (code == 429 || code == 503)
+        return SM_STATUS_REJECTED;
+    if (code == 504)
+        return SM_STATUS_TIMEOUT;
+    if (code < 500)
+        return SM_STATUS_INVALID;
     return SM_STATUS_ERROR;
 }
 
@@ -91,15 +95,18 @@ struct builder {
 
 static struct metric_family *family(struct builder *b, const struct metric_family_opts *o)
 {
-    if (b->failed) return NULL;
+    if (b->failed)
+        return NULL;
     struct metric_family *f = metric_registry_add(b->reg, o, b->err, b->errlen);
-    if (!f) b->failed = true;
+    if (!f)
+        b->failed = true;
     return f;
 }
 
 static struct metric *series(struct builder *b, struct metric_family *f, const char *const *v)
 {
-    if (!f || b->failed) return NULL;
+    if (!f || b->failed)
+        return NULL;
     struct metric *m = metric_family_get(f, v);
     if (!m) {
         snprintf(b->err, b->errlen, "metrics: out of memory creating a series");
@@ -199,7 +206,8 @@ static struct metric **per_container(struct builder *b, struct sm_state *s, cons
 
 static void free_state(struct sm_state *s)
 {
-    if (!s) return;
+    if (!s)
+        return;
     metric_registry_free(s->reg);
     for (size_t i = 0; i < s->n_containers; i++)
         free(s->containers[i]);
@@ -350,7 +358,8 @@ static void register_families(struct builder *b, struct sm_state *s)
     struct metric *bi =
         series(b, family(b, &build),
                (const char *const[]){KRONOS_VERSION, KRONOS_GIT_REVISION, SM_COMPILER});
-    if (bi) metric_gauge_set(bi, 1);
+    if (bi)
+        metric_gauge_set(bi, 1);
 }
 
 int service_metrics_init(const char *const *containers, size_t n_containers, char *err,
@@ -373,11 +382,13 @@ int service_metrics_init(const char *const *containers, size_t n_containers, cha
         return -1;
     }
     for (size_t i = 0; i < n_containers; i++) {
-        if (!containers[i] || !*containers[i] || strcmp(containers[i], "unknown") == 0) continue;
+        if (!containers[i] || !*containers[i] || strcmp(containers[i], "unknown") == 0)
+            continue;
         bool dup = false;
         for (size_t j = 0; j < s->n_containers; j++)
             dup = dup || strcmp(s->containers[j], containers[i]) == 0;
-        if (dup) continue;
+        if (dup)
+            continue;
         if (!(s->containers[s->n_containers] = strdup(containers[i]))) {
             snprintf(err, errlen, "metrics: out of memory");
             free_state(s);
@@ -387,7 +398,8 @@ int service_metrics_init(const char *const *containers, size_t n_containers, cha
     }
     struct builder b = {.reg = s->reg, .err = err, .errlen = errlen};
     register_families(&b, s);
-    if (!b.failed && process_collector_register(s->reg, err, errlen) != 0) b.failed = true;
+    if (!b.failed && process_collector_register(s->reg, err, errlen) != 0)
+        b.failed = true;
     if (b.failed) {
         free_state(s);
         return -1;
@@ -415,9 +427,12 @@ void sm_request_done(enum sm_route route, enum sm_status status, double seconds,
                      size_t request_bytes, size_t response_bytes, const char *trace_id)
 {
     struct sm_state *s = g_sm;
-    if (!s) return;
-    if (!IN(route, SM_ROUTE_COUNT)) route = SM_ROUTE_OTHER;
-    if (!IN(status, SM_STATUS_COUNT)) status = SM_STATUS_ERROR;
+    if (!s)
+        return;
+    if (!IN(route, SM_ROUTE_COUNT))
+        route = SM_ROUTE_OTHER;
+    if (!IN(status, SM_STATUS_COUNT))
+        status = SM_STATUS_ERROR;
     metric_counter_add_exemplar(s->requests[route][status], 1, trace_id);
     metric_histogram_observe_exemplar(s->duration[route], seconds, trace_id);
     metric_histogram_observe_exemplar(s->req_size[route], (double)request_bytes, trace_id);
@@ -426,12 +441,14 @@ void sm_request_done(enum sm_route route, enum sm_status status, double seconds,
 
 void sm_concurrent_inc(void)
 {
-    if (g_sm) metric_gauge_inc(g_sm->concurrent);
+    if (g_sm)
+        metric_gauge_inc(g_sm->concurrent);
 }
 
 void sm_concurrent_dec(void)
 {
-    if (g_sm) metric_gauge_dec(g_sm->concurrent);
+    if (g_sm)
+        metric_gauge_dec(g_sm->concurrent);
 }
 
 void sm_inference(enum sm_endpoint ep, double seconds, const char *trace_id)
@@ -442,12 +459,14 @@ void sm_inference(enum sm_endpoint ep, double seconds, const char *trace_id)
 
 void sm_timeout(enum sm_endpoint ep)
 {
-    if (g_sm && IN(ep, SM_ENDPOINT_COUNT)) metric_counter_inc(g_sm->timeouts[ep]);
+    if (g_sm && IN(ep, SM_ENDPOINT_COUNT))
+        metric_counter_inc(g_sm->timeouts[ep]);
 }
 
 void sm_queue_wait(enum sm_endpoint ep, double seconds)
 {
-    if (g_sm && IN(ep, SM_ENDPOINT_COUNT)) metric_histogram_observe(g_sm->queue_wait[ep], seconds);
+    if (g_sm && IN(ep, SM_ENDPOINT_COUNT))
+        metric_histogram_observe(g_sm->queue_wait[ep], seconds);
 }
 
 void sm_input_size(enum sm_endpoint ep, size_t candles)
@@ -458,63 +477,76 @@ void sm_input_size(enum sm_endpoint ep, size_t candles)
 
 void sm_batch_items(size_t n)
 {
-    if (g_sm) metric_histogram_observe(g_sm->batch_items, (double)n);
+    if (g_sm)
+        metric_histogram_observe(g_sm->batch_items, (double)n);
 }
 
 void sm_predicted_points(enum sm_endpoint ep, size_t n)
 {
-    if (g_sm && IN(ep, SM_ENDPOINT_COUNT)) metric_counter_add(g_sm->points[ep], (double)n);
+    if (g_sm && IN(ep, SM_ENDPOINT_COUNT))
+        metric_counter_add(g_sm->points[ep], (double)n);
 }
 
 static size_t container_index(const struct sm_state *s, const char *container)
 {
     for (size_t i = 0; container && i < s->n_containers; i++)
-        if (strcmp(s->containers[i], container) == 0) return i;
+        if (strcmp(s->containers[i], container) == 0)
+            return i;
     return s->n_containers;
 }
 
 void sm_security_event(enum sm_event ev, const char *container)
 {
     struct sm_state *s = g_sm;
-    if (!s || !IN(ev, SM_EVENT_COUNT)) return;
+    if (!s || !IN(ev, SM_EVENT_COUNT))
+        return;
     metric_counter_inc(s->security[ev * (s->n_containers + 1) + container_index(s, container)]);
 }
 
 void sm_rate_limit_hit(const char *container)
 {
-    if (g_sm) metric_counter_inc(g_sm->rate_limit[container_index(g_sm, container)]);
+    if (g_sm)
+        metric_counter_inc(g_sm->rate_limit[container_index(g_sm, container)]);
 }
 
 void sm_size_rejection(const char *container)
 {
-    if (g_sm) metric_counter_inc(g_sm->size_rejections[container_index(g_sm, container)]);
+    if (g_sm)
+        metric_counter_inc(g_sm->size_rejections[container_index(g_sm, container)]);
 }
 
 void sm_queue_callbacks(double (*depth)(void *), double (*capacity)(void *), void *arg)
 {
-    if (!g_sm) return;
-    if (depth) metric_set_callback(g_sm->queue_depth, depth, arg);
-    if (capacity) metric_set_callback(g_sm->queue_capacity, capacity, arg);
+    if (!g_sm)
+        return;
+    if (depth)
+        metric_set_callback(g_sm->queue_depth, depth, arg);
+    if (capacity)
+        metric_set_callback(g_sm->queue_capacity, capacity, arg);
 }
 
 void sm_model_loaded(bool loaded)
 {
-    if (g_sm) metric_gauge_set(g_sm->model_loaded, loaded ? 1 : 0);
+    if (g_sm)
+        metric_gauge_set(g_sm->model_loaded, loaded ? 1 : 0);
 }
 
 void sm_model_load_seconds(double seconds)
 {
-    if (g_sm) metric_gauge_set(g_sm->model_load_seconds, seconds);
+    if (g_sm)
+        metric_gauge_set(g_sm->model_load_seconds, seconds);
 }
 
 void sm_model_load_failure(void)
 {
-    if (g_sm) metric_counter_inc(g_sm->model_load_failures);
+    if (g_sm)
+        metric_counter_inc(g_sm->model_load_failures);
 }
 
 void sm_model_info(const char *engine, const char *model, const char *tokenizer, int max_context)
 {
-    if (!g_sm) return;
+    if (!g_sm)
+        return;
     char ctx[16];
     snprintf(ctx, sizeof ctx, "%d", max_context);
     const char *v[] = {engine ? engine : "none", model ? model : "none",

@@ -43,7 +43,8 @@ static bool is_blank(unsigned char c)
 static const char *parse_line(const char *s, size_t len, apikey *k)
 {
     const char *colon = memchr(s, ':', len);
-    if (!colon) return "expected name:key";
+    if (!colon)
+        return "expected name:key";
     size_t nlen = (size_t)(colon - s), klen = len - nlen - 1;
     if (nlen == 0 || nlen > APIKEYS_NAME_MAX)
         return "name must be 1-64 characters of [A-Za-z0-9._-]";
@@ -77,8 +78,10 @@ int apikeys_parse(const char *text, size_t len, apikeys **out, char *err, size_t
 {
     *out = NULL;
     apikeys *set = calloc(1, sizeof(*set));
-    if (!set) return fail(NULL, err, errlen, 0, "out of memory");
-    if (memchr(text, '\0', len)) return fail(set, err, errlen, 0, "file contains a NUL byte");
+    if (!set)
+        return fail(NULL, err, errlen, 0, "out of memory");
+    if (memchr(text, '\0', len))
+        return fail(set, err, errlen, 0, "file contains a NUL byte");
 
     size_t cap = 0;
     int line = 0;
@@ -93,20 +96,23 @@ int apikeys_parse(const char *text, size_t len, apikeys **out, char *err, size_t
             s++, n--;
         while (n > 0 && is_blank((unsigned char)s[n - 1]))
             n--;
-        if (n == 0 || s[0] == '#') continue;
+        if (n == 0 || s[0] == '#')
+            continue;
 
         if (set->n == APIKEYS_MAX_KEYS)
             return fail(set, err, errlen, line, "too many keys (at most 1024)");
         if (set->n == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             apikey *grown = realloc(set->items, ncap * sizeof(*grown));
-            if (!grown) return fail(set, err, errlen, line, "out of memory");
+            if (!grown)
+                return fail(set, err, errlen, line, "out of memory");
             set->items = grown;
             cap = ncap;
         }
         apikey *k = &set->items[set->n];
         const char *why = parse_line(s, n, k);
-        if (why) return fail(set, err, errlen, line, why);
+        if (why)
+            return fail(set, err, errlen, line, why);
         k->line = line;
         set->n++;
         for (size_t i = 0; i + 1 < set->n; i++) {
@@ -124,7 +130,8 @@ int apikeys_parse(const char *text, size_t len, apikeys **out, char *err, size_t
             }
         }
     }
-    if (set->n == 0) return fail(set, err, errlen, 0, "no keys (expected name:key lines)");
+    if (set->n == 0)
+        return fail(set, err, errlen, 0, "no keys (expected name:key lines)");
     *out = set;
     return 0;
 }
@@ -150,8 +157,10 @@ int apikeys_load_file(const char *path, apikeys **out, char *err, size_t errlen)
     }
     while (got < size) {
         ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
         got += (size_t)r;
     }
     close(fd);
@@ -160,13 +169,15 @@ int apikeys_load_file(const char *path, apikeys **out, char *err, size_t errlen)
     int rc = apikeys_parse(buf, got, out, why, sizeof(why));
     explicit_bzero(buf, size + 1);
     free(buf);
-    if (rc != 0) snprintf(err, errlen, "%s: %s", path, why);
+    if (rc != 0)
+        snprintf(err, errlen, "%s: %s", path, why);
     return rc;
 }
 
 void apikeys_free(apikeys *k)
 {
-    if (!k) return;
+    if (!k)
+        return;
     if (k->items) {
         explicit_bzero(k->items, k->n * sizeof(*k->items));
         free(k->items);
@@ -186,7 +197,8 @@ const char *apikeys_name_at(const apikeys *k, size_t i)
 
 const char *apikeys_lookup(const apikeys *k, const char *key, size_t keylen)
 {
-    if (!k || !key || keylen == 0 || keylen > APIKEYS_KEY_MAX) return NULL;
+    if (!k || !key || keylen == 0 || keylen > APIKEYS_KEY_MAX)
+        return NULL;
     unsigned char padded[APIKEYS_KEY_MAX] = {0};
     memcpy(padded, key, keylen);
 

@@ -150,7 +150,8 @@ static bool is_v4_mapped(const uint8_t addr[16])
 bool cidr_addr_is_loopback(const uint8_t addr[16])
 {
     static const uint8_t v6_loopback[16] = {[15] = 1};
-    if (is_v4_mapped(addr)) return addr[12] == 127;
+    if (is_v4_mapped(addr))
+        return addr[12] == 127;
     return memcmp(addr, v6_loopback, 16) == 0;
 }
 
@@ -158,5 +159,6 @@ void cidr_addr_to_text(const uint8_t addr[16], char out[CIDR_ADDR_TEXT_MAX])
 {
     const char *r = is_v4_mapped(addr) ? inet_ntop(AF_INET, addr + 12, out, CIDR_ADDR_TEXT_MAX)
                                        : inet_ntop(AF_INET6, addr, out, CIDR_ADDR_TEXT_MAX);
-    if (!r) snprintf(out, CIDR_ADDR_TEXT_MAX, "unknown");
+    if (!r)
+        snprintf(out, CIDR_ADDR_TEXT_MAX, "unknown");
 }

@@ -10,9 +10,11 @@ static const char UNKNOWN[] = "unknown";
 static int add_label(security_config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->n_labels; i++)
-        if (strcmp(cfg->labels[i], name) == 0) return 0;
+        if (strcmp(cfg->labels[i], name) == 0)
+            return 0;
     const char **grown = realloc(cfg->labels, (cfg->n_labels + 1) * sizeof(*grown));
-    if (!grown) return -1;
+    if (!grown)
+        return -1;
     cfg->labels = grown;
     cfg->labels[cfg->n_labels++] = name;
     return 0;
@@ -37,10 +39,13 @@ int security_config_init(security_config *cfg, const security_settings *s, char 
         goto fail;
     }
     for (size_t i = 0; i < cfg->whitelist.n; i++)
-        if (add_label(cfg, cfg->whitelist.names[i]) != 0) goto oom;
+        if (add_label(cfg, cfg->whitelist.names[i]) != 0)
+            goto oom;
     for (size_t i = 0; i < apikeys_count(cfg->keys); i++)
-        if (add_label(cfg, apikeys_name_at(cfg->keys, i)) != 0) goto oom;
-    if (add_label(cfg, UNKNOWN) != 0) goto oom;
+        if (add_label(cfg, apikeys_name_at(cfg->keys, i)) != 0)
+            goto oom;
+    if (add_label(cfg, UNKNOWN) != 0)
+        goto oom;
     return 0;
 oom:
     snprintf(err, errlen, "security: out of memory");
@@ -64,7 +69,8 @@ const char *security_label(const security_config *cfg, const char *identity)
 {
     /* "unknown" is last and matches itself, so the loop covers every label */
     for (size_t i = 0; identity && i < cfg->n_labels; i++)
-        if (strcmp(cfg->labels[i], identity) == 0) return cfg->labels[i];
+        if (strcmp(cfg->labels[i], identity) == 0)
+            return cfg->labels[i];
     return UNKNOWN;
 }
 
@@ -121,10 +127,12 @@ static bool is_space(char c)
  * header is absent, of another scheme, or has no token. */
 static bool bearer_token(const char *h, const char **tok, size_t *len)
 {
-    if (!h) return false;
+    if (!h)
+        return false;
     while (is_space(*h))
         h++;
-    if (strncasecmp(h, "Bearer", 6) != 0 || !is_space(h[6])) return false;
+    if (strncasecmp(h, "Bearer", 6) != 0 || !is_space(h[6]))
+        return false;
     h += 6;
     while (is_space(*h))
         h++;
@@ -182,7 +190,8 @@ void security_identify(const security_config *cfg, const struct sockaddr *peer,
     }
 
     out->label = security_label(cfg, out->name);
-    if (out->verdict != SECURITY_ALLOW || !cfg->enabled) return;
+    if (out->verdict != SECURITY_ALLOW || !cfg->enabled)
+        return;
     if (out->source != SECURITY_SOURCE_API_KEY && !whitelist_find(&cfg->whitelist, out->name))
         refuse(out, SECURITY_FORBIDDEN, SECURITY_EVENT_BLOCKED, "caller identity is not allowed");
 }

@@ -7,12 +7,14 @@
 
 bool security_name_valid(const char *s, size_t len)
 {
-    if (!s || len == 0 || len > SECURITY_NAME_MAX) return false;
+    if (!s || len == 0 || len > SECURITY_NAME_MAX)
+        return false;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '.' || c == '_' || c == ':' || c == '-';
-        if (!ok) return false;
+        if (!ok)
+            return false;
     }
     return true;
 }

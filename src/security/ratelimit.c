@@ -54,9 +54,11 @@ ratelimit *ratelimit_create(uint32_t per_minute, uint32_t burst, size_t max_iden
         snprintf(err, errlen, "burst must be 1..%u", RATELIMIT_MAX_BURST);
         return NULL;
     }
-    if (max_identities == 0) max_identities = RATELIMIT_DEFAULT_MAX_IDENTITIES;
+    if (max_identities == 0)
+        max_identities = RATELIMIT_DEFAULT_MAX_IDENTITIES;
     ratelimit *rl = calloc(1, sizeof(*rl));
-    if (!rl) goto oom;
+    if (!rl)
+        goto oom;
     rl->interval_ns = 60 * NS_PER_S / per_minute;
     rl->window_ns = rl->interval_ns * burst;
     rl->burst = burst;
@@ -87,7 +89,8 @@ oom:
 
 void ratelimit_free(ratelimit *rl)
 {
-    if (!rl) return;
+    if (!rl)
+        return;
     for (size_t i = 0; i < rl->n_stripes; i++) {
         pthread_mutex_destroy(&rl->stripes[i].lock);
         free(rl->stripes[i].hashes);
@@ -113,7 +116,8 @@ static void gcra(const ratelimit *rl, uint64_t *tat, uint64_t now, ratelimit_res
         res->allowed = false;
         res->remaining = 0;
         res->retry_after_s = ceil_seconds(next - rl->window_ns - now);
-        if (res->retry_after_s < 1) res->retry_after_s = 1;
+        if (res->retry_after_s < 1)
+            res->retry_after_s = 1;
         res->reset_s = ceil_seconds(start - now);
         return;
     }

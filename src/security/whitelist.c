@@ -32,12 +32,14 @@ int whitelist_parse(const char *csv, whitelist *out, char *err, size_t errlen)
     out->names = NULL;
     out->n = 0;
     char *copy = strdup(csv ? csv : "");
-    if (!copy) goto oom;
+    if (!copy)
+        goto oom;
     size_t cap = 1;
     for (const char *p = copy; *p; p++)
         cap += *p == ',';
     out->names = calloc(cap, sizeof(*out->names));
-    if (!out->names) goto oom;
+    if (!out->names)
+        goto oom;
 
     char *save = NULL;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -46,7 +48,8 @@ int whitelist_parse(const char *csv, whitelist *out, char *err, size_t errlen)
         char *end = tok + strlen(tok);
         while (end > tok && isspace((unsigned char)end[-1]))
             *--end = '\0';
-        if (*tok == '\0') continue;
+        if (*tok == '\0')
+            continue;
         if (!security_name_valid(tok, strlen(tok))) {
             snprintf(err, errlen,
                      "'%.*s%s' is not an identity (1-128 characters of [A-Za-z0-9._:-])", 64, tok,
@@ -57,8 +60,10 @@ int whitelist_parse(const char *csv, whitelist *out, char *err, size_t errlen)
         }
         char name[SECURITY_NAME_MAX + 1];
         canonicalize(tok, name);
-        if (whitelist_find(out, name)) continue;
-        if (!(out->names[out->n] = strdup(name))) goto oom;
+        if (whitelist_find(out, name))
+            continue;
+        if (!(out->names[out->n] = strdup(name)))
+            goto oom;
         out->n++;
     }
     free(copy);
@@ -82,8 +87,10 @@ void whitelist_free(whitelist *wl)
 
 const char *whitelist_find(const whitelist *wl, const char *identity)
 {
-    if (!identity) return NULL;
+    if (!identity)
+        return NULL;
     for (size_t i = 0; i < wl->n; i++)
-        if (strcmp(wl->names[i], identity) == 0) return wl->names[i];
+        if (strcmp(wl->names[i], identity) == 0)
+            return wl->names[i];
     return NULL;
 }

@@ -30,7 +30,8 @@ static int read_digits(const char *s, size_t len, size_t *pos, int n)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (*pos >= len || s[*pos] < '0' || s[*pos] > '9') return -1;
+        if (*pos >= len || s[*pos] < '0' || s[*pos] > '9')
+            return -1;
         v = v * 10 + (s[*pos] - '0');
         (*pos)++;
     }
@@ -39,7 +40,8 @@ static int read_digits(const char *s, size_t len, size_t *pos, int n)
 
 static bool expect(const char *s, size_t len, size_t *pos, char c)
 {
-    if (*pos >= len || s[*pos] != c) return false;
+    if (*pos >= len || s[*pos] != c)
+        return false;
     (*pos)++;
     return true;
 }
@@ -50,7 +52,8 @@ int iso8601_parse(const char *s, size_t len, iso_time *out)
     int year, month, day, hour, minute, second = 0;
     int32_t nsec = 0;
 
-    if (!s) return -1;
+    if (!s)
+        return -1;
     if ((year = read_digits(s, len, &p, 4)) < 1 || !expect(s, len, &p, '-') ||
         (month = read_digits(s, len, &p, 2)) < 1 || month > 12 || !expect(s, len, &p, '-') ||
         (day = read_digits(s, len, &p, 2)) < 1 || day > days_in_month(year, month) ||
@@ -59,14 +62,17 @@ int iso8601_parse(const char *s, size_t len, iso_time *out)
         return -1;
 
     if (expect(s, len, &p, ':')) {
-        if ((second = read_digits(s, len, &p, 2)) < 0 || second > 59) return -1;
+        if ((second = read_digits(s, len, &p, 2)) < 0 || second > 59)
+            return -1;
         if (expect(s, len, &p, '.')) {
             int digits = 0;
             while (p < len && s[p] >= '0' && s[p] <= '9') {
-                if (++digits > 9) return -1;
+                if (++digits > 9)
+                    return -1;
                 nsec = nsec * 10 + (s[p++] - '0');
             }
-            if (digits == 0) return -1;
+            if (digits == 0)
+                return -1;
             for (int i = digits; i < 9; i++)
                 nsec *= 10;
         }
@@ -83,7 +89,8 @@ int iso8601_parse(const char *s, size_t len, iso_time *out)
             return -1;
         offset_min = sign * (oh * 60 + om);
     }
-    if (p != len) return -1;
+    if (p != len)
+        return -1;
 
     int64_t days = iso_days_from_civil(year, month, day);
     out->epoch_sec = days * 86400 + hour * 3600 + minute * 60 + second - (int64_t)offset_min * 60;
@@ -99,7 +106,9 @@ int iso8601_parse(const char *s, size_t len, iso_time *out)
 
 int iso_time_cmp(const iso_time *a, const iso_time *b)
 {
-    if (a->epoch_sec != b->epoch_sec) return a->epoch_sec < b->epoch_sec ? -1 : 1;
-    if (a->nsec != b->nsec) return a->nsec < b->nsec ? -1 : 1;
+    if (a->epoch_sec != b->epoch_sec)
+        return a->epoch_sec < b->epoch_sec ? -1 : 1;
+    if (a->nsec != b->nsec)
+        return a->nsec < b->nsec ? -1 : 1;
     return 0;
 }

@@ -14,7 +14,8 @@ static inline json_t *kt_load_json(const char *path)
 {
     json_error_t e;
     json_t *j = json_load_file(path, 0, &e);
-    if (!j) fprintf(stderr, "%s: %s\n", path, e.text);
+    if (!j)
+        fprintf(stderr, "%s: %s\n", path, e.text);
     return j;
 }
 
@@ -22,7 +23,8 @@ static inline json_t *kt_load_json(const char *path)
 static inline int kt_read_csv(const char *path, float *vals, int rows, int k)
 {
     FILE *fp = fopen(path, "r");
-    if (!fp) return -1;
+    if (!fp)
+        return -1;
     char line[4096];
     int r = 0;
     if (!fgets(line, sizeof(line), fp)) {
@@ -49,8 +51,10 @@ static inline int kt_copy_file(const char *from, const char *to)
     size_t n;
     while (!rc && (n = fread(buf, 1, sizeof(buf), a)) > 0)
         rc = fwrite(buf, 1, n, b) == n ? 0 : -1;
-    if (a) fclose(a);
-    if (b && fclose(b) != 0) rc = -1;
+    if (a)
+        fclose(a);
+    if (b && fclose(b) != 0)
+        rc = -1;
     return rc;
 }
 

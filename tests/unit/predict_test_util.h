@@ -36,7 +36,8 @@ static inline int json_set_path(json_t *root, const char *path, const char *valu
             if (value_text) {
                 json_error_t e;
                 v = json_loads(value_text, JSON_DECODE_ANY, &e);
-                if (!v) return -1;
+                if (!v)
+                    return -1;
             }
             if (json_is_array(cur)) {
                 size_t i = strtoul(tok, NULL, 10);
@@ -46,7 +47,8 @@ static inline int json_set_path(json_t *root, const char *path, const char *valu
         }
         cur = json_is_array(cur) ? json_array_get(cur, strtoul(tok, NULL, 10))
                                  : json_object_get(cur, tok);
-        if (!cur) return -1;
+        if (!cur)
+            return -1;
         tok = next;
     }
     return -1;

@@ -56,7 +56,8 @@ static void rejects_bad_blocks(void **state)
                          "localhost", "10.0.0.0 /8",  "1.2.3.4/+8",   "1.2.3.4/8/8"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cidr_block b;
-        if (cidr_parse(bad[i], &b) != -1) fail_msg("accepted '%s'", bad[i]);
+        if (cidr_parse(bad[i], &b) != -1)
+            fail_msg("accepted '%s'", bad[i]);
     }
     char longer[200];
     memset(longer, '1', sizeof(longer) - 1);
@@ -191,7 +192,8 @@ static void formats_and_detects_loopback(void **state)
     const char *not_loop[] = {"128.0.0.1", "::2", "::", "0.0.0.0", "::127.0.0.1"};
     for (size_t i = 0; i < 5; i++) {
         addr_of(not_loop[i], a);
-        if (cidr_addr_is_loopback(a)) fail_msg("'%s' taken for loopback", not_loop[i]);
+        if (cidr_addr_is_loopback(a))
+            fail_msg("'%s' taken for loopback", not_loop[i]);
     }
 }
 

@@ -14,7 +14,8 @@ static iso_time parse_ok(const char *s)
     iso_time t;
     memset(&t, 0xab, sizeof t);
     int rc = iso8601_parse(s, strlen(s), &t);
-    if (rc != 0) fail_msg("rejected valid timestamp '%s'", s);
+    if (rc != 0)
+        fail_msg("rejected valid timestamp '%s'", s);
     return t;
 }
 

@@ -162,7 +162,8 @@ static void run(const kr_tokenizer *tok, const kr_model *m, int M, int full, int
     kr_result res = {.mean = mean, .gen = gen_out};
     char err[256];
     int rc = kr_forecast(tok, m, M, 5.0, &q, &res, NULL, NULL, NULL, err, sizeof(err));
-    if (rc != ENGINE_OK) fail_msg("%s", err);
+    if (rc != ENGINE_OK)
+        fail_msg("%s", err);
 }
 
 static void check_variant(int learn_te)
@@ -205,7 +206,8 @@ static void check_variant(int learn_te)
                            ""};
     for (int i = 0; i < 7; i++) {
         snprintf(a, sizeof(a), "%s/%s", root, files[i]);
-        if (remove(a) != 0) rmdir(a);
+        if (remove(a) != 0)
+            rmdir(a);
     }
 }
 

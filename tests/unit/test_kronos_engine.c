@@ -134,7 +134,8 @@ static void concurrent_and_seeded(void **state)
     pthread_t th[4];
     for (int i = 0; i < 4; i++) {
         jobs[i] = (job){e, make(&s, smp), {0}, -1};
-        if (i == 3) jobs[i].se.sampling.seed = 999;
+        if (i == 3)
+            jobs[i].se.sampling.seed = 999;
         assert_int_equal(pthread_create(&th[i], NULL, run_job, &jobs[i]), 0);
     }
     for (int i = 0; i < 4; i++) {
@@ -226,7 +227,8 @@ static inline long rss_kb(void)
     FILE *fp = fopen("/proc/self/statm", "r");
     long pages = 0, resident = 0;
     if (fp) {
-        if (fscanf(fp, "%ld %ld", &pages, &resident) != 2) resident = 0;
+        if (fscanf(fp, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
         fclose(fp);
     }
     return resident * 4;
@@ -251,7 +253,8 @@ static void memory_does_not_grow(void **state)
         se.sampling.seed = (uint64_t)i;
         assert_int_equal(e->ops->predict(e, &se, 1, &out, NULL, err, sizeof(err)), ENGINE_OK);
         engine_forecast_free(&out);
-        if (i == 9) after10 = rss_kb();
+        if (i == 9)
+            after10 = rss_kb();
     }
     long after100 = rss_kb();
     fprintf(stderr, "RSS after 10: %ld kB, after 100: %ld kB\n", after10, after100);

@@ -117,7 +117,8 @@ static void run_case(const kr_tokenizer *tok, const kr_model *m, const char *dir
     checker c = {.tr = &tr, .where = dir};
     kr_trace trace = {check_tensor, &c};
     int rc = kr_forecast(tok, m, M, 5.0, &q, &r, NULL, &trace, NULL, err, sizeof(err));
-    if (rc != ENGINE_OK) fprintf(stderr, "%s: %s\n", dir, err);
+    if (rc != ENGINE_OK)
+        fprintf(stderr, "%s: %s\n", dir, err);
     assert_int_equal(rc, ENGINE_OK);
 
     /* tokens: exact */
@@ -141,7 +142,8 @@ static void run_case(const kr_tokenizer *tok, const kr_model *m, const char *dir
     /* every float intermediate of the trace was compared */
     static const char *const not_traced[] = {"x_raw", "steps_s1_margin", "steps_s2_margin", "pred"};
     for (size_t i = 0; i < tr.count; i++) {
-        if (tr.tensors[i].dtype != KST_F32 || c.seen[i]) continue;
+        if (tr.tensors[i].dtype != KST_F32 || c.seen[i])
+            continue;
         int skip = 0;
         for (size_t k = 0; k < sizeof(not_traced) / sizeof(not_traced[0]); k++)
             skip |= strcmp(tr.tensors[i].name, not_traced[k]) == 0;
@@ -194,9 +196,11 @@ static void run_set(const char *set, int threads)
     kr_tokenizer tok;
     kr_model m;
     snprintf(path, sizeof(path), "%s/%s/tokenizer", KRONOS_GOLDEN_DIR, set);
-    if (kr_tokenizer_load(&tok, path, err, sizeof(err)) != 0) fail_msg("%s", err);
+    if (kr_tokenizer_load(&tok, path, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
     snprintf(path, sizeof(path), "%s/%s/model", KRONOS_GOLDEN_DIR, set);
-    if (kr_model_load(&m, path, err, sizeof(err)) != 0) fail_msg("%s", err);
+    if (kr_model_load(&m, path, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
     snprintf(path, sizeof(path), "%s/%s/cases", KRONOS_GOLDEN_DIR, set);
     DIR *d = opendir(path);
     assert_non_null(d);
@@ -204,7 +208,8 @@ static void run_set(const char *set, int threads)
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)) && n < 64)
-        if (de->d_name[0] != '.') names[n++] = strdup(de->d_name);
+        if (de->d_name[0] != '.')
+            names[n++] = strdup(de->d_name);
     closedir(d);
     qsort(names, (size_t)n, sizeof(char *), cmp_str);
     assert_true(n >= 4);

@@ -26,7 +26,8 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     snprintf(f->root, sizeof(f->root), "/tmp/kronos-loader-XXXXXX");
-    if (!mkdtemp(f->root)) return -1;
+    if (!mkdtemp(f->root))
+        return -1;
     snprintf(f->model, sizeof(f->model), "%s/model", f->root);
     snprintf(f->tok, sizeof(f->tok), "%s/tokenizer", f->root);
     mkdir(f->model, 0700);
@@ -36,10 +37,12 @@ static int setup(void **state)
     for (int i = 0; i < 2; i++) {
         snprintf(a, sizeof(a), TINY "/model/%s", files[i]);
         snprintf(b, sizeof(b), "%s/%s", f->model, files[i]);
-        if (kt_copy_file(a, b)) return -1;
+        if (kt_copy_file(a, b))
+            return -1;
         snprintf(a, sizeof(a), TINY "/tokenizer/%s", files[i]);
         snprintf(b, sizeof(b), "%s/%s", f->tok, files[i]);
-        if (kt_copy_file(a, b)) return -1;
+        if (kt_copy_file(a, b))
+            return -1;
     }
     *state = f;
     return 0;
@@ -79,7 +82,8 @@ static void expect_failure(fixture *f, const char *needle)
     char err[512];
     assert_int_equal(load(f, err, sizeof(err)), ENGINE_ERROR);
     fprintf(stderr, "load failed as expected: %s\n", err);
-    if (!strstr(err, needle)) fail_msg("message '%s' does not mention '%s'", err, needle);
+    if (!strstr(err, needle))
+        fail_msg("message '%s' does not mention '%s'", err, needle);
 }
 
 /* Rewrites dir/model.safetensors from the golden copy, applying edit to each tensor. */
@@ -97,7 +101,8 @@ static void rewrite(const char *src, const char *dst, edit_fn edit, const char *
         const kst_tensor *t = &in.tensors[i];
         kst_out o = {t->name, t->dtype, t->ndim, {0}, t->data};
         memcpy(o.shape, t->shape, sizeof(o.shape));
-        if (strcmp(t->name, target) != 0 || edit(&o, &owned[i], target)) out[n++] = o;
+        if (strcmp(t->name, target) != 0 || edit(&o, &owned[i], target))
+            out[n++] = o;
     }
     assert_int_equal(kst_write(dst, out, n, err, sizeof(err)), 0);
     for (size_t i = 0; i < in.count; i++)

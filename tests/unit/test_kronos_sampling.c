@@ -40,7 +40,8 @@ static void check_vocab(const kst_file *f, const char *v)
             size_t base = ((size_t)s * R + r) * V;
             const int32_t *mask = (const int32_t *)mk->data + base;
             const float *pref = (const float *)pr->data + base;
-            if (arg != ((const int32_t *)am->data)[s * R + r]) failures++;
+            if (arg != ((const int32_t *)am->data)[s * R + r])
+                failures++;
             for (int i = 0; i < V; i++) {
                 checked++;
                 if ((probs[i] > 0) != (mask[i] != 0) ||

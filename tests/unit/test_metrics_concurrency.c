@@ -47,7 +47,8 @@ static double value_of(const char *text, const char *series)
 {
     size_t n = strlen(series);
     for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (strncmp(p, series, n) == 0 && p[n] == ' ') return strtod(p + n + 1, NULL);
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
     return -1;
 }
 
@@ -95,7 +96,8 @@ static void *scraper(void *arg)
     while (!atomic_load(&g_done)) {
         mbuf_reset(&b);
         enum metric_format fmt = (st->scrapes & 1) ? METRIC_FMT_OPENMETRICS : METRIC_FMT_TEXT;
-        if (metric_registry_render(g_reg, fmt, &b) != 0) break;
+        if (metric_registry_render(g_reg, fmt, &b) != 0)
+            break;
         mbuf_putc(&b, '\0');
         check_scrape(b.data, &last_count, &last_counter, st);
         if (fmt == METRIC_FMT_OPENMETRICS && strstr(b.data, "# {trace_id=\"") &&
@@ -138,7 +140,8 @@ static void hammer_while_scraping(void **state)
     }
     atomic_store(&g_done, true);
     pthread_join(scr, NULL);
-    if (st.failure[0]) fail_msg("after %u scrapes: %s", st.scrapes, st.failure);
+    if (st.failure[0])
+        fail_msg("after %u scrapes: %s", st.scrapes, st.failure);
     assert_true(st.scrapes > 0);
     print_message("%u consistent scrapes\n", st.scrapes);
 
@@ -169,7 +172,8 @@ static void *creator(void *arg)
         snprintf(v, sizeof v, "s%u", i); /* both creators share the same label values */
         const char *values[] = {v};
         struct metric *m = metric_family_get(g_fam, values);
-        if (!m) return (void *)1;
+        if (!m)
+            return (void *)1;
         metric_counter_add(m, id + 1);
     }
     return NULL;

@@ -118,7 +118,8 @@ static struct metric_registry *golden_registry(void)
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -226,7 +227,8 @@ static void expect_fmt(const char *accept, enum metric_format want)
 {
     const char *ct = NULL;
     enum metric_format got = metric_negotiate(accept, &ct);
-    if (got != want) fail_msg("Accept '%s': got %d want %d", accept ? accept : "(null)", got, want);
+    if (got != want)
+        fail_msg("Accept '%s': got %d want %d", accept ? accept : "(null)", got, want);
     assert_string_equal(ct, want == METRIC_FMT_TEXT ? "text/plain; version=0.0.4; charset=utf-8"
                                                     : "application/openmetrics-text; "
                                                       "version=1.0.0; charset=utf-8");

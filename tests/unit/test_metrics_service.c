@@ -31,7 +31,8 @@ static double value_of(const char *text, const char *series)
 {
     size_t n = strlen(series);
     for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (strncmp(p, series, n) == 0 && p[n] == ' ') return strtod(p + n + 1, NULL);
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
     fail_msg("series not found: %s", series);
     return -1;
 }
@@ -90,7 +91,8 @@ static void every_family_at_zero(void **state)
     for (size_t i = 0; i < sizeof families / sizeof *families; i++) {
         char line[128];
         snprintf(line, sizeof line, "# TYPE %s\n", families[i]);
-        if (!strstr(t, line)) fail_msg("missing %s", line);
+        if (!strstr(t, line))
+            fail_msg("missing %s", line);
     }
     char s[256];
     for (int r = 0; r < SM_ROUTE_COUNT; r++) {
@@ -240,7 +242,8 @@ static void write_file(const char *path, const char *text)
 static int run(const char *cmd, char *out, size_t cap)
 {
     FILE *p = popen(cmd, "r");
-    if (!p) return -1;
+    if (!p)
+        return -1;
     size_t n = fread(out, 1, cap - 1, p);
     out[n] = '\0';
     return pclose(p);
@@ -257,7 +260,8 @@ static void external_parsers_accept_it(void **state)
     if (access("/usr/bin/promtool", X_OK) == 0) {
         int rc =
             run("/usr/bin/promtool check metrics < metrics_service.prom 2>&1", out, sizeof out);
-        if (rc != 0 || out[0]) fail_msg("promtool (rc %d): %s", rc, out);
+        if (rc != 0 || out[0])
+            fail_msg("promtool (rc %d): %s", rc, out);
     } else {
         print_message("promtool not installed: skipped\n");
     }
@@ -272,7 +276,8 @@ static void external_parsers_accept_it(void **state)
                      "assert a == b and a > 400, (a, b)\n"
                      "' 2>&1",
                      out, sizeof out);
-        if (rc != 0) fail_msg("python parsers: %s", out);
+        if (rc != 0)
+            fail_msg("python parsers: %s", out);
     } else {
         print_message("python3-prometheus-client not installed: skipped\n");
     }

@@ -32,7 +32,8 @@ static char *read_all(const char *path, size_t *len)
 {
     *len = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -42,7 +43,8 @@ static char *read_all(const char *path, size_t *len)
         buf = NULL;
     }
     fclose(f);
-    if (buf) *len = (size_t)size;
+    if (buf)
+        *len = (size_t)size;
     return buf;
 }
 
@@ -60,12 +62,14 @@ static size_t load_manifest(row *rows, size_t max)
     char line[512];
     size_t n = 0;
     while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#' || line[0] == '\n') continue;
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
         assert_true(n < max);
         row *r = &rows[n];
         int k = sscanf(line, "%127[^\t]\t%15[^\t]\t%63[^\t]\t%d\t%31[^\t]\t%127[^\t\n]", r->file,
                        r->route, r->ctype, &r->status, r->code, r->field);
-        if (k != 6) fail_msg("malformed manifest line: %s", line);
+        if (k != 6)
+            fail_msg("malformed manifest line: %s", line);
         n++;
     }
     fclose(f);
@@ -81,12 +85,14 @@ static void every_request_gets_its_answer(void **state)
     size_t checked = 0, failures = 0;
     for (size_t i = 0; i < n; i++) {
         const row *r = &rows[i];
-        if (strcmp(r->ctype, "application/json") != 0) continue;
+        if (strcmp(r->ctype, "application/json") != 0)
+            continue;
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", CATALOGUE_DIR, r->file);
         size_t len;
         char *body = read_all(path, &len);
-        if (!body) fail_msg("cannot read %s", path);
+        if (!body)
+            fail_msg("cannot read %s", path);
         predict_limits lim = predict_limits_default();
         predict_defaults def = predict_defaults_default();
         predict_request req;
@@ -126,12 +132,14 @@ static void manifest_and_files_agree(void **state)
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 5, ".json") != 0) continue;
+        if (l < 5 || strcmp(e->d_name + l - 5, ".json") != 0)
+            continue;
         files++;
         bool listed = false;
         for (size_t i = 0; i < n && !listed; i++)
             listed = strcmp(rows[i].file, e->d_name) == 0;
-        if (!listed) fail_msg("%s is not in expected.tsv", e->d_name);
+        if (!listed)
+            fail_msg("%s is not in expected.tsv", e->d_name);
     }
     closedir(d);
     assert_int_equal(files, n);

@@ -16,7 +16,8 @@ static int fewest_digits(float f)
     char buf[32];
     for (int p = 1; p < 9; p++) {
         snprintf(buf, sizeof buf, "%.*g", p, (double)f);
-        if (strtof(buf, NULL) == f) return p;
+        if (strtof(buf, NULL) == f)
+            return p;
     }
     return 9;
 }
@@ -26,7 +27,8 @@ static int significant_digits(const char *s)
     char d[32];
     int n = 0;
     for (; *s && *s != 'e'; s++)
-        if (*s >= '0' && *s <= '9' && (n > 0 || *s != '0')) d[n++] = *s;
+        if (*s >= '0' && *s <= '9' && (n > 0 || *s != '0'))
+            d[n++] = *s;
     while (n > 1 && d[n - 1] == '0')
         n--;
     return n ? n : 1;
@@ -69,10 +71,12 @@ static void floats_print_shortest_and_round_trip(void **state)
         bits = bits * 1664525u + 1013904223u;
         float f;
         memcpy(&f, &bits, sizeof f);
-        if (!isfinite(f)) continue;
+        if (!isfinite(f))
+            continue;
         int n = predict_format_float(buf, f);
         assert_int_equal(n, (int)strlen(buf));
-        if (strtof(buf, NULL) != f) fail_msg("%s does not read back as %.9g", buf, (double)f);
+        if (strtof(buf, NULL) != f)
+            fail_msg("%s does not read back as %.9g", buf, (double)f);
         if (significant_digits(buf) != fewest_digits(f))
             fail_msg("%s is not the shortest form of %.9g", buf, (double)f);
     }

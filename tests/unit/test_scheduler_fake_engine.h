@@ -45,7 +45,8 @@ static int fake_predict(engine *e, const engine_series *series, size_t n, engine
 {
     fake_engine *f = (fake_engine *)e;
     int id = (int)series[0].x[F_OPEN];
-    if (id >= 0 && id < FAKE_MAX_IDS) atomic_fetch_add(&f->ran[id], 1);
+    if (id >= 0 && id < FAKE_MAX_IDS)
+        atomic_fetch_add(&f->ran[id], 1);
     atomic_fetch_add(&f->started, 1);
     int rc = ENGINE_OK;
     fake_sleep_ms((double)series[0].sampling.top_k);

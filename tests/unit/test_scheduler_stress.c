@@ -38,7 +38,8 @@ static void stress_done(sched_job *j, void *user)
 {
     stress_job *sj = user;
     atomic_store(&sj->outcome, (int)sched_job_outcome(j));
-    if (sj->release_mode == RELEASE_IN_DONE) sched_job_release(j);
+    if (sj->release_mode == RELEASE_IN_DONE)
+        sched_job_release(j);
     atomic_fetch_add(&sj->calls, 1);
 }
 
@@ -82,7 +83,8 @@ static void *submitter_main(void *p)
             fake_sleep_ms((double)(lcg(&rnd) % 3));
             sched_job_abandon(j);
         }
-        if (sj->release_mode == RELEASE_AT_ONCE) sched_job_release(j);
+        if (sj->release_mode == RELEASE_AT_ONCE)
+            sched_job_release(j);
         fake_sleep_ms((double)(lcg(&rnd) % 4)); /* more than the workers take: the queue fills */
     }
     return NULL;
@@ -120,7 +122,8 @@ static void settle(stress_run *run, int *accepted, int *refused)
             assert_int_equal(atomic_load(&sj->calls), 1);
             int oc = atomic_load(&sj->outcome);
             assert_true(oc >= SCHED_OK && oc <= SCHED_FAILED);
-            if (sj->release_mode == RELEASE_AFTER_DONE) sched_job_release(sj->job);
+            if (sj->release_mode == RELEASE_AFTER_DONE)
+                sched_job_release(sj->job);
         }
     }
 }

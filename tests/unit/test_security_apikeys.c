@@ -18,7 +18,8 @@ static apikeys *parse_ok(const char *text)
 {
     apikeys *k = NULL;
     char err[256] = "";
-    if (apikeys_parse(text, strlen(text), &k, err, sizeof(err)) != 0) fail_msg("rejected: %s", err);
+    if (apikeys_parse(text, strlen(text), &k, err, sizeof(err)) != 0)
+        fail_msg("rejected: %s", err);
     return k;
 }
 
@@ -114,7 +115,8 @@ static void accepts_length_bounds(void **state)
 static void assert_line_error(const char *text, const char *expect)
 {
     const char *err = parse_err(text, strlen(text));
-    if (!strstr(err, expect)) fail_msg("for %s: expected '%s' in '%s'", text, expect, err);
+    if (!strstr(err, expect))
+        fail_msg("for %s: expected '%s' in '%s'", text, expect, err);
 }
 
 static void rejects_bad_lines_naming_the_line(void **state)

@@ -44,7 +44,8 @@ static void init(security_config *cfg, bool enabled, const char *wl, const char 
                            .whitelist_csv = wl,
                            .trusted_proxies_csv = proxies,
                            .api_keys_file = keys};
-    if (security_config_init(cfg, &s, err, sizeof(err)) != 0) fail_msg("config: %s", err);
+    if (security_config_init(cfg, &s, err, sizeof(err)) != 0)
+        fail_msg("config: %s", err);
 }
 
 static security_identity who(const security_config *cfg, const char *ip, const char *header,

@@ -20,7 +20,8 @@ static ratelimit *make(uint32_t per_minute, uint32_t burst, size_t max_identitie
 {
     char err[128] = "";
     ratelimit *rl = ratelimit_create(per_minute, burst, max_identities, err, sizeof(err));
-    if (!rl) fail_msg("create: %s", err);
+    if (!rl)
+        fail_msg("create: %s", err);
     return rl;
 }
 
@@ -241,7 +242,8 @@ static void *hammer_run(void *arg)
         char id[16];
         snprintf(id, sizeof(id), "id-%d", k);
         ratelimit_result r;
-        if (ratelimit_check(h->rl, id, T0, &r)) atomic_fetch_add(&h->admitted[k], 1);
+        if (ratelimit_check(h->rl, id, T0, &r))
+            atomic_fetch_add(&h->admitted[k], 1);
     }
     return NULL;
 }
@@ -283,7 +285,8 @@ static void *single_run(void *arg)
     single *s = arg;
     for (int i = 0; i < 5000; i++) {
         ratelimit_result r;
-        if (ratelimit_check(s->rl, "shared", T0 + 7 * S, &r)) atomic_fetch_add(s->admitted, 1);
+        if (ratelimit_check(s->rl, "shared", T0 + 7 * S, &r))
+            atomic_fetch_add(s->admitted, 1);
     }
     return NULL;
 }

@@ -54,7 +54,8 @@ static void rejects_invalid_items(void **state)
     const char *bad[] = {"good,my app", "good,a/b", "x\"y", "10.0.0.0/8", "caf\xc3\xa9"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
-        if (whitelist_parse(bad[i], &wl, err, sizeof(err)) != -1) fail_msg("accepted %s", bad[i]);
+        if (whitelist_parse(bad[i], &wl, err, sizeof(err)) != -1)
+            fail_msg("accepted %s", bad[i]);
         assert_non_null(strstr(err, "is not an identity"));
         assert_null(wl.names);
     }

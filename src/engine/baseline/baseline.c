@@ -29,8 +29,10 @@ static void mean_of_samples(const float *samples, int sample_count, size_t pred_
         float *b = mean + t * ENGINE_FEATURES;
         float hi = b[F_OPEN] > b[F_CLOSE] ? b[F_OPEN] : b[F_CLOSE];
         float lo = b[F_OPEN] < b[F_CLOSE] ? b[F_OPEN] : b[F_CLOSE];
-        if (b[F_HIGH] < hi) b[F_HIGH] = hi;
-        if (b[F_LOW] > lo) b[F_LOW] = lo;
+        if (b[F_HIGH] < hi)
+            b[F_HIGH] = hi;
+        if (b[F_LOW] > lo)
+            b[F_LOW] = lo;
     }
 }
 
@@ -43,11 +45,13 @@ static int forecast_one(const engine *e, const engine_series *in, engine_forecas
     }
     size_t window = e->max_context > 0 ? (size_t)e->max_context : 0;
     baseline_params p;
-    if (baseline_fit(in->x, in->rows, window, &p, err, errlen)) return ENGINE_ERROR;
+    if (baseline_fit(in->x, in->rows, window, &p, err, errlen))
+        return ENGINE_ERROR;
 
     int samples = in->sampling.sample_count >= 1 ? in->sampling.sample_count : 1;
     double temp = in->sampling.temperature;
-    if (!(temp > 0) || !isfinite(temp)) temp = 1.0;
+    if (!(temp > 0) || !isfinite(temp))
+        temp = 1.0;
     size_t per = in->pred_len * ENGINE_FEATURES;
     if (in->pred_len > SIZE_MAX / ENGINE_FEATURES / sizeof(float) / (size_t)samples) {
         snprintf(err, errlen, "forecast too large");
@@ -108,7 +112,8 @@ static const engine_ops baseline_ops = {
 engine *baseline_engine_create(void)
 {
     engine *e = calloc(1, sizeof *e);
-    if (!e) return NULL;
+    if (!e)
+        return NULL;
     e->ops = &baseline_ops;
     e->name = "baseline";
     snprintf(e->model_version, sizeof e->model_version, "%s", BASELINE_MODEL_VERSION);

@@ -53,7 +53,8 @@ int baseline_fit(const float *x, size_t rows, size_t window, baseline_params *p,
         down += maxd(0, log(mind(o, c) / l));
         double hl = log(maxd(h, l) / mind(h, l));
         range2 += hl * hl;
-        if (i > first) sum_r += log(c / x[(i - 1) * ENGINE_FEATURES + F_CLOSE]);
+        if (i > first)
+            sum_r += log(c / x[(i - 1) * ENGINE_FEATURES + F_CLOSE]);
     }
     size_t nr = w - 1;
     double mean_r = nr ? sum_r / (double)nr : 0;
@@ -77,11 +78,13 @@ int baseline_fit(const float *x, size_t rows, size_t window, baseline_params *p,
     bool has_amount = false;
     for (size_t i = first; i < rows; i++) {
         float a = x[i * ENGINE_FEATURES + F_AMOUNT];
-        if (isfinite(a) && a > 0) has_amount = true;
+        if (isfinite(a) && a > 0)
+            has_amount = true;
     }
     for (size_t i = vfirst; i < rows; i++) {
         float v = x[i * ENGINE_FEATURES + F_VOLUME];
-        if (isfinite(v) && v > 0) vol += v;
+        if (isfinite(v) && v > 0)
+            vol += v;
     }
     vol /= (double)(rows - vfirst);
 
@@ -96,8 +99,8 @@ int baseline_fit(const float *x, size_t rows, size_t window, baseline_params *p,
     return 0;
 }
 
-void baseline_simulate(const baseline_params *p, double temperature, size_t pred_len,
-                       rng *rng, float *out)
+void baseline_simulate(const baseline_params *p, double temperature, size_t pred_len, rng *rng,
+                       float *out)
 {
     const double lp_min = log(PRICE_MIN), lp_max = log(PRICE_MAX);
     double sig = p->sigma * temperature;

@@ -36,7 +36,7 @@ int baseline_fit(const float *x, size_t rows, size_t window, baseline_params *p,
 
 /* Simulates one path of pred_len bars into out[pred_len][ENGINE_FEATURES]. Every bar satisfies
  * 0 < low <= min(open, close) <= max(open, close) <= high, volume >= 0, amount >= 0. */
-void baseline_simulate(const baseline_params *p, double temperature, size_t pred_len,
-                       rng *rng, float *out);
+void baseline_simulate(const baseline_params *p, double temperature, size_t pred_len, rng *rng,
+                       float *out);
 
 #endif

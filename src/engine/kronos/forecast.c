@@ -95,9 +95,11 @@ static int fc_alloc(fc *f)
     int V = m->v1 > m->v2 ? m->v1 : m->v2;
     int win = f->N < f->M ? f->N : f->M;
     size_t R = (size_t)(q->T > win ? q->T : win);
-    if (R < (size_t)S) R = (size_t)S;
+    if (R < (size_t)S)
+        R = (size_t)S;
     int dmax = d > t->d ? d : t->d, ffmax = m->ff > t->ff ? m->ff : t->ff;
-    if (kr_ws_init(&f->ws, R, dmax, ffmax, kr_pool_size(f->pool)) != 0) return -1;
+    if (kr_ws_init(&f->ws, R, dmax, ffmax, kr_pool_size(f->pool)) != 0)
+        return -1;
     size_t sd = (size_t)S * d;
 #define ALLOC(p, n) ((p) = malloc(sizeof(*(p)) * (size_t)(n)))
     if (!ALLOC(f->xw, R * dmax) || !ALLOC(f->tmp, R * 2 * (size_t)dmax) ||
@@ -208,20 +210,23 @@ static int step_window(fc *f, int i, engine_cancel *cancel, const kr_trace *tr)
     const kr_request *q = f->req;
     int d = m->d, n = q->T + i, w = n < f->M ? n : f->M, start = n - w;
     for (int s = 0; s < q->S; s++) {
-        if (s > 0 && engine_is_cancelled(cancel)) return ENGINE_CANCELLED;
+        if (s > 0 && engine_is_cancelled(cancel))
+            return ENGINE_CANCELLED;
         const int *t1 = f->tok1 + (size_t)s * f->N, *t2 = f->tok2 + (size_t)s * f->N;
         kr_model_embed(m, t1 + start, t2 + start, f->stamps + start, w, f->xw, f->tmp, NULL);
         kr_model_window(m, f->xw, w, NULL, NULL, 0, &f->ws, NULL);
         kr_model_dep_kv(m, f->xw, w, f->dk, f->dv);
         const float *last = f->xw + (size_t)(w - 1) * d;
         kr_model_s1_logits(m, last, 1, f->logits);
-        if (s == 0) KR_TRACE(tr, "steps_s1_logits", i, f->logits, 1, (size_t)m->v1);
+        if (s == 0)
+            KR_TRACE(tr, "steps_s1_logits", i, f->logits, 1, (size_t)m->v1);
         kr_sample_filter(f->logits, m->v1, q->temperature, q->top_k, q->top_p, f->probs, f->order,
                          f->fwork);
         int a = kr_sample_draw(f->probs, m->v1, &f->rng[s]);
         kr_model_s2_logits(m, last, &a, 1, f->dk, f->dv, w, NULL, NULL, 0, 0, f->logits, f->s2tmp,
                            NULL);
-        if (s == 0) KR_TRACE(tr, "steps_s2_logits", i, f->logits, 1, (size_t)m->v2);
+        if (s == 0)
+            KR_TRACE(tr, "steps_s2_logits", i, f->logits, 1, (size_t)m->v2);
         kr_sample_filter(f->logits, m->v2, q->temperature, q->top_k, q->top_p, f->probs, f->order,
                          f->fwork);
         put_token(f, s, n, a, kr_sample_draw(f->probs, m->v2, &f->rng[s]));
@@ -263,7 +268,8 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
                 const kr_request *q, kr_result *out, engine_cancel *cancel, const kr_trace *tr,
                 kr_phase_times *times, char *err, size_t errlen)
 {
-    if (check_request(max_context, q, err, errlen) != 0) return ENGINE_ERROR;
+    if (check_request(max_context, q, err, errlen) != 0)
+        return ENGINE_ERROR;
     fc f = {.tok = tok, .m = m, .req = q, .M = max_context, .N = q->T + q->P};
     f.pool = kr_pool_create(q->threads);
     kr_ops_set_pool(f.pool);
@@ -302,18 +308,24 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
         memcpy(f.tok1 + (size_t)s * f.N, f.tok1, sizeof(int) * (size_t)T);
         memcpy(f.tok2 + (size_t)s * f.N, f.tok2, sizeof(int) * (size_t)T);
     }
-    if (out->ctx_s1) memcpy(out->ctx_s1, f.tok1, sizeof(int) * (size_t)T);
-    if (out->ctx_s2) memcpy(out->ctx_s2, f.tok2, sizeof(int) * (size_t)T);
+    if (out->ctx_s1)
+        memcpy(out->ctx_s1, f.tok1, sizeof(int) * (size_t)T);
+    if (out->ctx_s2)
+        memcpy(out->ctx_s2, f.tok2, sizeof(int) * (size_t)T);
     double t1 = now();
-    if (times) times->tokenizer += t1 - t0;
+    if (times)
+        times->tokenizer += t1 - t0;
 
     rc = ENGINE_CANCELLED;
-    if (engine_is_cancelled(cancel)) goto done;
+    if (engine_is_cancelled(cancel))
+        goto done;
     step_first(&f, tr);
     double t2 = now();
-    if (times) times->prefill += t2 - t1;
+    if (times)
+        times->prefill += t2 - t1;
     for (int i = 1; i < P; i++) {
-        if (engine_is_cancelled(cancel)) goto done;
+        if (engine_is_cancelled(cancel))
+            goto done;
         double a = now();
         if (f.cached && T + i <= f.M) {
             step_cached(&f, i, tr);
@@ -322,7 +334,8 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
                 times->cached_steps++;
             }
         } else {
-            if (step_window(&f, i, cancel, tr) != ENGINE_OK) goto done;
+            if (step_window(&f, i, cancel, tr) != ENGINE_OK)
+                goto done;
             if (times) {
                 times->sliding += now() - a;
                 times->sliding_steps++;
@@ -338,14 +351,16 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
         goto done;
     }
     for (int s = 0; s < S; s++) {
-        if (engine_is_cancelled(cancel)) goto done;
+        if (engine_is_cancelled(cancel))
+            goto done;
         const kr_trace *dtr = s == 0 ? tr : NULL;
         const int *t1s = f.tok1 + (size_t)s * f.N + (f.N - wd),
                   *t2s = f.tok2 + (size_t)s * f.N + (f.N - wd);
         kr_tok_decode(tok, t1s, t2s, wd, dec, f.xw, &f.ws, dtr);
         memcpy(zs + (size_t)s * P * NF, dec + (size_t)(wd - P) * NF, sizeof(float) * P * NF);
     }
-    if (times) times->tokenizer += now() - t3;
+    if (times)
+        times->tokenizer += now() - t3;
     /* mean over samples in normalised space (numpy float32), then de-normalise */
     for (size_t i = 0; i < (size_t)P * NF; i++) {
         float z = kr_pairwise_sum(zs + i, (size_t)S, (size_t)P * NF) / (float)S;

@@ -25,7 +25,8 @@ static void skinny_portable(const float *x, int rows, int in, const float *w, in
             float s = 0.0f;
             for (int k = 0; k < in; k++)
                 s += xr[k] * wj[k];
-            if (b) s += b[j];
+            if (b)
+                s += b[j];
             float *o = y + (size_t)r * ldy + j;
             *o = accumulate ? *o + s : s;
         }
@@ -117,7 +118,8 @@ __attribute__((target("avx2,fma"))) static float dot_avx2(const float *a, const 
 
 float kr_dot(const float *a, const float *b, int n)
 {
-    if (have_avx2()) return dot_avx2(a, b, n);
+    if (have_avx2())
+        return dot_avx2(a, b, n);
     float s = 0.0f;
     for (int i = 0; i < n; i++)
         s += a[i] * b[i];

@@ -39,8 +39,10 @@ static void basename_into(char *dst, size_t n, const char *given)
 static int kronos_load(engine *e, char *err, size_t errlen)
 {
     kronos_impl *k = e->impl;
-    if (atomic_load_explicit(&k->loaded, memory_order_acquire)) return ENGINE_OK;
-    if (kr_tokenizer_load(&k->tok, k->tokenizer_dir, err, errlen) != 0) return ENGINE_ERROR;
+    if (atomic_load_explicit(&k->loaded, memory_order_acquire))
+        return ENGINE_OK;
+    if (kr_tokenizer_load(&k->tok, k->tokenizer_dir, err, errlen) != 0)
+        return ENGINE_ERROR;
     if (kr_model_load(&k->model, k->model_dir, err, errlen) != 0) {
         kr_tokenizer_free(&k->tok);
         return ENGINE_ERROR;
@@ -102,7 +104,8 @@ static int predict_one(kronos_impl *k, int max_context, const engine_series *se,
     kr_result r = {.mean = mean, .samples = samples};
     rc = kr_forecast(&k->tok, &k->model, max_context, k->clip, &q, &r, cancel, NULL, NULL, err,
                      errlen);
-    if (rc != ENGINE_OK) goto fail;
+    if (rc != ENGINE_OK)
+        goto fail;
     free(xs);
     free(ys);
     out->pred_len = se->pred_len;
@@ -140,7 +143,8 @@ static int kronos_predict(engine *e, const engine_series *series, size_t n, engi
 
 static void kronos_destroy(engine *e)
 {
-    if (!e) return;
+    if (!e)
+        return;
     kronos_impl *k = e->impl;
     if (k) {
         kr_model_free(&k->model);
@@ -157,7 +161,8 @@ static const engine_ops kronos_ops = {kronos_load, kronos_predict, kronos_destro
 engine *kronos_engine_create(const char *model_dir, const char *tokenizer_dir, int max_context,
                              double clip, int threads)
 {
-    if (!model_dir || !tokenizer_dir || max_context < 1) return NULL;
+    if (!model_dir || !tokenizer_dir || max_context < 1)
+        return NULL;
     engine *e = calloc(1, sizeof(*e));
     kronos_impl *k = calloc(1, sizeof(*k));
     if (!e || !k) {

@@ -27,7 +27,8 @@ typedef struct lin_job {
 
 static void add_bias(const kr_linear *l, size_t rows, float *y)
 {
-    if (!l->b) return;
+    if (!l->b)
+        return;
     for (size_t r = 0; r < rows; r++) {
         float *row = y + r * (size_t)l->out;
         for (int j = 0; j < l->out; j++)
@@ -42,7 +43,8 @@ static void lin_rows_task(void *ctx, int i, int t)
     lin_job *j = ctx;
     size_t r0 = j->rows * (size_t)i / (size_t)j->chunks,
            r1 = j->rows * (size_t)(i + 1) / (size_t)j->chunks;
-    if (r1 <= r0) return;
+    if (r1 <= r0)
+        return;
     const kr_linear *l = j->l;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), l->out, l->in, 1.0f,
                 j->x + r0 * (size_t)l->in, l->in, l->w, l->in, j->accumulate ? 1.0f : 0.0f,
@@ -66,7 +68,8 @@ static void lin_cols_task(void *ctx, int i, int t)
     const kr_linear *l = j->l;
     int c0, c1;
     col_band(j, i, &c0, &c1);
-    if (c1 <= c0) return;
+    if (c1 <= c0)
+        return;
     kr_gemm_skinny(j->x, (int)j->rows, l->in, l->w + (size_t)c0 * l->in, c1 - c0,
                    l->b ? l->b + c0 : NULL, j->accumulate, j->y + c0, l->out);
 }
@@ -79,7 +82,8 @@ static void lin_colgemm_task(void *ctx, int i, int t)
     const kr_linear *l = j->l;
     int c0, c1;
     col_band(j, i, &c0, &c1);
-    if (c1 <= c0) return;
+    if (c1 <= c0)
+        return;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->rows, c1 - c0, l->in, 1.0f, j->x,
                 l->in, l->w + (size_t)c0 * l->in, l->in, j->accumulate ? 1.0f : 0.0f, j->y + c0,
                 l->out);
@@ -201,7 +205,8 @@ void kr_rope(float *x, float *y, size_t rows, int d, int hd, const float *inv_fr
             sn[i] = sinf(th);
         }
         rope_row(x + r * (size_t)d, d, hd, cs, sn);
-        if (y) rope_row(y + r * (size_t)d, d, hd, cs, sn);
+        if (y)
+            rope_row(y + r * (size_t)d, d, hd, cs, sn);
     }
 }
 
@@ -272,12 +277,14 @@ void kr_attention_row_head(const float *q, const float *k0, const float *v0, int
 {
     float scale = 1.0f / sqrtf((float)hd);
     kr_attn_scores(q + o, k0 + o, n0, d, hd, scale, scratch);
-    if (n1 > 0) kr_attn_scores(q + o, k1 + o, n1, d, hd, scale, scratch + n0);
+    if (n1 > 0)
+        kr_attn_scores(q + o, k1 + o, n1, d, hd, scale, scratch + n0);
     kr_softmax_fast(scratch, n0 + n1);
     float *oh = out + o;
     memset(oh, 0, sizeof(float) * (size_t)hd);
     kr_attn_mix(scratch, v0 + o, n0, d, hd, oh);
-    if (n1 > 0) kr_attn_mix(scratch + n0, v1 + o, n1, d, hd, oh);
+    if (n1 > 0)
+        kr_attn_mix(scratch + n0, v1 + o, n1, d, hd, oh);
 }
 
 typedef struct rows_job {

@@ -45,7 +45,8 @@ static int claim(kr_pool *p, uint32_t gen, int n)
 {
     uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
     for (;;) {
-        if ((uint32_t)(t >> 32) != gen || (int)(uint32_t)t >= n) return -1;
+        if ((uint32_t)(t >> 32) != gen || (int)(uint32_t)t >= n)
+            return -1;
         if (atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
                                                   memory_order_acquire))
             return (int)(uint32_t)t;
@@ -93,9 +94,11 @@ static void *helper(void *arg)
 
 kr_pool *kr_pool_create(int threads)
 {
-    if (threads <= 1) return NULL;
+    if (threads <= 1)
+        return NULL;
     kr_pool *p = calloc(1, sizeof(*p));
-    if (!p) return NULL;
+    if (!p)
+        return NULL;
     p->tids = calloc((size_t)threads, sizeof(pthread_t));
     if (!p->tids) {
         free(p);
@@ -107,7 +110,8 @@ kr_pool *kr_pool_create(int threads)
     p->nthreads = 1;
     for (int i = 0; i < threads - 1; i++) {
         helper_arg *ha = malloc(sizeof(*ha));
-        if (!ha) break;
+        if (!ha)
+            break;
         *ha = (helper_arg){p, i + 1};
         if (pthread_create(&p->tids[i], NULL, helper, ha) != 0) {
             free(ha);
@@ -124,7 +128,8 @@ kr_pool *kr_pool_create(int threads)
 
 void kr_pool_destroy(kr_pool *p)
 {
-    if (!p) return;
+    if (!p)
+        return;
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->wake);

@@ -24,14 +24,16 @@ static const struct {
 const char *kst_dtype_name(enum kst_dtype t)
 {
     for (size_t i = 0; i < sizeof(dtypes) / sizeof(dtypes[0]); i++)
-        if (dtypes[i].type == t) return dtypes[i].name;
+        if (dtypes[i].type == t)
+            return dtypes[i].name;
     return "?";
 }
 
 size_t kst_dtype_size(enum kst_dtype t)
 {
     for (size_t i = 0; i < sizeof(dtypes) / sizeof(dtypes[0]); i++)
-        if (dtypes[i].type == t) return dtypes[i].size;
+        if (dtypes[i].type == t)
+            return dtypes[i].size;
     return 0;
 }
 
@@ -48,11 +50,13 @@ static int dtype_lookup(const char *s, enum kst_dtype *t, size_t *size)
 
 void kst_close(kst_file *f)
 {
-    if (!f) return;
+    if (!f)
+        return;
     for (size_t i = 0; i < f->count; i++)
         free(f->tensors[i].name);
     free(f->tensors);
-    if (f->map) munmap(f->map, f->size);
+    if (f->map)
+        munmap(f->map, f->size);
     memset(f, 0, sizeof(*f));
 }
 
@@ -147,7 +151,8 @@ static int parse_header(kst_file *f, const char *hdr, size_t hlen, const char *d
     int rc = 0;
     json_object_foreach(root, key, val)
     {
-        if (strcmp(key, "__metadata__") == 0) continue;
+        if (strcmp(key, "__metadata__") == 0)
+            continue;
         kst_tensor *t = &f->tensors[f->count];
         if (parse_tensor(t, key, val, data, data_len, err, errlen) != 0) {
             rc = -1;
@@ -161,7 +166,8 @@ static int parse_header(kst_file *f, const char *hdr, size_t hlen, const char *d
         f->count++;
     }
     json_decref(root);
-    if (rc) return rc;
+    if (rc)
+        return rc;
 
     /* Overlap check on a sorted copy, so lookup order stays the header's. */
     kst_tensor *sorted = malloc((f->count ? f->count : 1) * sizeof(kst_tensor));
@@ -228,6 +234,7 @@ int kst_open(kst_file *f, const char *path, char *err, size_t errlen)
 const kst_tensor *kst_find(const kst_file *f, const char *name)
 {
     for (size_t i = 0; i < f->count; i++)
-        if (strcmp(f->tensors[i].name, name) == 0) return &f->tensors[i];
+        if (strcmp(f->tensors[i].name, name) == 0)
+            return &f->tensors[i];
     return NULL;
 }

@@ -11,7 +11,8 @@ static int by_value_desc(const void *a, const void *b)
 {
     int i = *(const int *)a, j = *(const int *)b;
     float x = tl_vals[i], y = tl_vals[j];
-    if (x != y) return x > y ? -1 : 1;
+    if (x != y)
+        return x > y ? -1 : 1;
     return (i > j) - (i < j);
 }
 
@@ -57,7 +58,8 @@ static void top_p_filter(float *l, int n, float mx, double top_p, int *order, fl
     for (int pass = 0; pass < 2; pass++) {
         int m = 0;
         for (int i = 0; i < n; i++)
-            if (pass == 1 || l[i] >= mx - 20.0f) order[m++] = i;
+            if (pass == 1 || l[i] >= mx - 20.0f)
+                order[m++] = i;
         tl_vals = l;
         qsort(order, (size_t)m, sizeof(int), by_value_desc);
         float c = 0.0f;
@@ -71,14 +73,16 @@ static void top_p_filter(float *l, int n, float mx, double top_p, int *order, fl
         }
         if (cut < 0 && pass == 0)
             continue; /* the mass beyond the margin matters: sort everything */
-        if (cut < 0) return;
+        if (cut < 0)
+            return;
         /* remove every index not among the first `cut` ranks */
         for (int i = 0; i < n; i++)
             e[i] = 0.0f;
         for (int r = 0; r < cut; r++)
             e[order[r]] = 1.0f;
         for (int i = 0; i < n; i++)
-            if (e[i] == 0.0f) l[i] = -INFINITY;
+            if (e[i] == 0.0f)
+                l[i] = -INFINITY;
         return;
     }
 }
@@ -90,14 +94,16 @@ int kr_sample_filter(const float *logits, int n, double temperature, int top_k, 
     int arg = 0;
     for (int i = 0; i < n; i++) {
         probs[i] = logits[i] / t;
-        if (probs[i] > probs[arg]) arg = i;
+        if (probs[i] > probs[arg])
+            arg = i;
     }
     /* probs holds the scaled logits until the softmax; removed entries become -inf */
     if (top_k > 0) {
         int k = top_k < n ? top_k : n;
         float kth = k == 1 ? probs[arg] : kth_largest(probs, n, k, work);
         for (int i = 0; i < n; i++)
-            if (probs[i] < kth) probs[i] = -INFINITY;
+            if (probs[i] < kth)
+                probs[i] = -INFINITY;
     } else if (top_p < 1.0) {
         top_p_filter(probs, n, probs[arg], top_p, order, work);
     }
@@ -122,9 +128,11 @@ int kr_sample_draw(const float *probs, int n, rng *r)
         }
     double u = rng_uniform(r) * total, c = 0.0;
     for (int i = 0; i < n; i++) {
-        if (probs[i] <= 0.0f) continue;
+        if (probs[i] <= 0.0f)
+            continue;
         c += probs[i];
-        if (u < c) return i;
+        if (u < c)
+            return i;
     }
     return last;
 }

@@ -7,7 +7,6 @@
 
 #include "util/rng.h"
 
-
 /*
  * probs[n] = softmax of logits/temperature after filtering: top_k > 0 keeps values >= the
  * k-th largest (ties kept) and ignores top_p; otherwise top_p < 1 keeps the smallest prefix of

@@ -12,7 +12,8 @@ typedef struct kr_trace {
 
 #define KR_TRACE(tr, name, index, data, rows, cols)                                                \
     do {                                                                                           \
-        if ((tr) && (tr)->fn) (tr)->fn((tr)->ctx, (name), (index), (data), (rows), (cols));        \
+        if ((tr) && (tr)->fn)                                                                      \
+            (tr)->fn((tr)->ctx, (name), (index), (data), (rows), (cols));                          \
     } while (0)
 
 #endif

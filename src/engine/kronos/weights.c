@@ -23,7 +23,8 @@ typedef struct binder {
 /* Looks up name (printf-style) and checks F32, the expected shape and finite values. */
 static const float *bind(binder *b, int ndim, const int64_t *shape, const char *fmt, ...)
 {
-    if (b->failed) return NULL;
+    if (b->failed)
+        return NULL;
     char name[256];
     va_list ap;
     va_start(ap, fmt);
@@ -82,7 +83,8 @@ static const float *bind_inv_freq(binder *b, const char *prefix, int hd, float *
     snprintf(name, sizeof(name), "%s.self_attn.rotary.inv_freq", prefix);
     for (int i = 0; i < hd / 2; i++)
         fallback[i] = 1.0f / powf(10000.0f, (float)(2 * i) / (float)hd);
-    if (!kst_find(b->st, name)) return fallback;
+    if (!kst_find(b->st, name))
+        return fallback;
     return bind(b, 1, (int64_t[]){hd / 2}, "%s", name);
 }
 
@@ -177,7 +179,8 @@ static int open_weights(kst_file *st, const char *dir, const char *what, char *e
 
 void kr_tokenizer_free(kr_tokenizer *t)
 {
-    if (!t) return;
+    if (!t)
+        return;
     free(t->enc);
     free(t->dec);
     free(t->owned);
@@ -217,7 +220,8 @@ int kr_tokenizer_load(kr_tokenizer *t, const char *dir, char *err, size_t errlen
     }
     t->n_enc -= 1; /* upstream builds n_*_layers - 1 blocks */
     t->n_dec -= 1;
-    if (open_weights(&t->st, dir, "tokenizer", err, errlen) != 0) return -1;
+    if (open_weights(&t->st, dir, "tokenizer", err, errlen) != 0)
+        return -1;
     int hd = t->d / t->heads, nb = t->n_enc + t->n_dec;
     t->enc = calloc((size_t)t->n_enc + 1, sizeof(kr_block));
     t->dec = calloc((size_t)t->n_dec + 1, sizeof(kr_block));
@@ -252,7 +256,8 @@ int kr_tokenizer_load(kr_tokenizer *t, const char *dir, char *err, size_t errlen
 
 void kr_model_free(kr_model *m)
 {
-    if (!m) return;
+    if (!m)
+        return;
     free(m->blocks);
     free(m->owned);
     kst_close(&m->st);
@@ -266,7 +271,8 @@ static void fixed_time_table(float *w, int rows, int d)
         for (int i = 0; i + 1 < d + 1; i += 2) {
             float div = expf((float)i * -(logf(10000.0f) / (float)d));
             w[(size_t)p * d + i] = sinf((float)p * div);
-            if (i + 1 < d) w[(size_t)p * d + i + 1] = cosf((float)p * div);
+            if (i + 1 < d)
+                w[(size_t)p * d + i + 1] = cosf((float)p * div);
         }
 }
 
@@ -290,7 +296,8 @@ int kr_model_load(kr_model *m, const char *dir, char *err, size_t errlen)
     }
     m->v1 = 1 << m->s1_bits;
     m->v2 = 1 << m->s2_bits;
-    if (open_weights(&m->st, dir, "model", err, errlen) != 0) return -1;
+    if (open_weights(&m->st, dir, "model", err, errlen) != 0)
+        return -1;
     int hd = m->d / m->heads;
     size_t time_rows = 0;
     for (int i = 0; i < KR_TIME_N; i++)
