@@ -13,7 +13,7 @@ TEST_FLAGS := -DCMAKE_BUILD_TYPE=Release
 CTEST_ARGS :=
 endif
 
-.PHONY: all build run test bench fuzz deps-run deps-test deps-bench format clean
+.PHONY: all build run test bench fuzz deps-run deps-test deps-bench deps-fuzz format clean
 
 all: build
 
@@ -34,7 +34,7 @@ bench: deps-bench
 	@cmake --build build/bench -j $(JOBS)
 	@bash bench/run.sh build/bench
 
-fuzz: deps-test
+fuzz: deps-fuzz
 	@bash tests/fuzz/run.sh
 
 deps-run:
@@ -43,6 +43,8 @@ deps-test:
 	@bash scripts/install-deps.sh test
 deps-bench:
 	@bash scripts/install-deps.sh bench
+deps-fuzz:
+	@bash scripts/install-deps.sh fuzz
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

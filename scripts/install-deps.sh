@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kronosd needs to build, run and test, only those missing.
-# Usage: scripts/install-deps.sh [run|test]
+# Usage: scripts/install-deps.sh [run|test|bench|fuzz]
 set -euo pipefail
 mode=${1:-test}
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev zlib1g-dev libopenblas-dev curl)
-if [ "$mode" = test ] || [ "$mode" = bench ]; then
-    pkgs+=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager)
+if [ "$mode" != run ]; then
+    pkgs+=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git)
 fi
 if [ "$mode" = bench ]; then
     pkgs+=(prometheus-cpp-dev g++)
+fi
+if [ "$mode" = fuzz ]; then
+    pkgs+=(clang libclang-rt-14-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
