@@ -9,6 +9,7 @@
 #include "obs/exposition.h"
 #include "obs/metrics_buf.h"
 #include "obs/metrics_internal.h"
+#include "util/utf8.h"
 
 /* ---- names and escaping ---- */
 
@@ -30,39 +31,6 @@ static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* Length of the well-formed UTF-8 sequence at p (at most n bytes), 0 if ill-formed. */
-static size_t utf8_seq_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xE0) == 0xC0) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
 }
 
 /*
@@ -94,7 +62,7 @@ void metric_escape(struct mbuf *b, const char *s, bool quote)
         } else if (*p < 0x80) {
             mbuf_putc(b, (char)*p); /* other control bytes are legal in both formats */
         } else {
-            size_t len = utf8_seq_len(p, n);
+            size_t len = utf8_valid_len(p, n);
             if (len) {
                 mbuf_put(b, (const char *)p, len);
                 p += len;
