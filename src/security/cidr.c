@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/csv.h"
 
 static void map_v4(const uint8_t v4[4], uint8_t out[16])
 {
@@ -79,14 +80,7 @@ int cidr_list_parse(const char *csv, cidr_list *out, char *err, size_t errlen)
         return -1;
     }
     char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (isspace((unsigned char)*tok))
-            tok++;
-        char *end = tok + strlen(tok);
-        while (end > tok && isspace((unsigned char)end[-1]))
-            *--end = '\0';
-        if (*tok == '\0')
-            continue;
+    for (char *tok = csv_next(copy, &save); tok; tok = csv_next(copy, &save)) {
         if (cidr_parse(tok, &out->blocks[out->n]) != 0) {
             snprintf(err, errlen, "'%s' is not an IPv4/IPv6 address or CIDR", tok);
             free(copy);

@@ -9,6 +9,7 @@
 
 #include "security/cidr.h"
 #include "security/names.h"
+#include "util/csv.h"
 
 /* Rewrites an address item into its peer identity; leaves names alone. */
 static void canonicalize(const char *item, char out[SECURITY_NAME_MAX + 1])
@@ -42,14 +43,7 @@ int whitelist_parse(const char *csv, whitelist *out, char *err, size_t errlen)
         goto oom;
 
     char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (isspace((unsigned char)*tok))
-            tok++;
-        char *end = tok + strlen(tok);
-        while (end > tok && isspace((unsigned char)end[-1]))
-            *--end = '\0';
-        if (*tok == '\0')
-            continue;
+    for (char *tok = csv_next(copy, &save); tok; tok = csv_next(copy, &save)) {
         if (!security_name_valid(tok, strlen(tok))) {
             snprintf(err, errlen,
                      "'%.*s%s' is not an identity (1-128 characters of [A-Za-z0-9._:-])", 64, tok,
