@@ -22,7 +22,6 @@ typedef struct http_request {
     char method[16];
     char path[256];
     uint64_t start_ns; /* monotonic */
-    uint64_t receive_deadline_ns;
     char request_id[REQUEST_ID_MAX + 1];
     trace_ctx trace;
     char client_ip[64];
@@ -31,7 +30,6 @@ typedef struct http_request {
     strbuf body;
     size_t body_limit;
     bool body_too_large;
-    bool dispatched; /* the handler has taken over (possibly suspended) */
 
     int status;
     size_t request_bytes;

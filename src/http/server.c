@@ -89,8 +89,6 @@ static void *on_request_start(void *cls, const char *uri, struct MHD_Connection 
     r->conn = conn;
     r->app = s->app;
     r->start_ns = clock_mono_ns();
-    r->receive_deadline_ns =
-        r->start_ns + (uint64_t)s->app->cfg->connection_timeout * 1000000000ull;
     r->label = ROUTE_OTHER;
     r->container = "unknown";
     sb_init(&r->body, 0);
@@ -174,10 +172,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         r->request_bytes += n;
-        if (clock_mono_ns() > r->receive_deadline_ns) {
-            log_msg(LOG_WARNING, "kronosd.http", "request body not received in time; closing");
-            return MHD_NO;
-        }
         if (!r->route->reads_body || r->body_too_large)
             return MHD_YES;
         if (r->body.len + n > r->body_limit) {
@@ -192,7 +186,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     conn_track_received(track_of(conn));
     if (r->body_too_large)
         return reject_too_large(r);
-    r->dispatched = true;
     return r->route->handler(r);
 }
 
