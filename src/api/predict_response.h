@@ -44,11 +44,4 @@ void predict_bar_make_consistent(float *bar, predict_output_stats *stats);
 /* The q-quantile of sorted[0..n) (n >= 1), linear interpolation as numpy.quantile's default. */
 double predict_quantile_sorted(const double *sorted, size_t n, double q);
 
-/* Writes the shortest decimal text that strtof reads back as f (always with '.' or 'e';
- * f must be finite). Returns the length. buf needs 32 bytes. */
-int predict_format_float(char *buf, float f);
-
-/* Same for a double (17 significant digits at most); used for quantile keys ("0.1"). */
-int predict_format_double(char *buf, double d);
-
 #endif

@@ -200,6 +200,11 @@ static const rule_case RULES[] = {
     {"candles/1/open", "true", 422, "candles[1].open", "type: number"},
     {"candles/1/open", "0", 422, "candles[1].open", "> 0"},
     {"candles/1/close", "-1", 422, "candles[1].close", "> 0"},
+    /* Underflow is not a parse error for jansson: 1e-400 reads as 0. */
+    {NULL,
+     "{\"candles\":[{\"open\":1e-400,\"high\":1,\"low\":1,\"close\":1}],\"timestamps\":"
+     "[\"2025-01-01T00:00\"],\"prediction_timestamps\":[\"2025-01-01T00:01\"]}",
+     422, "candles[0].open", "> 0"},
     {"candles/1/high", "1e39", 422, "candles[1].high", "within float32 range"},
     {"candles/1/low", "1e-50", 422, "candles[1].low", "within float32 range"},
     {"candles/1/low", "11.5", 422, "candles[1].low", "low <= min(open, close)"},

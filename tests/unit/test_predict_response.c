@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <math.h>
 
+#include "api/predict_number.h"
 #include "api/predict_response.h"
 #include "predict_test_util.h"
 
