@@ -505,6 +505,22 @@ static void bad_arguments_are_refused(void **state)
     assert_null(sched_job_create(&in.series, 1, 1, NULL, NULL));
     in.series.rows = 0;
     assert_null(sched_job_create(&in.series, 1, 1, on_done, NULL));
+
+    scheduler *s = scheduler_create(&f->base, 1, 1);
+    probe p;
+    probe_init(&p);
+    sched_job *j = make_job(1, 1, 0, false, 10, &p);
+    assert_int_equal(scheduler_submit(s, NULL), SCHED_INVALID);
+    assert_int_equal(scheduler_submit(s, j), SCHED_SUBMITTED);
+    assert_int_equal(scheduler_submit(s, j), SCHED_INVALID); /* twice */
+    assert_true(probe_wait(&p, 5));
+    assert_int_equal(scheduler_submit(s, j), SCHED_INVALID);
+    assert_string_equal(sched_outcome_name(sched_job_outcome(j)), "ok");
+    assert_string_equal(sched_outcome_name(SCHED_TIMEOUT), "timeout");
+    sched_job_release(j);
+    scheduler_destroy(s);
+    assert_int_equal(p.calls, 1);
+    probe_fini(&p);
     fake_destroy(&f->base);
 }
 
