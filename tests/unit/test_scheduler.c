@@ -144,6 +144,41 @@ static void completes_ok_with_results_and_timings(void **state)
     fake_destroy(&f->base);
 }
 
+static void job_owns_a_copy_of_its_series(void **state)
+{
+    (void)state;
+    fake_engine *f = fake_engine_new();
+    scheduler *s = scheduler_create(&f->base, 1, 1);
+    probe p;
+    probe_init(&p);
+    fake_input *in = calloc(2, sizeof *in);
+    fake_input_init(&in[0], 5, 1, 0, false);
+    fake_input_init(&in[1], 6, 1, 0, false);
+    engine_time *xt = calloc(2, sizeof *xt), *yt = calloc(4, sizeof *yt);
+    xt[1].hour = 13;
+    yt[3].month = 12;
+    in[1].series.x_time = xt;
+    in[1].series.y_time = yt;
+    in[1].series.pred_len = 4;
+    engine_series both[2] = {in[0].series, in[1].series};
+    sched_job *j = sched_job_create(both, 2, 10, on_done, &p);
+    assert_non_null(j);
+    free(in); /* the sanitizer build would catch a use after free */
+    free(xt);
+    free(yt);
+    assert_int_equal(scheduler_submit(s, j), SCHED_SUBMITTED);
+    assert_true(probe_wait(&p, 5));
+    assert_int_equal(p.outcome, SCHED_OK);
+    assert_int_equal(sched_job_count(j), 2);
+    const engine_forecast *fc = sched_job_forecasts(j);
+    assert_int_equal(fc[1].pred_len, 4);
+    assert_true(fc[1].mean[0] == 5.0f); /* the fake labels every series with the first's id */
+    sched_job_release(j);
+    scheduler_destroy(s);
+    probe_fini(&p);
+    fake_destroy(&f->base);
+}
+
 static void engine_failure_is_reported(void **state)
 {
     (void)state;
@@ -545,6 +580,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(completes_ok_with_results_and_timings),
+        cmocka_unit_test(job_owns_a_copy_of_its_series),
         cmocka_unit_test(engine_failure_is_reported),
         cmocka_unit_test(full_queue_rejects_at_once),
         cmocka_unit_test(timeout_cancels_cooperative_engine_and_frees_worker),
