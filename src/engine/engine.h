@@ -79,7 +79,9 @@ typedef struct engine_ops {
      * ENGINE_ERROR and writes a one-line reason into err. */
     int (*load)(engine *e, char *err, size_t errlen);
     /* Forecasts n series. Called concurrently from several worker threads; must be
-     * thread-safe after load. out[i] is filled for every series on ENGINE_OK. */
+     * thread-safe after load. out[i] is filled for every series on ENGINE_OK. The caller
+     * zeroes out[] first; on any other status each out[i] is left zeroed or valid (the
+     * scheduler frees it with engine_forecast_free), never holding freed pointers. */
     int (*predict)(engine *e, const engine_series *series, size_t n, engine_forecast *out,
                    engine_cancel *cancel, char *err, size_t errlen);
     void (*destroy)(engine *e);

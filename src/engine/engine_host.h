@@ -12,7 +12,8 @@
  * So readiness reports failed as soon as the startup timeout passes; a load that finishes
  * afterwards still makes the service usable, but never silently: the listener is told, and
  * engine_host_loaded_late() stays true so logs and health checks can say so. A load error after
- * the timeout keeps FAILED and replaces the reason with the engine's message.
+ * the timeout keeps FAILED and replaces the reason with the engine's message, so FAILED can be
+ * reported twice for one load (count load failures on the first FAILED only).
  */
 
 #include <stdbool.h>

@@ -197,6 +197,23 @@ void sched_job_abandon(sched_job *j)
     }
 }
 
+const char *sched_outcome_name(sched_outcome o)
+{
+    switch (o) {
+    case SCHED_PENDING:
+        return "pending";
+    case SCHED_OK:
+        return "ok";
+    case SCHED_TIMEOUT:
+        return "timeout";
+    case SCHED_CANCELLED:
+        return "cancelled";
+    case SCHED_FAILED:
+        return "failed";
+    }
+    return "unknown";
+}
+
 sched_outcome sched_job_outcome(const sched_job *j)
 {
     return j->outcome;
@@ -320,7 +337,12 @@ static bool fire(scheduler *s, sched_job *j, sched_outcome outcome, double now)
 
 int scheduler_submit(scheduler *s, sched_job *j)
 {
+    if (!j) return SCHED_INVALID;
     pthread_mutex_lock(&s->mu);
+    if (j->place != J_NEW || atomic_load(&j->sched)) {
+        pthread_mutex_unlock(&s->mu);
+        return SCHED_INVALID;
+    }
     if (s->closed) {
         pthread_mutex_unlock(&s->mu);
         return SCHED_CLOSED;

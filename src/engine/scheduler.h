@@ -21,6 +21,10 @@
  * On timeout, done fires at the deadline without waiting for the engine; the job's cancel token
  * is set and the worker becomes free as soon as the engine returns (its late result is freed).
  * A job whose deadline passes while it waits in the queue never runs.
+ *
+ * With a suspended libmicrohttpd connection: done() records what to answer and resumes the
+ * connection; the handler then reads the outcome and releases the job. Do not call
+ * scheduler_shutdown or scheduler_destroy from inside done (they join the calling thread).
  */
 
 #include <stdbool.h>
@@ -35,8 +39,9 @@ typedef void (*sched_done_fn)(sched_job *job, void *user);
 
 enum sched_submit_result {
     SCHED_SUBMITTED = 0,
-    SCHED_FULL = -1,   /* queue full: answer 503 overloaded at once */
-    SCHED_CLOSED = -2, /* shutting down: answer 503 not_ready */
+    SCHED_FULL = -1,    /* queue full: answer 503 overloaded at once */
+    SCHED_CLOSED = -2,  /* shutting down: answer 503 not_ready */
+    SCHED_INVALID = -3, /* NULL job, or a job submitted before (a programming error) */
 };
 
 typedef enum sched_outcome {
@@ -52,9 +57,9 @@ typedef enum sched_outcome {
  * threads cannot be started. */
 scheduler *scheduler_create(engine *e, int workers, int queue_size);
 
-/* Returns 0 and takes the scheduler's reference, or SCHED_FULL / SCHED_CLOSED (the job is left
- * untouched: the caller still owns it and must release it). Never blocks. A job is submitted at
- * most once. */
+/* Returns 0 and takes the scheduler's reference, or SCHED_FULL / SCHED_CLOSED / SCHED_INVALID
+ * (the job is left untouched: the caller still owns it and must release it). Never blocks. A job
+ * is submitted at most once. */
 int scheduler_submit(scheduler *s, sched_job *j);
 
 /* Stops accepting (submit returns SCHED_CLOSED), lets queued and running jobs finish for up to
@@ -83,6 +88,9 @@ void sched_job_abandon(sched_job *j);
 
 /* Drops the caller's reference. The job is freed once the scheduler is done with it too. */
 void sched_job_release(sched_job *j);
+
+/* "pending", "ok", "timeout", "cancelled", "failed": for logs. */
+const char *sched_outcome_name(sched_outcome o);
 
 /* Valid once done has been called (and from inside done). */
 sched_outcome sched_job_outcome(const sched_job *j);
