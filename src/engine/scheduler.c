@@ -337,7 +337,8 @@ static bool fire(scheduler *s, sched_job *j, sched_outcome outcome, double now)
 
 int scheduler_submit(scheduler *s, sched_job *j)
 {
-    if (!j) return SCHED_INVALID;
+    if (!j)
+        return SCHED_INVALID;
     pthread_mutex_lock(&s->mu);
     if (j->place != J_NEW || atomic_load(&j->sched)) {
         pthread_mutex_unlock(&s->mu);
