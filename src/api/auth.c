@@ -10,9 +10,19 @@
 
 static bool refuse_identity(http_request *r, const security_identity *who)
 {
-    const char *event = security_event_name(who->event);
-    if (event)
-        http_observe_security_event(r, event);
+    switch (who->event) {
+    case SECURITY_EVENT_UNAUTHORIZED:
+        http_observe_security_event(r, SM_EVENT_UNAUTHORIZED);
+        break;
+    case SECURITY_EVENT_INVALID_API_KEY:
+        http_observe_security_event(r, SM_EVENT_INVALID_API_KEY);
+        break;
+    case SECURITY_EVENT_BLOCKED:
+        http_observe_security_event(r, SM_EVENT_BLOCKED);
+        break;
+    case SECURITY_EVENT_NONE:
+        break;
+    }
     http_header_kv challenge = {MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer"};
     bool is_401 = who->http_status == MHD_HTTP_UNAUTHORIZED;
     http_respond_error(r, (unsigned)who->http_status, who->code, who->message, NULL,
@@ -33,7 +43,6 @@ static bool refuse_rate(http_request *r, const ratelimit_result *rl)
         {"RateLimit-Remaining", remaining},
         {"RateLimit-Reset", reset},
     };
-    http_observe_security_event(r, "rate_limited");
     http_observe_rate_limited(r);
     char msg[256];
     snprintf(msg, sizeof(msg), "rate limit exceeded for '%s'; retry in %u s", r->identity,

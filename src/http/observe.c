@@ -1,7 +1,5 @@
 #include "http/observe.h"
 
-#include <string.h>
-
 #include "obs/log.h"
 #include "obs/service_metrics.h"
 #include "util/clock.h"
@@ -68,18 +66,16 @@ void http_observe_completed(http_request *r, bool completed_ok)
 
 void http_observe_oversized(http_request *r)
 {
-    http_observe_security_event(r, "oversized");
+    http_observe_security_event(r, SM_EVENT_OVERSIZED);
     sm_size_rejection(r->container);
 }
 
-void http_observe_security_event(http_request *r, const char *event)
+void http_observe_security_event(http_request *r, enum sm_event event)
 {
-    for (int i = 0; i < SM_EVENT_COUNT; i++)
-        if (strcmp(sm_event_names[i], event) == 0)
-            sm_security_event((enum sm_event)i, r->container);
+    sm_security_event(event, r->container);
     log_line l;
     if (log_begin(&l, LOG_WARNING, "kronosd.security", "security event")) {
-        log_str(&l, "event", event);
+        log_str(&l, "event", sm_event_names[event]);
         log_str(&l, "request_id", r->request_id);
         log_str(&l, "container", r->identity);
         log_str(&l, "client_ip", r->client_ip);
@@ -90,5 +86,6 @@ void http_observe_security_event(http_request *r, const char *event)
 
 void http_observe_rate_limited(http_request *r)
 {
+    http_observe_security_event(r, SM_EVENT_RATE_LIMITED);
     sm_rate_limit_hit(r->container);
 }
