@@ -27,7 +27,6 @@ typedef struct predict_call {
     disconnect_watch *watch;
     atomic_int phase;
     atomic_int refs; /* the request (cleanup) and the job (done callback) */
-    bool batch;
 } predict_call;
 
 static void call_unref(predict_call *pc)
@@ -129,7 +128,6 @@ static enum MHD_Result start(http_request *r, bool batch)
     if (!pc)
         return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
                                   "out of memory", NULL, NULL, 0);
-    pc->batch = batch;
     const config *cfg = a->cfg;
     predict_limits lim = {(size_t)cfg->max_candles, (size_t)cfg->max_pred_len,
                           (size_t)cfg->max_batch_items, cfg->max_sample_count};
@@ -190,7 +188,7 @@ static enum MHD_Result finish(http_request *r, predict_call *pc)
 {
     app *a = r->app;
     sched_outcome outcome = sched_job_outcome(pc->job);
-    predict_observe_outcome(r, &pc->req, pc->job, pc->batch);
+    predict_observe_outcome(r, &pc->req, pc->job);
     switch (outcome) {
     case SCHED_OK: {
         engine_forecast *fc = sched_job_take_forecasts(pc->job);
@@ -206,7 +204,7 @@ static enum MHD_Result finish(http_request *r, predict_call *pc)
         if (!body)
             return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
                                       "the engine produced an unusable forecast", NULL, NULL, 0);
-        predict_observe_output(r, &pc->req, &stats, pc->batch);
+        predict_observe_output(r, &pc->req, &stats);
         return http_respond(r, MHD_HTTP_OK, CT_JSON, body, len, true, NULL, 0);
     }
     case SCHED_TIMEOUT: {

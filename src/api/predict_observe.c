@@ -53,10 +53,9 @@ static const char *outcome_status(sched_outcome o)
     }
 }
 
-void predict_observe_outcome(http_request *r, const predict_request *req, const sched_job *job,
-                             bool batch)
+void predict_observe_outcome(http_request *r, const predict_request *req, const sched_job *job)
 {
-    (void)req;
+    bool batch = req->batch;
     sched_outcome o = sched_job_outcome(job);
     r->predict.status = outcome_status(o);
     r->predict.queue_time_ms = sched_job_queue_wait_seconds(job) * 1e3;
@@ -88,9 +87,9 @@ void predict_observe_outcome(http_request *r, const predict_request *req, const 
 }
 
 void predict_observe_output(http_request *r, const predict_request *req,
-                            const predict_output_stats *stats, bool batch)
+                            const predict_output_stats *stats)
 {
-    (void)req;
+    bool batch = req->batch;
     sm_predicted_points(endpoint_of(batch), stats->points);
     log_line l;
     if (!log_begin(&l, LOG_INFO, "kronosd.predict",

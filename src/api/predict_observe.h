@@ -13,10 +13,9 @@
 /* A validated request, before it is queued: input sizes. */
 void predict_observe_input(http_request *r, const predict_request *req);
 /* The job is done: queue wait, inference time, timeouts, the prediction log line. */
-void predict_observe_outcome(http_request *r, const predict_request *req, const sched_job *job,
-                             bool batch);
+void predict_observe_outcome(http_request *r, const predict_request *req, const sched_job *job);
 /* A forecast answered: points produced and consistency adjustments. */
 void predict_observe_output(http_request *r, const predict_request *req,
-                            const predict_output_stats *stats, bool batch);
+                            const predict_output_stats *stats);
 
 #endif
