@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [run|test|bench|fuzz]
 set -euo pipefail
 mode=${1:-test}
-pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev zlib1g-dev libopenblas-dev curl)
+pkgs=(build-essential cmake pkg-config libjansson-dev zlib1g-dev libopenblas-dev curl)
 if [ "$mode" != run ]; then
     pkgs+=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git)
 fi

@@ -15,7 +15,6 @@ typedef struct engine_host engine_host;
 typedef struct scheduler scheduler;
 typedef struct security_config security_config;
 typedef struct ratelimit ratelimit;
-typedef struct disconnect_watch disconnect_watch;
 
 typedef struct app {
     const config *cfg;
@@ -27,7 +26,6 @@ typedef struct app {
     scheduler *sched;
     security_config *security;
     ratelimit *ratelimit; /* NULL when rate limiting is off */
-    disconnect_watch *watch;
 } app;
 
 #endif

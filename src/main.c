@@ -14,7 +14,8 @@
 #include "engine/engine_host.h"
 #include "engine/kronos/kronos_engine.h"
 #include "engine/scheduler.h"
-#include "http/disconnect_watch.h"
+#include "api/auth.h"
+#include "api/handlers.h"
 #include "http/server.h"
 #include "security/identity.h"
 #include "security/ratelimit.h"
@@ -128,6 +129,30 @@ static void log_startup(const config *cfg, unsigned port, int workers, int per_f
     sb_free(&cj);
 }
 
+/* Handlers never wait on the model, but parsing a large body takes milliseconds: twice the cores
+ * (at least 4) keep probes and scrapes answered while one thread parses. */
+static http_server *start_http(app *a, char *err, size_t errlen)
+{
+    const config *cfg = a->cfg;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    http_server_config hc = {
+        .host = cfg->host,
+        .port = cfg->port,
+        .threads = (unsigned)(cores > 2 ? 2 * cores : 4),
+        .header_timeout = cfg->header_timeout,
+        .connection_timeout = cfg->connection_timeout,
+        .max_connections = (unsigned)cfg->max_connections,
+        .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
+        .max_body = config_max_request_bytes(cfg),
+        .routes = api_routes,
+        .nroutes = api_route_count,
+        .admit = api_admit,
+        .app = a,
+        .draining = &a->draining,
+    };
+    return http_server_start(&hc, err, errlen);
+}
+
 /* Waits for SIGTERM/SIGINT, then drains: readiness turns to draining, no new connections,
  * in-flight requests get up to KRONOS_SHUTDOWN_GRACE. A second signal ends at once. */
 static int serve_until_signal(app *a, http_server *srv, const sigset_t *sigs)
@@ -225,9 +250,8 @@ int main(int argc, char **argv)
     a.engine = create_engine(&cfg);
     int workers = cfg.inference_threads / threads_per_forecast(&cfg);
     a.sched = a.engine ? scheduler_create(a.engine, workers, cfg.queue_size) : NULL;
-    a.watch = disconnect_watch_start();
-    if (!a.engine || !a.sched || !a.watch) {
-        fprintf(stderr, "kronosd: cannot start the engine, scheduler or watch threads\n");
+    if (!a.engine || !a.sched) {
+        fprintf(stderr, "kronosd: cannot start the engine or the scheduler threads\n");
         return 1;
     }
 
@@ -244,7 +268,7 @@ int main(int argc, char **argv)
     sm_model_info(a.engine->name, a.engine->model_version, a.engine->tokenizer_version,
                   a.engine->max_context);
 
-    http_server *srv = http_server_start(&a, err, sizeof(err));
+    http_server *srv = start_http(&a, err, sizeof(err));
     if (!srv) {
         log_msg(LOG_CRITICAL, "kronosd", err);
         fprintf(stderr, "kronosd: %s\n", err);
@@ -266,7 +290,6 @@ int main(int argc, char **argv)
 
     int aborted = serve_until_signal(&a, srv, &sigs);
     http_server_stop(srv);
-    disconnect_watch_stop(a.watch);
     scheduler_destroy(a.sched);
     engine_host_destroy(a.host);
     a.engine->ops->destroy(a.engine);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app.h"
 #include "http/observe.h"
 #include "http/response.h"
 #include "security/identity.h"
@@ -23,8 +24,8 @@ static bool refuse_identity(http_request *r, const security_identity *who)
     case SECURITY_EVENT_NONE:
         break;
     }
-    http_header_kv challenge = {MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer"};
-    bool is_401 = who->http_status == MHD_HTTP_UNAUTHORIZED;
+    http_header_kv challenge = {"WWW-Authenticate", "Bearer"};
+    bool is_401 = who->http_status == HTTP_STATUS_UNAUTHORIZED;
     http_respond_error(r, (unsigned)who->http_status, who->code, who->message, NULL,
                        is_401 ? &challenge : NULL, is_401 ? 1 : 0);
     return false;
@@ -38,7 +39,7 @@ static bool refuse_rate(http_request *r, const ratelimit_result *rl)
     snprintf(remaining, sizeof(remaining), "%u", rl->remaining);
     snprintf(reset, sizeof(reset), "%u", rl->reset_s);
     http_header_kv headers[] = {
-        {MHD_HTTP_HEADER_RETRY_AFTER, retry},
+        {"Retry-After", retry},
         {"RateLimit-Limit", limit},
         {"RateLimit-Remaining", remaining},
         {"RateLimit-Reset", reset},
@@ -47,18 +48,16 @@ static bool refuse_rate(http_request *r, const ratelimit_result *rl)
     char msg[256];
     snprintf(msg, sizeof(msg), "rate limit exceeded for '%s'; retry in %u s", r->identity,
              rl->retry_after_s);
-    http_respond_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", msg, NULL, headers, 4);
+    http_respond_error(r, HTTP_STATUS_TOO_MANY_REQUESTS, "rate_limited", msg, NULL, headers, 4);
     return false;
 }
 
 bool api_admit(http_request *r)
 {
     const security_config *sec = r->app->security;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     security_identity who;
-    security_identify(sec, ci ? ci->client_addr : NULL, http_header(r, "X-Container-Name"),
-                      http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), &who);
+    security_identify(sec, r->peer, http_header(r, "X-Container-Name"),
+                      http_header(r, "Authorization"), &who);
     snprintf(r->identity, sizeof(r->identity), "%s", who.name);
     r->container = who.label;
     if (!r->route || !r->route->secured)

@@ -9,15 +9,15 @@
 #include "http/response.h"
 
 /* Test builds only: holds an HTTP thread for ?ms=N (≤ 60000) to test draining on shutdown. */
-enum MHD_Result handle_debug_delay(http_request *r)
+http_result handle_debug_delay(http_request *r)
 {
-    const char *ms_arg = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "ms");
-    long ms = ms_arg ? strtol(ms_arg, NULL, 10) : 0;
+    char ms_arg[16];
+    long ms = http_query_arg(r, "ms", ms_arg, sizeof(ms_arg)) ? strtol(ms_arg, NULL, 10) : 0;
     if (ms < 0 || ms > 60000)
         ms = 0;
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-    return http_respond_json(r, MHD_HTTP_OK, json_pack("{s:I}", "slept_ms", (json_int_t)ms),
+    return http_respond_json(r, HTTP_STATUS_OK, json_pack("{s:I}", "slept_ms", (json_int_t)ms),
                              CT_JSON);
 }
 

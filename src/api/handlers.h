@@ -1,19 +1,24 @@
 #ifndef KRONOS_API_HANDLERS_H
 #define KRONOS_API_HANDLERS_H
 
-#include <microhttpd.h>
+#include <stddef.h>
 
-struct http_request;
+#include "http/request.h"
+#include "http/router.h"
 
-enum MHD_Result handle_root(struct http_request *r);
-enum MHD_Result handle_healthz(struct http_request *r);
-enum MHD_Result handle_readyz(struct http_request *r);
-enum MHD_Result handle_healthz_detailed(struct http_request *r);
-enum MHD_Result handle_metrics(struct http_request *r);
-enum MHD_Result handle_predict_single(struct http_request *r);
-enum MHD_Result handle_predict_batch(struct http_request *r);
+http_result handle_root(struct http_request *r);
+http_result handle_healthz(struct http_request *r);
+http_result handle_readyz(struct http_request *r);
+http_result handle_healthz_detailed(struct http_request *r);
+http_result handle_metrics(struct http_request *r);
+http_result handle_predict_single(struct http_request *r);
+http_result handle_predict_batch(struct http_request *r);
 #ifdef KRONOS_TEST_HOOKS
-enum MHD_Result handle_debug_delay(struct http_request *r);
+http_result handle_debug_delay(struct http_request *r);
 #endif
+
+/* The route table served by kronosd. */
+extern const route api_routes[];
+extern const size_t api_route_count;
 
 #endif

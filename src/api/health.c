@@ -6,24 +6,25 @@
 
 #include <jansson.h>
 
+#include "app.h"
 #include "api/handlers.h"
 #include "api/readiness.h"
 #include "http/response.h"
 #include "util/clock.h"
 #include "version.h"
 
-enum MHD_Result handle_root(http_request *r)
+http_result handle_root(http_request *r)
 {
     json_t *body = json_pack("{s:s, s:s}", "message", KRONOS_APP_NAME, "version", KRONOS_VERSION);
-    return http_respond_json(r, MHD_HTTP_OK, body, CT_JSON);
+    return http_respond_json(r, HTTP_STATUS_OK, body, CT_JSON);
 }
 
-enum MHD_Result handle_healthz(http_request *r)
+http_result handle_healthz(http_request *r)
 {
-    return http_respond_json(r, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), CT_JSON);
+    return http_respond_json(r, HTTP_STATUS_OK, json_pack("{s:s}", "status", "ok"), CT_JSON);
 }
 
-enum MHD_Result handle_readyz(http_request *r)
+http_result handle_readyz(http_request *r)
 {
     readiness rd;
     readiness_get(r->app, &rd);
@@ -33,14 +34,14 @@ enum MHD_Result handle_readyz(http_request *r)
     if (rd.reason[0])
         json_object_set_new(body, "reason", json_string(rd.reason));
     if (rd.ready)
-        return http_respond_json(r, MHD_HTTP_OK, body, CT_JSON);
+        return http_respond_json(r, HTTP_STATUS_OK, body, CT_JSON);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text)
-        return MHD_NO;
-    http_header_kv retry = {MHD_HTTP_HEADER_RETRY_AFTER, "5"};
-    return http_respond(r, MHD_HTTP_SERVICE_UNAVAILABLE, CT_JSON, text, strlen(text), true, &retry,
-                        1);
+        return HTTP_RESULT_CLOSE;
+    http_header_kv retry = {"Retry-After", "5"};
+    return http_respond(r, HTTP_STATUS_SERVICE_UNAVAILABLE, CT_JSON, text, strlen(text), true,
+                        &retry, 1);
 }
 
 /* The number after "key:" in a /proc file such as /proc/self/status or /proc/meminfo, which
@@ -104,7 +105,7 @@ static const char *worst(const char *a, const char *b)
     return order[ia > ib ? ia : ib];
 }
 
-enum MHD_Result handle_healthz_detailed(http_request *r)
+http_result handle_healthz_detailed(http_request *r)
 {
     readiness rd;
     readiness_get(r->app, &rd);
@@ -121,6 +122,6 @@ enum MHD_Result handle_healthz_detailed(http_request *r)
         json_pack("{s:s, s:s, s:s, s:f, s:{s:o, s:o, s:o, s:o}}", "status", status, "version",
                   KRONOS_VERSION, "revision", KRONOS_GIT_REVISION, "uptime_seconds", uptime,
                   "checks", "model", model, "queue", queue, "memory", memory, "disk", disk);
-    unsigned code = strcmp(status, "fail") == 0 ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
+    unsigned code = strcmp(status, "fail") == 0 ? HTTP_STATUS_SERVICE_UNAVAILABLE : HTTP_STATUS_OK;
     return http_respond_json(r, code, body, CT_HEALTH_JSON);
 }

@@ -3,21 +3,19 @@
 #include "http/response.h"
 #include "obs/service_metrics.h"
 
-enum MHD_Result handle_metrics(http_request *r)
+http_result handle_metrics(http_request *r)
 {
     const char *content_type = METRIC_CONTENT_TYPE_TEXT;
-    enum metric_format fmt =
-        metric_negotiate(http_header(r, MHD_HTTP_HEADER_ACCEPT), &content_type);
+    enum metric_format fmt = metric_negotiate(http_header(r, "Accept"), &content_type);
     struct mbuf body = {0};
     if (service_metrics_render(fmt, &body) != 0) {
         mbuf_free(&body);
-        return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+        return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
                                   "cannot render metrics", NULL, NULL, 0);
     }
-    http_header_kv headers[] = {{MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding"},
-                                {MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip"}};
+    http_header_kv headers[] = {{"Vary", "Accept, Accept-Encoding"}, {"Content-Encoding", "gzip"}};
     size_t nheaders = 1;
-    if (metric_accepts_gzip(http_header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
+    if (metric_accepts_gzip(http_header(r, "Accept-Encoding"))) {
         struct mbuf z = {0};
         if (metric_gzip(body.data, body.len, &z) == 0) {
             mbuf_free(&body);
@@ -28,5 +26,6 @@ enum MHD_Result handle_metrics(http_request *r)
         }
     }
     /* The response takes the buffer and frees it. */
-    return http_respond(r, MHD_HTTP_OK, content_type, body.data, body.len, true, headers, nheaders);
+    return http_respond(r, HTTP_STATUS_OK, content_type, body.data, body.len, true, headers,
+                        nheaders);
 }

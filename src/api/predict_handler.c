@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "app.h"
 #include "api/handlers.h"
 #include "api/predict_observe.h"
 #include "api/predict_request.h"
@@ -13,7 +14,6 @@
 #include "api/readiness.h"
 #include "engine/engine_host.h"
 #include "engine/scheduler.h"
-#include "http/disconnect_watch.h"
 #include "http/response.h"
 
 /* Who must resume the connection: the handler suspends, the job's done callback resumes; either
@@ -23,8 +23,7 @@ enum { PHASE_SUBMITTED, PHASE_SUSPENDED, PHASE_DONE };
 typedef struct predict_call {
     predict_request req;
     sched_job *job;
-    struct MHD_Connection *conn;
-    disconnect_watch *watch;
+    http_request *http;
     atomic_int phase;
     atomic_int refs; /* the request (cleanup) and the job (done callback) */
 } predict_call;
@@ -51,11 +50,16 @@ static void on_job_done(sched_job *job, void *user)
 {
     (void)job;
     predict_call *pc = user;
-    if (pc->watch)
-        disconnect_watch_remove(pc->watch, pc->job);
     if (atomic_exchange(&pc->phase, PHASE_DONE) == PHASE_SUSPENDED)
-        MHD_resume_connection(pc->conn);
+        http_resume(pc->http);
     call_unref(pc);
+}
+
+/* The client went away while its forecast waited or ran: drop the work. */
+static void call_hangup(void *state)
+{
+    predict_call *pc = state;
+    sched_job_abandon(pc->job);
 }
 
 static bool is_json_content_type(const char *ct)
@@ -92,28 +96,28 @@ static bool exceeds_engine_horizon(const engine *e, const predict_request *req, 
 }
 
 /* The 400/422 envelope for a request predict_parse (or the engine's limits) refused. */
-static enum MHD_Result respond_refused(http_request *r, predict_error *err)
+static http_result respond_refused(http_request *r, predict_error *err)
 {
     json_t *details = err->details;
     err->details = NULL;
-    enum MHD_Result ret =
+    http_result ret =
         http_respond_error(r, (unsigned)err->status, err->code, err->message, details, NULL, 0);
     predict_error_clear(err);
     return ret;
 }
 
-static enum MHD_Result respond_503(http_request *r, const char *code, const char *msg,
-                                   const char *retry_after)
+static http_result respond_503(http_request *r, const char *code, const char *msg,
+                               const char *retry_after)
 {
-    http_header_kv retry = {MHD_HTTP_HEADER_RETRY_AFTER, retry_after};
-    return http_respond_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, code, msg, NULL, &retry, 1);
+    http_header_kv retry = {"Retry-After", retry_after};
+    return http_respond_error(r, HTTP_STATUS_SERVICE_UNAVAILABLE, code, msg, NULL, &retry, 1);
 }
 
-static enum MHD_Result start(http_request *r, bool batch)
+static http_result start(http_request *r, bool batch)
 {
     app *a = r->app;
-    if (!is_json_content_type(http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
-        return http_respond_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+    if (!is_json_content_type(http_header(r, "Content-Type")))
+        return http_respond_error(r, HTTP_STATUS_BAD_REQUEST, "bad_request",
                                   "Content-Type must be application/json", NULL, NULL, 0);
     readiness rd;
     readiness_get(a, &rd);
@@ -126,7 +130,7 @@ static enum MHD_Result start(http_request *r, bool batch)
 
     predict_call *pc = calloc(1, sizeof(*pc));
     if (!pc)
-        return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+        return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
                                   "out of memory", NULL, NULL, 0);
     const config *cfg = a->cfg;
     predict_limits lim = {(size_t)cfg->max_candles, (size_t)cfg->max_pred_len,
@@ -135,8 +139,10 @@ static enum MHD_Result start(http_request *r, bool batch)
                             cfg->default_sample_count};
     predict_error err;
     predict_error_init(&err);
-    if (predict_parse(r->body.data ? r->body.data : "", r->body.len, batch, &lim, &def, &pc->req,
-                      &err) != PREDICT_OK) {
+    int parsed = predict_parse(r->body.data ? r->body.data : "", r->body.len, batch, &lim, &def,
+                               &pc->req, &err);
+    http_body_release(r); /* the parsed request holds all it needs */
+    if (parsed != PREDICT_OK) {
         free(pc);
         return respond_refused(r, &err);
     }
@@ -151,40 +157,31 @@ static enum MHD_Result start(http_request *r, bool batch)
     if (!pc->job) {
         predict_request_free(&pc->req);
         free(pc);
-        return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+        return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
                                   "out of memory", NULL, NULL, 0);
     }
-    pc->conn = r->conn;
+    pc->http = r;
     atomic_init(&pc->phase, PHASE_SUBMITTED);
     atomic_init(&pc->refs, 2);
-    /* Watched before submit, so the done callback's removal can never precede the addition. */
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (a->watch && ci && disconnect_watch_add(a->watch, ci->connect_fd, pc->job) == 0)
-        pc->watch = a->watch;
+    r->handler_state = pc;
+    r->handler_cleanup = call_cleanup;
     int rc = scheduler_submit(a->sched, pc->job);
     if (rc != SCHED_SUBMITTED) {
-        if (pc->watch)
-            disconnect_watch_remove(pc->watch, pc->job);
         atomic_store(&pc->refs, 1);
         atomic_store(&pc->phase, PHASE_DONE);
-        r->handler_state = pc;
-        r->handler_cleanup = call_cleanup;
         if (rc == SCHED_FULL)
             return respond_503(r, "overloaded", "the inference queue is full; retry later", "1");
         return respond_503(r, "not_ready", "the service is shutting down", "5");
     }
-    r->handler_state = pc;
-    r->handler_cleanup = call_cleanup;
-
-    MHD_suspend_connection(r->conn);
+    r->on_hangup = call_hangup;
+    http_suspend(r);
     int expected = PHASE_SUBMITTED;
     if (!atomic_compare_exchange_strong(&pc->phase, &expected, PHASE_SUSPENDED))
-        MHD_resume_connection(r->conn); /* the job finished first; phase stays DONE */
-    return MHD_YES;
+        http_resume(r); /* the job finished first; phase stays DONE */
+    return HTTP_RESULT_OK;
 }
 
-static enum MHD_Result finish(http_request *r, predict_call *pc)
+static http_result finish(http_request *r, predict_call *pc)
 {
     app *a = r->app;
     sched_outcome outcome = sched_job_outcome(pc->job);
@@ -202,17 +199,17 @@ static enum MHD_Result finish(http_request *r, predict_call *pc)
             engine_forecast_free(&fc[i]);
         free(fc);
         if (!body)
-            return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+            return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
                                       "the engine produced an unusable forecast", NULL, NULL, 0);
         predict_observe_output(r, &pc->req, &stats);
-        return http_respond(r, MHD_HTTP_OK, CT_JSON, body, len, true, NULL, 0);
+        return http_respond(r, HTTP_STATUS_OK, CT_JSON, body, len, true, NULL, 0);
     }
     case SCHED_TIMEOUT: {
         char msg[160];
         snprintf(msg, sizeof(msg),
                  "inference did not finish within %g s (KRONOS_INFERENCE_TIMEOUT); cancelled",
                  a->cfg->inference_timeout);
-        return http_respond_error(r, MHD_HTTP_GATEWAY_TIMEOUT, "timeout", msg, NULL, NULL, 0);
+        return http_respond_error(r, HTTP_STATUS_GATEWAY_TIMEOUT, "timeout", msg, NULL, NULL, 0);
     }
     case SCHED_CANCELLED:
         return respond_503(r, "not_ready", "the request was cancelled (shutdown or disconnect)",
@@ -222,28 +219,28 @@ static enum MHD_Result finish(http_request *r, predict_call *pc)
     default: {
         char msg[320];
         snprintf(msg, sizeof(msg), "inference failed: %s", sched_job_error(pc->job));
-        return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", msg, NULL,
+        return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error", msg, NULL,
                                   NULL, 0);
     }
     }
 }
 
-static enum MHD_Result handle(http_request *r, bool batch)
+static http_result handle(http_request *r, bool batch)
 {
     predict_call *pc = r->handler_state;
     if (!pc)
         return start(r, batch);
     if (atomic_load(&pc->phase) != PHASE_DONE || r->status)
-        return MHD_YES;
+        return HTTP_RESULT_OK;
     return finish(r, pc);
 }
 
-enum MHD_Result handle_predict_single(http_request *r)
+http_result handle_predict_single(http_request *r)
 {
     return handle(r, false);
 }
 
-enum MHD_Result handle_predict_batch(http_request *r)
+http_result handle_predict_batch(http_request *r)
 {
     return handle(r, true);
 }

@@ -1,3 +1,4 @@
+#include "app.h"
 #include "api/predict_observe.h"
 
 #include <stdio.h>

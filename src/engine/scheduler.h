@@ -22,7 +22,7 @@
  * is set and the worker becomes free as soon as the engine returns (its late result is freed).
  * A job whose deadline passes while it waits in the queue never runs.
  *
- * With a suspended libmicrohttpd connection: done() records what to answer and resumes the
+ * With a suspended HTTP request: done() records what to answer and resumes the
  * connection; the handler then reads the outcome and releases the job. Do not call
  * scheduler_shutdown or scheduler_destroy from inside done (they join the calling thread).
  */

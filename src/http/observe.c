@@ -4,8 +4,6 @@
 #include "obs/service_metrics.h"
 #include "util/clock.h"
 
-_Static_assert((int)ROUTE_LABEL_COUNT == (int)SM_ROUTE_COUNT, "route labels match the metrics");
-
 void http_observe_started(void)
 {
     sm_concurrent_inc();
@@ -15,18 +13,14 @@ void http_observe_completed(http_request *r, bool completed_ok)
 {
     double latency_ms = (double)(clock_mono_ns() - r->start_ns) / 1e6;
     sm_concurrent_dec();
-    if (!r->request_id[0]) /* libmicrohttpd refused the request before our handler saw it */
-        request_id_generate(r->request_id);
-    /* A request dropped before any answer (client gone) has no status class to count. */
-    if (r->status)
-        sm_request_done((enum sm_route)r->label, sm_status_from_http(r->status), latency_ms / 1e3,
-                        r->request_bytes, r->response_bytes, r->trace.trace_id);
-    /* 503 (not ready, overloaded) is the service protecting itself, not a fault. */
+    enum sm_route route = r->label >= 0 && r->label < SM_ROUTE_COUNT ? r->label : SM_ROUTE_OTHER;
+    sm_request_done(route, sm_status_from_http(r->status), latency_ms / 1e3, r->request_bytes,
+                    r->response_bytes, r->trace.trace_id);
+    /* 503 (not ready, overloaded) is the service protecting itself, and 499 the client leaving:
+     * neither is a fault of the service. */
     log_level level = r->status >= 500 && r->status != 503 ? LOG_ERROR
-                      : r->status == 503                   ? LOG_WARNING
+                      : r->status == 503 || !completed_ok  ? LOG_WARNING
                                                            : LOG_INFO;
-    if (!completed_ok)
-        level = LOG_WARNING;
     log_line l;
     if (!log_begin(&l, level, "kronosd.http", "request completed"))
         return;
@@ -38,8 +32,8 @@ void http_observe_completed(http_request *r, bool completed_ok)
     log_str(&l, "client_ip", r->client_ip);
     log_str(&l, "method", r->method);
     log_str(&l, "path", r->path);
-    log_str(&l, "endpoint", route_label_name(r->label));
-    log_int(&l, "status_code", r->status ? r->status : 499);
+    log_str(&l, "endpoint", sm_route_names[route]);
+    log_int(&l, "status_code", r->status);
     log_double(&l, "latency_ms", latency_ms);
     log_uint(&l, "request_size_bytes", r->request_bytes);
     log_uint(&l, "response_size_bytes", r->response_bytes);

@@ -2,41 +2,27 @@
 #define KRONOS_HTTP_ROUTER_H
 
 #include <stdbool.h>
-
-#include <microhttpd.h>
+#include <stddef.h>
 
 struct http_request;
 
-/* The bounded set of `route` label values of the metrics (SPEC §3). */
-typedef enum route_label {
-    ROUTE_ROOT,
-    ROUTE_HEALTHZ,
-    ROUTE_READYZ,
-    ROUTE_HEALTHZ_DETAILED,
-    ROUTE_PREDICT_SINGLE,
-    ROUTE_PREDICT_BATCH,
-    ROUTE_METRICS,
-    ROUTE_OTHER,
-    ROUTE_LABEL_COUNT
-} route_label;
-
 enum { METHOD_GET = 1, METHOD_POST = 2 };
 
-typedef enum MHD_Result (*route_handler)(struct http_request *r);
+typedef enum http_result (*route_handler)(struct http_request *r);
 
+/* One entry of the route table the server is started with. */
 typedef struct route {
     const char *path;
     unsigned methods;
     route_handler handler;
-    route_label label;
+    int label;         /* enum sm_route: the metric label of the route */
     const char *allow; /* value of the Allow header for 405 */
     bool reads_body;   /* the handler needs the request body */
-    bool secured;      /* identity checks (401/403) and the rate limit (429) apply */
+    bool secured;      /* the admission middleware (identity, rate limit) applies */
 } route;
 
-const char *route_label_name(route_label l);
-/* Exact-path lookup; NULL when unknown. */
-const route *router_find(const char *path);
+/* Exact-path lookup in routes[0..n); NULL when unknown. */
+const route *router_find(const route *routes, size_t n, const char *path);
 /* METHOD_* for a request method (HEAD counts as GET), 0 for others. */
 unsigned router_method_bit(const char *method);
 

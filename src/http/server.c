@@ -1,273 +1,370 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
-#include <inttypes.h>
+#include <errno.h>
 #include <netinet/in.h>
-#include <stdatomic.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
-#include "api/auth.h"
-#include "http/conn_reaper.h"
+#include "http/conn.h"
 #include "http/observe.h"
-#include "http/request.h"
-#include "http/response.h"
+#include "http/peer_table.h"
 #include "obs/log.h"
 #include "util/clock.h"
 
-struct http_server {
-    struct MHD_Daemon *daemon;
-    conn_reaper *reaper;
-    app *app;
-    atomic_long inflight;
-    unsigned port;
+#define SWEEP_NS 250000000ull         /* timers are checked this often */
+#define ACCEPT_BACKOFF_NS 50000000ull /* pause after running out of file descriptors */
+
+struct http_worker {
+    http_server *srv;
+    pthread_t thread;
+    int epfd;
+    int wake_fd; /* eventfd: a resume was queued, or stop */
+    pthread_mutex_t mu;
+    http_conn *resume_head; /* [mu] */
+    http_conn *conns;
+    bool listening;
+    uint64_t accept_paused_until;
 };
 
-const char *http_header(http_request *r, const char *name)
+struct http_server {
+    http_server_config cfg;
+    int listen_fd;
+    unsigned port;
+    http_worker *workers;
+    unsigned nworkers;
+    atomic_bool stopping;
+    atomic_bool quiesced;
+    atomic_long inflight;
+    atomic_uint open_conns; /* connections counted against KRONOS_MAX_CONNECTIONS */
+    peer_table *peers;
+};
+
+/* Markers in epoll's data.ptr for the two non-connection descriptors. */
+static char listen_marker, wake_marker;
+
+const http_server_config *worker_config(const http_worker *w)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    return &w->srv->cfg;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+void worker_watch(http_worker *w, http_conn *c, uint32_t events)
 {
-    (void)cls;
-    char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = '\0';
-    log_msg(LOG_WARNING, "kronosd.http", msg);
+    struct epoll_event ev = {.events = events, .data.ptr = c};
+    epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-static void format_client(http_request *r)
+void worker_unwatch(http_worker *w, http_conn *c)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(r->client_ip, sizeof(r->client_ip), "unknown");
-    if (!ci || !ci->client_addr || cidr_addr_from_sockaddr(ci->client_addr, r->client_addr) != 0)
-        return;
-    static const uint8_t v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (memcmp(r->client_addr, v4_prefix, 12) == 0)
-        inet_ntop(AF_INET, r->client_addr + 12, r->client_ip, sizeof(r->client_ip));
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+}
+
+static void worker_attach(http_worker *w, http_conn *c)
+{
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+    epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+void worker_detach(http_worker *w, http_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
     else
-        inet_ntop(AF_INET6, r->client_addr, r->client_ip, sizeof(r->client_ip));
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    if (c->holds_ip_slot)
+        peer_table_release(w->srv->peers, c->addr);
+    if (c->counted)
+        atomic_fetch_sub(&w->srv->open_conns, 1);
 }
 
-static conn_track *track_of(struct MHD_Connection *conn)
+void worker_request_started(http_worker *w)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci ? ci->socket_context : NULL;
-}
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
-{
-    http_server *s = cls;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        *socket_context = ci ? conn_reaper_opened(s->reaper, ci->connect_fd) : NULL;
-    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        conn_reaper_closed(s->reaper, *socket_context);
-        *socket_context = NULL;
-    }
-}
-
-/* Called by libmicrohttpd when the request line arrives: the request's clock starts here. */
-static void *on_request_start(void *cls, const char *uri, struct MHD_Connection *conn)
-{
-    (void)uri;
-    http_server *s = cls;
-    http_request *r = calloc(1, sizeof(*r));
-    if (!r)
-        return NULL;
-    r->conn = conn;
-    r->app = s->app;
-    r->start_ns = clock_mono_ns();
-    r->label = ROUTE_OTHER;
-    r->container = "unknown";
-    sb_init(&r->body, 0);
-    atomic_fetch_add(&s->inflight, 1);
+    atomic_fetch_add(&w->srv->inflight, 1);
     http_observe_started();
-    return r;
 }
 
-static bool content_length_over(http_request *r)
+void worker_request_ended(http_worker *w)
 {
-    const char *cl =
-        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (!cl)
+    atomic_fetch_sub(&w->srv->inflight, 1);
+}
+
+void worker_queue_resume(http_worker *w, http_conn *c)
+{
+    pthread_mutex_lock(&w->mu);
+    c->resume_next = w->resume_head;
+    w->resume_head = c;
+    pthread_mutex_unlock(&w->mu);
+    uint64_t one = 1;
+    while (write(w->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+        ;
+}
+
+static void run_resumes(http_worker *w)
+{
+    uint64_t n;
+    while (read(w->wake_fd, &n, sizeof(n)) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&w->mu);
+    http_conn *list = w->resume_head;
+    w->resume_head = NULL;
+    pthread_mutex_unlock(&w->mu);
+    while (list) {
+        http_conn *c = list;
+        list = c->resume_next;
+        conn_on_resume(c);
+    }
+}
+
+/* Makes room at the connection cap: closes this worker's connection that has been idle longest. */
+static bool evict_idle(http_worker *w)
+{
+    http_conn *victim = NULL;
+    for (http_conn *c = w->conns; c; c = c->next)
+        if (c->counted && conn_evictable(c) &&
+            (!victim || c->idle_since_ns < victim->idle_since_ns))
+            victim = c;
+    if (!victim)
         return false;
-    char *end;
-    unsigned long long n = strtoull(cl, &end, 10);
-    return *end == '\0' && n > r->body_limit;
+    conn_close(victim, "evicted at the connection limit");
+    return true;
 }
 
-static enum MHD_Result reject_too_large(http_request *r)
+static void set_listening(http_worker *w, bool on)
 {
-    char msg[128];
-    snprintf(msg, sizeof(msg), "request body exceeds %zu bytes (KRONOS_MAX_REQUEST_SIZE_MB)",
-             r->body_limit);
-    http_observe_oversized(r);
-    return http_respond_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "payload_too_large", msg, NULL, NULL,
-                              0);
-}
-
-/* First call for a request: headers are complete. Identity, routing and early rejections. */
-static enum MHD_Result begin(http_request *r, const char *url, const char *method)
-{
-    snprintf(r->method, sizeof(r->method), "%s", method);
-    snprintf(r->path, sizeof(r->path), "%s", url);
-    const char *rid = http_header(r, "X-Request-ID");
-    if (request_id_valid(rid))
-        snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
-    else
-        request_id_generate(r->request_id);
-    trace_start(&r->trace, http_header(r, "traceparent"));
-    format_client(r);
-
-    r->route = router_find(url);
-    if (!r->route)
-        return http_respond_error(r, MHD_HTTP_NOT_FOUND, "not_found", "route not found", NULL, NULL,
-                                  0);
-    r->label = r->route->label;
-    if (!(router_method_bit(method) & r->route->methods)) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "method %s not allowed", r->method);
-        http_header_kv allow = {MHD_HTTP_HEADER_ALLOW, r->route->allow};
-        return http_respond_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", msg, NULL,
-                                  &allow, 1);
-    }
-    if (!api_admit(r))
-        return MHD_YES; /* refused: the error response is queued */
-    r->body_limit = config_max_request_bytes(r->app->cfg);
-    if (r->route->reads_body && content_length_over(r)) {
-        r->body_too_large = true;
-        return reject_too_large(r);
-    }
-    return MHD_YES;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
-{
-    (void)cls;
-    (void)conn;
-    (void)version;
-    http_request *r = *con_cls;
-    if (!r)
-        return MHD_NO;
-    if (!r->request_id[0])
-        return begin(r, url, method);
-    if (r->status) /* already answered (404/405/413 before the body) */
-        return MHD_YES;
-
-    if (*upload_data_size) {
-        size_t n = *upload_data_size;
-        *upload_data_size = 0;
-        r->request_bytes += n;
-        if (!r->route->reads_body || r->body_too_large)
-            return MHD_YES;
-        if (r->body.len + n > r->body_limit) {
-            r->body_too_large = true;
-            sb_free(&r->body);
-            return MHD_YES;
-        }
-        sb_append(&r->body, upload_data, n);
-        return sb_ok(&r->body) ? MHD_YES : MHD_NO;
-    }
-
-    conn_track_received(track_of(conn));
-    if (r->body_too_large)
-        return reject_too_large(r);
-    return r->route->handler(r);
-}
-
-static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
-                            enum MHD_RequestTerminationCode toe)
-{
-    http_server *s = cls;
-    http_request *r = *con_cls;
-    if (!r)
+    if (w->listening == on)
         return;
-    *con_cls = NULL;
-    conn_track_idle(track_of(conn));
-    http_observe_completed(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
-    if (r->handler_cleanup)
-        r->handler_cleanup(r->handler_state);
-    sb_free(&r->body);
-    free(r);
-    atomic_fetch_sub(&s->inflight, 1);
+    if (on) {
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &listen_marker};
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->srv->listen_fd, &ev);
+    } else {
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->srv->listen_fd, NULL);
+    }
+    w->listening = on;
 }
 
-static int bind_address(const config *cfg, struct sockaddr_storage *ss, unsigned *flags)
+static void admit_connection(http_worker *w, int fd, const struct sockaddr_storage *ss,
+                             socklen_t len)
 {
-    memset(ss, 0, sizeof(*ss));
-    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    http_server *s = w->srv;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    http_conn *c = conn_create(w, fd, (const struct sockaddr *)ss, len);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    worker_attach(w, c);
+    if (!peer_table_acquire(s->peers, c->addr, s->cfg.max_connections_per_ip)) {
+        conn_refuse(c, 429, "rate_limited",
+                    "too many connections from this address (KRONOS_MAX_CONNECTIONS_PER_IP)");
+        return;
+    }
+    c->holds_ip_slot = true;
+    if (atomic_fetch_add(&s->open_conns, 1) >= s->cfg.max_connections && !evict_idle(w)) {
+        atomic_fetch_sub(&s->open_conns, 1);
+        conn_refuse(c, 503, "overloaded",
+                    "connection limit reached (KRONOS_MAX_CONNECTIONS); retry later");
+        return;
+    }
+    c->counted = true;
+}
+
+static void accept_ready(http_worker *w)
+{
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int fd =
+            accept4(w->srv->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            admit_connection(w, fd, &ss, len);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            log_msg(LOG_ERROR, "kronosd.http", "accept: out of file descriptors or memory");
+            set_listening(w, false);
+            w->accept_paused_until = clock_mono_ns() + ACCEPT_BACKOFF_NS;
+        }
+        return;
+    }
+}
+
+static void sweep(http_worker *w, uint64_t now)
+{
+    for (http_conn *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        conn_check_deadlines(c, now);
+    }
+    if (w->accept_paused_until && now >= w->accept_paused_until &&
+        !atomic_load(&w->srv->quiesced)) {
+        w->accept_paused_until = 0;
+        set_listening(w, true);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    http_worker *w = arg;
+    struct epoll_event events[64];
+    uint64_t next_sweep = clock_mono_ns() + SWEEP_NS;
+    while (!atomic_load(&w->srv->stopping)) {
+        int n = epoll_wait(w->epfd, events, 64, (int)(SWEEP_NS / 1000000));
+        for (int i = 0; i < n; i++) {
+            void *p = events[i].data.ptr;
+            if (p == &listen_marker)
+                accept_ready(w);
+            else if (p == &wake_marker)
+                run_resumes(w);
+            else
+                conn_on_events(p, events[i].events);
+        }
+        uint64_t now = clock_mono_ns();
+        if (now >= next_sweep) {
+            sweep(w, now);
+            next_sweep = now + SWEEP_NS;
+        }
+    }
+    return NULL;
+}
+
+static int open_listener(const http_server_config *cfg, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    socklen_t len;
     if (inet_pton(AF_INET, cfg->host, &in4->sin_addr) == 1) {
         in4->sin_family = AF_INET;
         in4->sin_port = htons((uint16_t)cfg->port);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, cfg->host, &in6->sin6_addr) == 1) {
+        len = sizeof(*in4);
+    } else if (inet_pton(AF_INET6, cfg->host, &in6->sin6_addr) == 1) {
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons((uint16_t)cfg->port);
-        *flags |= MHD_USE_DUAL_STACK;
-        return 0;
+        len = sizeof(*in6);
+    } else {
+        snprintf(err, errlen, "KRONOS_HOST=\"%s\" is not an IP address", cfg->host);
+        return -1;
     }
-    return -1;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1, zero = 0;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (ss.ss_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    }
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->host, cfg->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
 }
 
-http_server *http_server_start(app *a, char *err, size_t errlen)
+static unsigned bound_port(int fd)
 {
-    const config *cfg = a->cfg;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+static int worker_init(http_worker *w, http_server *s)
+{
+    w->srv = s;
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&w->mu, NULL);
+    if (w->epfd < 0 || w->wake_fd < 0)
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &wake_marker};
+    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev);
+    set_listening(w, true);
+    return 0;
+}
+
+static void worker_close_all(http_worker *w)
+{
+    /* Requests still suspended have had their jobs finished (the scheduler is shut down first),
+     * so closing them here is their end. */
+    run_resumes(w);
+    while (w->conns)
+        conn_close(w->conns, "server stopping");
+    if (w->epfd >= 0)
+        close(w->epfd);
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
+    pthread_mutex_destroy(&w->mu);
+}
+
+static void free_server(http_server *s)
+{
+    for (unsigned i = 0; i < s->nworkers; i++)
+        worker_close_all(&s->workers[i]);
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    peer_table_free(s->peers);
+    free(s->workers);
+    free(s);
+}
+
+http_server *http_server_start(const http_server_config *cfg, char *err, size_t errlen)
+{
     http_server *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    s->app = a;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    struct sockaddr_storage addr;
-    if (bind_address(cfg, &addr, &flags) != 0) {
-        snprintf(err, errlen, "KRONOS_HOST=\"%s\" is not an IP address", cfg->host);
-        free(s);
+    s->cfg = *cfg;
+    s->nworkers = cfg->threads ? cfg->threads : 1;
+    s->listen_fd = open_listener(cfg, err, errlen);
+    s->workers = calloc(s->nworkers, sizeof(*s->workers));
+    s->peers = peer_table_create();
+    if (s->listen_fd < 0 || !s->workers || !s->peers) {
+        if (s->listen_fd >= 0)
+            snprintf(err, errlen, "out of memory");
+        s->nworkers = 0;
+        free_server(s);
         return NULL;
     }
-    s->reaper = conn_reaper_start(cfg->connection_timeout);
-    if (!s->reaper) {
-        snprintf(err, errlen, "cannot start the connection reaper thread");
-        free(s);
+    s->port = bound_port(s->listen_fd);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        s->workers[i].epfd = s->workers[i].wake_fd = -1;
+    unsigned started = 0;
+    for (; started < s->nworkers; started++) {
+        http_worker *w = &s->workers[started];
+        if (worker_init(w, s) != 0 || pthread_create(&w->thread, NULL, worker_main, w) != 0)
+            break;
+    }
+    if (started < s->nworkers) {
+        snprintf(err, errlen, "cannot start the HTTP threads");
+        atomic_store(&s->stopping, true);
+        for (unsigned i = 0; i < started; i++)
+            pthread_join(s->workers[i].thread, NULL);
+        free_server(s);
         return NULL;
     }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    /* Handlers never wait on the model, but parsing a large body takes milliseconds: twice the
-     * cores (at least 4) keeps probes and scrapes answered while one thread parses. */
-    unsigned pool = (unsigned)(cores > 2 ? 2 * cores : 4);
-    s->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, pool,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_URI_LOG_CALLBACK,
-        on_request_start, s, MHD_OPTION_NOTIFY_COMPLETED, on_request_done, s,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
-    if (!s->daemon) {
-        snprintf(err, errlen, "cannot listen on %s:%d (address in use or not available)", cfg->host,
-                 cfg->port);
-        free(s);
-        return NULL;
-    }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : (unsigned)cfg->port;
     return s;
 }
 
@@ -278,9 +375,13 @@ unsigned http_server_port(const http_server *s)
 
 void http_server_quiesce(http_server *s)
 {
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    if (atomic_exchange(&s->quiesced, true))
+        return;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        epoll_ctl(s->workers[i].epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+    /* The descriptor stays open until stop (no number reuse under a racing accept); shutting it
+     * down stops listening, so new connections are refused. */
+    shutdown(s->listen_fd, SHUT_RDWR);
 }
 
 long http_server_inflight(const http_server *s)
@@ -292,7 +393,12 @@ void http_server_stop(http_server *s)
 {
     if (!s)
         return;
-    MHD_stop_daemon(s->daemon);
-    conn_reaper_stop(s->reaper);
-    free(s);
+    atomic_store(&s->stopping, true);
+    uint64_t one = 1;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if (write(s->workers[i].wake_fd, &one, sizeof(one)) < 0)
+            continue;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i].thread, NULL);
+    free_server(s);
 }

@@ -3,6 +3,7 @@ import http.client
 import json
 import os
 import re
+import select
 import socket
 import subprocess
 import threading
@@ -219,7 +220,7 @@ with Kronosd(env={"KRONOS_TEST_ENGINE_LOAD_DELAY_MS": "1500"}) as k:
     c.eq((r.status, r.json()["status"], r.json()["model_loaded"]), (200, "ready", True),
          "readyz ready after load")
 
-# connection caps: per-IP connections beyond the cap are closed by the server
+# connection caps: a connection beyond the per-IP cap is answered 429 and closed
 with Kronosd(env={"KRONOS_MAX_CONNECTIONS_PER_IP": "2"}) as k:
     time.sleep(0.5)  # let the server reap the start-up probe's connection first
     held = [socket.create_connection(("127.0.0.1", k.port)) for _ in range(2)]
@@ -227,48 +228,60 @@ with Kronosd(env={"KRONOS_MAX_CONNECTIONS_PER_IP": "2"}) as k:
         h.sendall(b"GET /v1/healthz HTTP/1.1\r\n")
     time.sleep(0.5)
     extra = socket.create_connection(("127.0.0.1", k.port), timeout=3)
+    got = b""
     try:
         extra.sendall(b"GET /v1/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        got = extra.recv(100)
+        while True:
+            chunk = extra.recv(4096)
+            if not chunk:
+                break
+            got += chunk
     except OSError:
-        got = b""
-    c.eq(got, b"", "connection over the per-IP cap is closed")
+        pass
+    c.check(got.startswith(b"HTTP/1.1 429 "), "connection over the per-IP cap gets 429: %r" % got[:40])
+    c.check(b'"code":"rate_limited"' in got and b"Retry-After: " in got,
+            "the 429 carries the envelope and Retry-After")
     for s in held + [extra]:
         s.close()
     time.sleep(0.3)
     c.eq(k.get("/v1/healthz").status, 200, "served again once connections are released")
 
-def seconds_until_cut(port, head, trickle, interval, give_up=6.0):
-    """Sends head, then trickle one byte per interval; returns when the server cut us off."""
+def seconds_until_408(port, head, trickle, interval, give_up=6.0):
+    """Sends head, then trickle one byte per interval; returns the seconds until the server
+    answered 408 (None when it did not)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     t0 = time.time()
     try:
         s.sendall(head)
         for ch in trickle:
             s.sendall(bytes([ch]))
-            time.sleep(interval)
-            if time.time() - t0 > give_up:
+            if select.select([s], [], [], interval)[0]:
                 break
-        s.settimeout(1)
-        return time.time() - t0 if s.recv(10) == b"" else None
+            if time.time() - t0 > give_up:
+                return None
+        elapsed = time.time() - t0
+        s.settimeout(2)
+        return elapsed if s.recv(12) == b"HTTP/1.1 408" else None
     except OSError:
-        return time.time() - t0
+        return None
     finally:
         s.close()
 
 
 # an absolute deadline to receive a request: trickling the body does not keep it alive ...
 with Kronosd(env={"KRONOS_CONNECTION_TIMEOUT": "1"}) as k:
-    cut = seconds_until_cut(k.port, b"POST /v1/predict/single HTTP/1.1\r\nHost: x\r\n"
+    cut = seconds_until_408(k.port, b"POST /v1/predict/single HTTP/1.1\r\nHost: x\r\n"
                             b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n",
-                            b" " * 10, 0.4)
+                            b" " * 20, 0.4)
+    print("slow body answered 408 after %s s (limit 1 s)" % cut)
     c.check(cut is not None and cut < 3.5, "slow body cut at the absolute deadline (%s s)" % cut)
 
-# ... and neither does trickling the headers (slowloris)
-with Kronosd(env={"KRONOS_CONNECTION_TIMEOUT": "1"}) as k:
-    cut = seconds_until_cut(k.port, b"", b"GET /v1/healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " +
+# ... and neither does trickling the headers (slowloris): KRONOS_HEADER_TIMEOUT bounds the head
+with Kronosd(env={"KRONOS_HEADER_TIMEOUT": "1"}) as k:
+    cut = seconds_until_408(k.port, b"", b"GET /v1/healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " +
                             b"a" * 40, 0.3)
-    c.check(cut is not None and cut < 3.5, "trickled headers cut at the absolute deadline (%s s)" % cut)
+    print("trickled head answered 408 after %s s (limit 1 s)" % cut)
+    c.check(cut is not None and cut < 3.5, "trickled headers cut at the head deadline (%s s)" % cut)
     c.eq(k.get("/v1/healthz").status, 200, "server fine after the slow client")
 
 # bad configuration: exit 2, one line naming the variable and the value
