@@ -16,6 +16,8 @@ DS = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'job=~"$job", instance=~"$instance"'
 SEL_ROUTE = SEL + ', route=~"$route"'
 PREDICT = SEL + ', route=~"/v1/predict/single|/v1/predict/batch"'
+# Admitted predictions, the availability SLI's denominator: rate_limited, invalid and cancelled left out.
+ADMITTED = PREDICT + ', status=~"success|error|timeout|unavailable"'
 RI = "$__rate_interval"
 
 
@@ -112,8 +114,9 @@ def panels():
 
     L.row("Traffic and latency")
     L.add(ts, "Request rate by route and status",
-          "Requests per second, split by route and outcome (success, invalid = 4xx, rejected = 429/503, "
-          "timeout = 504, error = 5xx).", "reqps",
+          "Requests per second, split by route and outcome: success, invalid = 4xx but 429, rate_limited = 429, "
+          "unavailable = 503 (overloaded, not ready, draining), timeout = 504, cancelled = client hung up, "
+          "error = other 5xx.", "reqps",
           [(f"sum by (route, status) ({rate('kronos_requests_total', SEL_ROUTE)})", "{{route}} {{status}}")],
           w=12, options=tso)
     L.add("gauge", "Total request rate",
@@ -132,10 +135,11 @@ def panels():
           [(quantile(q, "kronos_request_duration_seconds", sel=SEL_ROUTE), f"p{int(q * 100)}")
            for q in (0.5, 0.95, 0.99)], options=tso, exemplars=True)
     L.add(ts, "Error and timeout rate",
-          "Share of prediction requests answered with a server error (5xx), a timeout (504) or load "
-          "shedding (429/503). Both sides of each ratio are summed over the same labels.", "percentunit",
+          "Share of admitted prediction requests (all but rate_limited, invalid and cancelled: the availability "
+          "SLI's denominator) answered with a server error (other 5xx), a timeout (504) or unavailable (503). "
+          "Both sides of each ratio are summed over the same labels.", "percentunit",
           [(f"sum({rate('kronos_requests_total', PREDICT + ', status=' + chr(34) + s + chr(34))}) / "
-            f"sum({rate('kronos_requests_total', PREDICT)})", s) for s in ("error", "timeout", "rejected")],
+            f"sum({rate('kronos_requests_total', ADMITTED)})", s) for s in ("error", "timeout", "unavailable")],
           options=tso, minimum=0)
     L.add(ts, "Concurrent requests",
           "Requests being processed right now, per instance (kronos_concurrent_requests).", "short",

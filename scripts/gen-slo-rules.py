@@ -22,6 +22,8 @@ SLO_RULES = os.path.join(ROOT, "monitoring/prometheus/kronos-slo-rules.yml")
 PROMETHEUS_RULE = os.path.join(ROOT, "monitoring/kubernetes/kronos-prometheusrule.yaml")
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# The values of kronos_requests_total's status label (SPEC §3).
+STATUSES = ("success", "invalid", "rate_limited", "unavailable", "timeout", "cancelled", "error")
 
 
 class SpecError(Exception):
@@ -42,6 +44,30 @@ def le_regex(threshold):
     if value.is_integer():
         spellings.add(str(int(value)))
     return "|".join(re.escape(s).replace("\\", "\\\\") for s in sorted(spellings))
+
+
+def status_matches(template):
+    """(operator, [values]) of every status matcher in a series template."""
+    return [(op, value.split("|"))
+            for op, value in re.findall(r'\bstatus\s*(=~|!~|!=|=)\s*"([^"]*)"', template)]
+
+
+def check_statuses(name, slo):
+    """A status kronosd never emits would silently match nothing (an old spec's `rejected`, say)."""
+    positive = {}
+    for key in ("total", "errors", "good"):
+        for op, values in status_matches(slo.get(key, "")):
+            for v in values:
+                if v not in STATUSES:
+                    hint = (" (it was split into rate_limited and unavailable: docs/OBSERVABILITY.md)"
+                            if v == "rejected" else "")
+                    raise SpecError(f"slo {name}: {key} matches status {v!r}, which kronosd does not "
+                                    f"emit{hint}; known: {', '.join(STATUSES)}")
+            if op in ("=", "=~"):
+                positive[key] = set(values)
+    bad, total = positive.get("errors"), positive.get("total")
+    if bad is not None and total is not None and not bad <= total:
+        raise SpecError(f"slo {name}: errors count statuses the total leaves out: {sorted(bad - total)}")
 
 
 def camel(name):
@@ -79,6 +105,7 @@ def validate(spec):
             raise SpecError(f"slo {name}: objective must be in (0, 1)")
         if ("errors" in slo) == ("good" in slo):
             raise SpecError(f"slo {name}: give exactly one of errors / good")
+        check_statuses(name, slo)
         if "good" in slo and "%(le)s" in slo["good"] and "threshold_seconds" not in slo:
             raise SpecError(f"slo {name}: good uses %(le)s but threshold_seconds is missing")
     for tier in spec["burn_rates"]:

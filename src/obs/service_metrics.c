@@ -24,8 +24,13 @@ const char *const sm_route_names[SM_ROUTE_COUNT] = {"/",
                                                     "/v1/predict/batch",
                                                     "/v1/metrics",
                                                     "other"};
-const char *const sm_status_names[SM_STATUS_COUNT] = {"success", "invalid", "rejected", "timeout",
-                                                      "error"};
+const char *const sm_status_names[SM_STATUS_COUNT] = {[SM_STATUS_SUCCESS] = "success",
+                                                      [SM_STATUS_INVALID] = "invalid",
+                                                      [SM_STATUS_RATE_LIMITED] = "rate_limited",
+                                                      [SM_STATUS_UNAVAILABLE] = "unavailable",
+                                                      [SM_STATUS_TIMEOUT] = "timeout",
+                                                      [SM_STATUS_CANCELLED] = "cancelled",
+                                                      [SM_STATUS_ERROR] = "error"};
 const char *const sm_endpoint_names[SM_ENDPOINT_COUNT] = {"single", "batch"};
 const char *const sm_event_names[SM_EVENT_COUNT] = {"unauthorized", "blocked", "invalid_api_key",
                                                     "rate_limited", "oversized"};
@@ -74,15 +79,18 @@ enum sm_route sm_route_from_path(const char *path, size_t len)
 
 enum sm_status sm_status_from_http(int code)
 {
-    if (code < 400)
-        return SM_STATUS_SUCCESS;
-    if (code == 429 || code == 503)
-        return SM_STATUS_REJECTED;
-    if (code == 504)
+    switch (code) {
+    case 429:
+        return SM_STATUS_RATE_LIMITED;
+    case 499:
+        return SM_STATUS_CANCELLED;
+    case 503:
+        return SM_STATUS_UNAVAILABLE;
+    case 504:
         return SM_STATUS_TIMEOUT;
-    if (code < 500)
-        return SM_STATUS_INVALID;
-    return SM_STATUS_ERROR;
+    default:
+        return code < 400 ? SM_STATUS_SUCCESS : code < 500 ? SM_STATUS_INVALID : SM_STATUS_ERROR;
+    }
 }
 
 /* Registration helpers: every failure lands in err and aborts init. */

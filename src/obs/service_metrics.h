@@ -27,11 +27,13 @@ enum sm_route {
 };
 
 enum sm_status {
-    SM_STATUS_SUCCESS,  /* 1xx-3xx */
-    SM_STATUS_INVALID,  /* 4xx other than 429 */
-    SM_STATUS_REJECTED, /* 429, 503 */
-    SM_STATUS_TIMEOUT,  /* 504 */
-    SM_STATUS_ERROR,    /* other 5xx */
+    SM_STATUS_SUCCESS,      /* 1xx-3xx */
+    SM_STATUS_INVALID,      /* 4xx other than 429 and 499 */
+    SM_STATUS_RATE_LIMITED, /* 429 */
+    SM_STATUS_UNAVAILABLE,  /* 503: overloaded, not ready, draining */
+    SM_STATUS_TIMEOUT,      /* 504 */
+    SM_STATUS_CANCELLED,    /* 499: the client hung up before the answer */
+    SM_STATUS_ERROR,        /* other 5xx */
     SM_STATUS_COUNT
 };
 
@@ -53,7 +55,7 @@ extern const char *const sm_event_names[SM_EVENT_COUNT];
 
 /* The route label for a request path (exact match, query string excluded), else SM_ROUTE_OTHER. */
 enum sm_route sm_route_from_path(const char *path, size_t len);
-/* The status label for an HTTP status code. */
+/* The status label for an HTTP status code; 499 (a client hang-up, as logged) is cancelled. */
 enum sm_status sm_status_from_http(int code);
 
 /*

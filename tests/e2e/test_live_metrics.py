@@ -203,7 +203,7 @@ scrape_configs:
             (f'kronos_requests_total{{{sel}, route="/v1/predict/single", status="success"}}', 6),
             (f'kronos_requests_total{{{sel}, route="/v1/predict/batch", status="success"}}', 2),
             (f'kronos_requests_total{{{sel}, route="/v1/predict/single", status="invalid"}}', 3),
-            (f'kronos_requests_total{{{sel}, route="/v1/predict/single", status="rejected"}}', 10),
+            (f'kronos_requests_total{{{sel}, route="/v1/predict/single", status="rate_limited"}}', 10),
             (f'kronos_requests_total{{{sel}, route="other", status="invalid"}}', 1),
             (f'sum(kronos_security_events_total{{{sel}, event="rate_limited", container="flooder"}})', 10),
             (f'sum(kronos_rate_limit_hits_total{{{sel}, container="flooder"}})', 10),
@@ -222,6 +222,9 @@ scrape_configs:
         for expr, minimum in expectations:
             v = prom.value(expr)
             fails.check(v is not None and v >= minimum, f"{expr} = {v}, want >= {minimum}")
+        # every SPEC §3 status class is scraped (at 0 until it happens); the retired `rejected` is gone
+        got = {r["metric"]["status"] for r in prom.query(f'kronos_requests_total{{{sel}, route="/v1/predict/batch"}}')}
+        fails.check(got == k.LABEL_VALUES["status"], f"status values scraped: {sorted(got)}")
         # A clean start is not a failed load (the dashboard's "Model load failures" stat turns red on >= 1).
         v = prom.value(f'kronos_model_load_failures_total{{{sel}}}')
         fails.check(v == 0, f"kronos_model_load_failures_total = {v} after a successful load, want 0")

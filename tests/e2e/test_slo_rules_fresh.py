@@ -41,7 +41,11 @@ def check_generator(spec, fails):
     for mutate, what in ((lambda s: s["slos"][0].update(objective=1.5), "objective 1.5"),
                          (lambda s: s["burn_rates"][0].update(short="2h"), "short window longer than long"),
                          (lambda s: s["slos"].append(dict(s["slos"][0])), "repeated SLO name"),
-                         (lambda s: s.pop("selector"), "missing selector")):
+                         (lambda s: s.pop("selector"), "missing selector"),
+                         (lambda s: s["slos"][0].update(errors=s["slos"][0]["errors"].replace(
+                             'status=~"', 'status=~"rejected|')), "the retired status rejected"),
+                         (lambda s: s["slos"][0].update(total=s["slos"][0]["total"].replace(
+                             "unavailable", "success")), "bad events outside the total")):
         broken = copy.deepcopy(spec)
         mutate(broken)
         try:

@@ -145,12 +145,6 @@ static void recorders_land_in_their_series(void **state)
     assert_int_equal(sm_route_from_path("/v1/predict/batch", 17), SM_ROUTE_PREDICT_BATCH);
     assert_int_equal(sm_route_from_path("/v1/predict/batchX", 18), SM_ROUTE_OTHER);
     assert_int_equal(sm_route_from_path("/", 1), SM_ROUTE_ROOT);
-    assert_int_equal(sm_status_from_http(200), SM_STATUS_SUCCESS);
-    assert_int_equal(sm_status_from_http(422), SM_STATUS_INVALID);
-    assert_int_equal(sm_status_from_http(429), SM_STATUS_REJECTED);
-    assert_int_equal(sm_status_from_http(503), SM_STATUS_REJECTED);
-    assert_int_equal(sm_status_from_http(504), SM_STATUS_TIMEOUT);
-    assert_int_equal(sm_status_from_http(500), SM_STATUS_ERROR);
 
     sm_request_done(SM_ROUTE_PREDICT_SINGLE, SM_STATUS_SUCCESS, 0.2, 3000, 70000, TRACE);
     sm_request_done(SM_ROUTE_PREDICT_SINGLE, SM_STATUS_SUCCESS, 45, 100, 100, NULL);
@@ -230,6 +224,42 @@ static void recorders_land_in_their_series(void **state)
     free(om);
 }
 
+/* SPEC §3's status classes, spelled out here rather than read back from the table under test. */
+static void status_classes_follow_the_spec(void **state)
+{
+    (void)state;
+    static const struct {
+        int code;
+        const char *status;
+    } cases[] = {{200, "success"}, {204, "success"},      {304, "success"},   {400, "invalid"},
+                 {401, "invalid"}, {403, "invalid"},      {404, "invalid"},   {413, "invalid"},
+                 {422, "invalid"}, {429, "rate_limited"}, {499, "cancelled"}, {500, "error"},
+                 {502, "error"},   {503, "unavailable"},  {504, "timeout"},   {505, "error"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        enum sm_status st = sm_status_from_http(cases[i].code);
+        assert_in_range(st, 0, SM_STATUS_COUNT - 1);
+        if (strcmp(sm_status_names[st], cases[i].status) != 0)
+            fail_msg("HTTP %d is %s, want %s", cases[i].code, sm_status_names[st], cases[i].status);
+        sm_request_done(SM_ROUTE_PREDICT_BATCH, st, 0.01, 10, 10, NULL);
+    }
+
+    static const char *const spec[] = {"success", "invalid",   "rate_limited", "unavailable",
+                                       "timeout", "cancelled", "error"};
+    static const double want[] = {3, 6, 1, 1, 1, 1, 3};
+    assert_int_equal(SM_STATUS_COUNT, sizeof spec / sizeof *spec);
+    char *t = render(METRIC_FMT_TEXT);
+    char s[256];
+    for (size_t i = 0; i < sizeof spec / sizeof *spec; i++) {
+        snprintf(s, sizeof s, "kronos_requests_total{route=\"/v1/predict/batch\",status=\"%s\"}",
+                 spec[i]);
+        assert_true(value_of(t, s) == want[i]);
+        snprintf(s, sizeof s, "kronos_requests_total{route=\"other\",status=\"%s\"}", spec[i]);
+        assert_true(value_of(t, s) == 0);
+    }
+    assert_null(strstr(t, "status=\"rejected\""));
+    free(t);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -305,6 +335,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(every_family_at_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(recorders_land_in_their_series, setup, teardown),
+        cmocka_unit_test_setup_teardown(status_classes_follow_the_spec, setup, teardown),
         cmocka_unit_test_setup_teardown(external_parsers_accept_it, setup, teardown),
         cmocka_unit_test_setup_teardown(recorders_are_noops_before_init, setup, teardown),
     };

@@ -55,7 +55,7 @@ ROUTES = {"/", "/v1/healthz", "/v1/readyz", "/v1/healthz/detailed", "/v1/predict
           "/v1/predict/batch", "/v1/metrics", "other"}
 LABEL_VALUES = {
     "route": ROUTES,
-    "status": {"success", "invalid", "rejected", "timeout", "error"},
+    "status": {"success", "invalid", "rate_limited", "unavailable", "timeout", "cancelled", "error"},
     "endpoint": {"single", "batch"},
     "event": {"unauthorized", "blocked", "invalid_api_key", "rate_limited", "oversized"},
 }
