@@ -1,5 +1,6 @@
 """Issue 4: the prediction API through the real binary (baseline engine)."""
 import json
+import re
 import socket
 import threading
 import time
@@ -236,6 +237,13 @@ with Kronosd(env=env, wait_ready=True) as k:
     # with the first job dropped this takes its own 3 s; had it run on, 2.5 s more
     c.check(time.time() - t0 < 4.5, "abandoned work dropped (%.2fs)" % (time.time() - t0))
     time.sleep(0.1)
+    text = k.get("/v1/metrics").body.decode()
+    counts = dict(re.findall(r'^kronos_requests_total\{route="/v1/predict/single",'
+                             r'status="(\w+)"\} (\S+)$', text, re.M))
+    c.eq((counts.get("cancelled"), counts.get("unavailable"), counts.get("success")),
+         ("1", "0", "1"), "the hang-up is counted once as cancelled, never as unavailable")
+    c.check(any(l.get("status_code") == 499 and l["message"] == "request completed"
+                for l in k.log_records()), "the hang-up is logged with status_code 499")
 c.check(any(l["message"] == "single prediction cancelled" for l in k.log_records()),
         "cancelled log line for the disconnected client")
 c.done()
