@@ -101,6 +101,8 @@ static const option_spec specs[] = {
      "requests allowed in a burst"},
     {"KRONOS_CONNECTION_TIMEOUT", K_INT, "30", 1, 3600, false, OFF(connection_timeout),
      "seconds: idle keep-alive timeout and absolute limit to receive a request"},
+    {"KRONOS_MAX_BUFFERED_MB", K_INT, "256", 1, 1048576, false, OFF(max_buffered_mb),
+     "MiB of request bodies being received plus answers being sent, all connections together"},
     {"KRONOS_HEADER_TIMEOUT", K_INT, "10", 1, 3600, false, OFF(header_timeout),
      "seconds: limit to send a complete request head (a new connection idles at most this long)"},
     {"KRONOS_MAX_CONNECTIONS", K_INT, "1024", 1, 1000000, false, OFF(max_connections),
@@ -388,6 +390,13 @@ static int cross_check(config *c, char *err, size_t errlen)
                  "invalid configuration: KRONOS_MAX_CONNECTIONS_PER_IP=\"%d\": expected at most "
                  "KRONOS_MAX_CONNECTIONS (%d)",
                  c->max_connections_per_ip, c->max_connections);
+        return CONFIG_INVALID;
+    }
+    if ((double)c->max_buffered_mb < c->max_request_size_mb) {
+        snprintf(err, errlen,
+                 "invalid configuration: KRONOS_MAX_BUFFERED_MB=\"%d\": expected at least "
+                 "KRONOS_MAX_REQUEST_SIZE_MB (%g)",
+                 c->max_buffered_mb, c->max_request_size_mb);
         return CONFIG_INVALID;
     }
     if (c->tokenizer_path && !c->model_path) {

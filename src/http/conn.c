@@ -101,19 +101,29 @@ static void request_end(http_conn *c, bool delivered)
     http_request *r = c->req;
     if (!r)
         return;
-    c->req = NULL;
     if (!delivered)
         r->status = HTTP_STATUS_CLIENT_CLOSED;
     http_observe_completed(r, delivered);
     if (r->handler_cleanup)
         r->handler_cleanup(r->handler_state);
-    sb_free(&r->body);
+    conn_release_body(c);
+    c->req = NULL;
     free(r);
     worker_request_ended(c->w);
 }
 
+void conn_release_body(http_conn *c)
+{
+    if (c->req)
+        sb_free(&c->req->body);
+    worker_uncharge(c->w, c->body_charged);
+    c->body_charged = 0;
+}
+
 static void free_answer(http_conn *c)
 {
+    worker_uncharge(c->w, c->out_charged);
+    c->out_charged = 0;
     if (!c->out_static)
         free(c->out_head);
     free(c->out_body);
@@ -169,6 +179,8 @@ void conn_set_answer(http_conn *c, int status, char *head, size_t head_len, char
     c->out[1] = (struct iovec){body, body_len};
     c->out_total = head_len + body_len;
     c->out_sent = 0;
+    c->out_charged = c->out_total;
+    worker_charge(c->w, c->out_charged, true); /* the work is done: charged, never refused */
     c->close_after = closes;
     c->state = CONN_WRITING;
     double grace = worker_config(c->w)->connection_timeout;
@@ -231,8 +243,14 @@ static void body_sink(void *ctx, const char *data, size_t n)
     http_conn *c = ctx;
     http_request *r = c->req;
     r->request_bytes += n;
-    if (r->route && r->route->reads_body && r->request_bytes <= r->body_limit)
-        sb_append(&r->body, data, n);
+    if (!r->route || !r->route->reads_body || r->request_bytes > r->body_limit || c->over_budget)
+        return;
+    if (!worker_charge(c->w, n, false)) {
+        c->over_budget = true;
+        return;
+    }
+    c->body_charged += n;
+    sb_append(&r->body, data, n);
 }
 
 static void answer_too_large(http_conn *c)
@@ -339,6 +357,15 @@ static enum step step_body(http_conn *c)
         answer_too_large(c);
         return AGAIN;
     }
+    if (c->over_budget) {
+        conn_release_body(c);
+        http_header_kv retry = {"Retry-After", "1"};
+        http_respond_error(c->req, HTTP_STATUS_SERVICE_UNAVAILABLE, "overloaded",
+                           "the server's buffer memory (KRONOS_MAX_BUFFERED_MB) is in use; retry "
+                           "later",
+                           NULL, &retry, 1);
+        return AGAIN;
+    }
     if (body_pending(c))
         return STOP;
     run_handler(c);
@@ -376,6 +403,7 @@ static enum step answer_sent(http_conn *c)
     c->scan = 0;
     c->body_left = 0;
     c->body_chunked = false;
+    c->over_budget = false;
     c->req_start_ns = left ? c->idle_since_ns : 0;
     c->state = CONN_HEAD;
     worker_watch(c->w, c, EPOLLIN | EPOLLRDHUP);

@@ -49,12 +49,15 @@ typedef struct http_conn {
     bool body_chunked;
     uint64_t body_left;
     http_chunked chunked;
+    size_t body_charged; /* bytes of the request body charged to the buffer budget */
+    bool over_budget;
 
     struct iovec out[2];
     char *out_head;
     char *out_body;
     bool out_static; /* out_head is the fixed fallback, not malloc'd */
     size_t out_total, out_sent;
+    size_t out_charged; /* bytes of the answer charged to the buffer budget */
     bool close_after;
     bool peer_eof;
 
@@ -77,6 +80,8 @@ void conn_on_resume(http_conn *c);
 void conn_check_deadlines(http_conn *c, uint64_t now);
 /* Is this connection idle between requests (and so may be evicted)? */
 bool conn_evictable(const http_conn *c);
+/* Frees the current request's body and its share of the buffer budget. */
+void conn_release_body(http_conn *c);
 /* Closes now; a request in progress ends with `status` (0: cancelled by the client). */
 void conn_close(http_conn *c, const char *why);
 
@@ -94,6 +99,9 @@ const http_server_config *worker_config(const http_worker *w);
 void worker_watch(http_worker *w, http_conn *c, uint32_t events);
 void worker_unwatch(http_worker *w, http_conn *c);
 void worker_detach(http_worker *w, http_conn *c);
+/* The process-wide buffer budget: charge fails (unless forced) when it would be exceeded. */
+bool worker_charge(http_worker *w, size_t bytes, bool force);
+void worker_uncharge(http_worker *w, size_t bytes);
 void worker_request_started(http_worker *w);
 void worker_request_ended(http_worker *w);
 void worker_queue_resume(http_worker *w, http_conn *c);

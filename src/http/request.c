@@ -38,7 +38,7 @@ bool http_query_arg(const http_request *r, const char *name, char *out, size_t o
 
 void http_body_release(http_request *r)
 {
-    sb_free(&r->body);
+    conn_release_body(r->conn);
 }
 
 void http_suspend(http_request *r)

@@ -45,6 +45,7 @@ struct http_server {
     atomic_bool quiesced;
     atomic_long inflight;
     atomic_uint open_conns; /* connections counted against KRONOS_MAX_CONNECTIONS */
+    atomic_size_t buffered; /* bytes charged against max_buffered */
     peer_table *peers;
 };
 
@@ -90,6 +91,20 @@ void worker_detach(http_worker *w, http_conn *c)
         peer_table_release(w->srv->peers, c->addr);
     if (c->counted)
         atomic_fetch_sub(&w->srv->open_conns, 1);
+}
+
+bool worker_charge(http_worker *w, size_t bytes, bool force)
+{
+    size_t before = atomic_fetch_add(&w->srv->buffered, bytes);
+    if (force || before + bytes <= w->srv->cfg.max_buffered)
+        return true;
+    atomic_fetch_sub(&w->srv->buffered, bytes);
+    return false;
+}
+
+void worker_uncharge(http_worker *w, size_t bytes)
+{
+    atomic_fetch_sub(&w->srv->buffered, bytes);
 }
 
 void worker_request_started(http_worker *w)

@@ -22,7 +22,9 @@ typedef struct http_server_config {
     double connection_timeout; /* seconds to send a whole request; keep-alive idle limit */
     unsigned max_connections;
     unsigned max_connections_per_ip;
-    size_t max_body; /* bytes */
+    size_t max_body;     /* bytes */
+    size_t max_buffered; /* bytes of bodies being received plus answers being sent, all
+                            connections together; a body that would cross it is refused (503) */
 
     const route *routes;
     size_t nroutes;

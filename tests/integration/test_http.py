@@ -268,6 +268,39 @@ def seconds_until_408(port, head, trickle, interval, give_up=6.0):
         s.close()
 
 
+# the process-wide buffer budget: a body that would cross KRONOS_MAX_BUFFERED_MB is refused 503
+with Kronosd(env={"KRONOS_MAX_BUFFERED_MB": "1", "KRONOS_MAX_REQUEST_SIZE_MB": "1"}) as k:
+    head = (b"POST /v1/predict/single HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 900000\r\n\r\n")
+    holder = socket.create_connection(("127.0.0.1", k.port), timeout=10)
+    holder.sendall(head + b" " * 800000)  # most of a body, held open
+    time.sleep(0.5)
+    second = socket.create_connection(("127.0.0.1", k.port), timeout=10)
+    try:
+        second.sendall(head + b" " * 900000)
+    except OSError:
+        pass
+    got = b""
+    try:
+        while True:
+            chunk = second.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except OSError:
+        pass
+    c.check(got.startswith(b"HTTP/1.1 503 ") and b'"code":"overloaded"' in got,
+            "a body past the buffer budget is refused 503 overloaded: %r" % got[:60])
+    holder.sendall(b" " * 100000)
+    holder.settimeout(10)
+    first = holder.recv(12)
+    c.eq(first, b"HTTP/1.1 400", "the held body, once complete, is served (400: not JSON)")
+    holder.close()
+    second.close()
+    metrics = k.get("/v1/metrics").body.decode()
+    c.check('kronos_requests_total{route="/v1/predict/single",status="unavailable"} 1' in metrics,
+            "the budget refusal is counted as unavailable")
+
 # an absolute deadline to receive a request: trickling the body does not keep it alive ...
 with Kronosd(env={"KRONOS_CONNECTION_TIMEOUT": "1"}) as k:
     cut = seconds_until_408(k.port, b"POST /v1/predict/single HTTP/1.1\r\nHost: x\r\n"
