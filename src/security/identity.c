@@ -163,6 +163,8 @@ void security_identify(const security_config *cfg, const struct sockaddr *peer,
     out->source = SECURITY_SOURCE_PEER;
 
     if (cfg->keys) {
+        /* A keys file is required authentication whatever KRONOS_SECURITY_ENABLED says (SPEC
+         * section 2); the switch only turns off the whitelist and header checks. */
         const char *tok = NULL;
         size_t len = 0;
         bool presented = bearer_token(authorization, &tok, &len);
@@ -170,13 +172,11 @@ void security_identify(const security_config *cfg, const struct sockaddr *peer,
         if (name) {
             snprintf(out->name, sizeof(out->name), "%s", name);
             out->source = SECURITY_SOURCE_API_KEY;
-        } else if (cfg->enabled) {
-            if (presented)
-                refuse(out, SECURITY_UNAUTHORIZED, SECURITY_EVENT_INVALID_API_KEY,
-                       "invalid API key");
-            else
-                refuse(out, SECURITY_UNAUTHORIZED, SECURITY_EVENT_UNAUTHORIZED,
-                       "missing API key: send 'Authorization: Bearer <key>'");
+        } else if (presented) {
+            refuse(out, SECURITY_UNAUTHORIZED, SECURITY_EVENT_INVALID_API_KEY, "invalid API key");
+        } else {
+            refuse(out, SECURITY_UNAUTHORIZED, SECURITY_EVENT_UNAUTHORIZED,
+                   "missing API key: send 'Authorization: Bearer <key>'");
         }
     } else if (container_header && have_addr && cidr_list_contains(&cfg->trusted_proxies, addr)) {
         if (security_name_valid(container_header, strlen(container_header))) {

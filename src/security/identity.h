@@ -16,7 +16,7 @@
 #include "security/whitelist.h"
 
 typedef struct security_settings {
-    bool enabled;                    /* KRONOS_SECURITY_ENABLED */
+    bool enabled;                    /* KRONOS_SECURITY_ENABLED: whitelist and header checks */
     const char *whitelist_csv;       /* KRONOS_CONTAINER_WHITELIST */
     const char *trusted_proxies_csv; /* KRONOS_TRUSTED_PROXIES */
     const char *api_keys_file;       /* KRONOS_API_KEYS_FILE; NULL or "" = no keys */

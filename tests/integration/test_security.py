@@ -62,6 +62,26 @@ try:
 finally:
     os.unlink(keys)
 
+# SPEC section 2: with a keys file, a key is required even with KRONOS_SECURITY_ENABLED=false
+# (that switch turns off the whitelist and header checks only).
+with tempfile.NamedTemporaryFile("w", suffix=".keys", delete=False) as f:
+    f.write("svc-a:0123456789abcdef0123\n")
+    keys = f.name
+try:
+    with Kronosd(env={"KRONOS_API_KEYS_FILE": keys, "KRONOS_SECURITY_ENABLED": "false",
+                      "KRONOS_CONTAINER_WHITELIST": "nobody",
+                      "KRONOS_RATE_LIMIT_ENABLED": "false"}) as k:
+        r = k.get("/v1/healthz/detailed")
+        c.eq((r.status, envelope_code(r)), (401, "unauthorized"), "security off: key still needed")
+        r = k.get("/v1/healthz/detailed", headers={"Authorization": "Bearer wrong-key-wrong-key"})
+        c.eq(r.status, 401, "security off: wrong key refused")
+        r = k.get("/v1/healthz/detailed", headers={"Authorization": "Bearer 0123456789abcdef0123"})
+        c.check(ADMITTED(r), "security off: valid key admitted (whitelist not applied)")
+    c.check(any(r.get("level") == "WARNING" and "still required" in r.get("message", "")
+                for r in k.log_records()), "start-up says the keys are still required")
+finally:
+    os.unlink(keys)
+
 # A bad keys file stops start-up with exit 2 naming the variable.
 with tempfile.NamedTemporaryFile("w", suffix=".keys", delete=False) as f:
     f.write("svc-a:short\n")

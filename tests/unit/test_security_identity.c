@@ -261,13 +261,22 @@ static void disabled_security_passes_everything_but_identifies(void **state)
     assert_allowed(who(&cfg, "127.0.0.1", "web-1", NULL), "web-1", SECURITY_SOURCE_HEADER);
     assert_allowed(who(&cfg, "127.0.0.1", "bad header", NULL), "localhost", SECURITY_SOURCE_PEER);
     security_config_free(&cfg);
+}
 
+/* SPEC section 2: when a keys file is set, a key is required. KRONOS_SECURITY_ENABLED=false
+ * turns off the whitelist and header checks, not the keys an operator configured. */
+static void keys_are_required_even_with_security_disabled(void **state)
+{
+    (void)state;
     write_keys();
+    security_config cfg;
     init(&cfg, false, "localhost", "127.0.0.1/32", keys_path);
     unlink(keys_path);
-    assert_allowed(who(&cfg, "192.0.2.7", NULL, NULL), "192.0.2.7", SECURITY_SOURCE_PEER);
-    assert_allowed(who(&cfg, "192.0.2.7", NULL, "Bearer wrong-key-0000000000"), "192.0.2.7",
-                   SECURITY_SOURCE_PEER);
+    security_identity id = who(&cfg, "192.0.2.7", NULL, NULL);
+    assert_refused(id, 401, SECURITY_EVENT_UNAUTHORIZED, "unauthorized");
+    assert_string_equal(id.name, "192.0.2.7");
+    id = who(&cfg, "127.0.0.1", "web-1", "Bearer wrong-key-0000000000");
+    assert_refused(id, 401, SECURITY_EVENT_INVALID_API_KEY, "unauthorized");
     assert_allowed(who(&cfg, "192.0.2.7", NULL, "Bearer " KEY_BOT), "bot", SECURITY_SOURCE_API_KEY);
     security_config_free(&cfg);
 }
@@ -357,6 +366,7 @@ int main(void)
         cmocka_unit_test(bearer_key_names_the_caller),
         cmocka_unit_test(missing_or_wrong_key_is_401),
         cmocka_unit_test(disabled_security_passes_everything_but_identifies),
+        cmocka_unit_test(keys_are_required_even_with_security_disabled),
         cmocka_unit_test(non_ip_peer_is_unknown),
         cmocka_unit_test(labels_are_bounded_and_enumerable),
         cmocka_unit_test(config_errors_name_the_variable),
