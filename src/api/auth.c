@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/header_count.h"
 #include "http/observe.h"
 #include "http/response.h"
 #include "security/identity.h"
@@ -58,6 +59,7 @@ bool api_admit(http_request *r)
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     security_identity who;
     security_identify(sec, ci ? ci->client_addr : NULL, http_header(r, "X-Container-Name"),
+                      http_header_count(r, "X-Container-Name"),
                       http_header(r, MHD_HTTP_HEADER_AUTHORIZATION), &who);
     snprintf(r->identity, sizeof(r->identity), "%s", who.name);
     r->container = who.label;

@@ -144,9 +144,30 @@ static bool bearer_token(const char *h, const char **tok, size_t *len)
     return n > 0;
 }
 
+/* X-Container-Name from a trusted proxy: the caller's name, or a 400 when it cannot be believed.
+ * Refusals only when security is on; otherwise the peer identity stays. */
+static void believe_header(const security_config *cfg, const char *value, size_t count,
+                           security_identity *out)
+{
+    if (count > 1) {
+        /* a proxy that appends its value after the client's would otherwise let the client's
+         * own (first) value win */
+        if (cfg->enabled)
+            refuse(out, SECURITY_BAD_REQUEST, SECURITY_EVENT_NONE,
+                   "more than one X-Container-Name header: a proxy must replace the client's "
+                   "value, not add its own");
+    } else if (security_name_valid(value, strlen(value))) {
+        snprintf(out->name, sizeof(out->name), "%s", value);
+        out->source = SECURITY_SOURCE_HEADER;
+    } else if (cfg->enabled) {
+        refuse(out, SECURITY_BAD_REQUEST, SECURITY_EVENT_NONE,
+               "invalid X-Container-Name header: expected 1-128 characters of [A-Za-z0-9._:-]");
+    }
+}
+
 void security_identify(const security_config *cfg, const struct sockaddr *peer,
-                       const char *container_header, const char *authorization,
-                       security_identity *out)
+                       const char *container_header, size_t container_headers,
+                       const char *authorization, security_identity *out)
 {
     memset(out, 0, sizeof(*out));
     refuse(out, SECURITY_ALLOW, SECURITY_EVENT_NONE, NULL);
@@ -178,15 +199,9 @@ void security_identify(const security_config *cfg, const struct sockaddr *peer,
             refuse(out, SECURITY_UNAUTHORIZED, SECURITY_EVENT_UNAUTHORIZED,
                    "missing API key: send 'Authorization: Bearer <key>'");
         }
-    } else if (container_header && have_addr && cidr_list_contains(&cfg->trusted_proxies, addr)) {
-        if (security_name_valid(container_header, strlen(container_header))) {
-            snprintf(out->name, sizeof(out->name), "%s", container_header);
-            out->source = SECURITY_SOURCE_HEADER;
-        } else if (cfg->enabled) {
-            refuse(out, SECURITY_BAD_REQUEST, SECURITY_EVENT_NONE,
-                   "invalid X-Container-Name header: expected 1-128 characters of "
-                   "[A-Za-z0-9._:-]");
-        }
+    } else if (container_header && container_headers > 0 && have_addr &&
+               cidr_list_contains(&cfg->trusted_proxies, addr)) {
+        believe_header(cfg, container_header, container_headers, out);
     }
 
     out->label = security_label(cfg, out->name);

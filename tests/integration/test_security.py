@@ -1,4 +1,6 @@
 """Identity, whitelist, API keys and the rate limit through the real binary."""
+import http.client
+import json
 import os
 import subprocess
 import tempfile
@@ -14,6 +16,35 @@ def envelope_code(r):
         return r.json()["error"]["code"]
     except Exception:
         return None
+
+
+def raw_get(port, path, headers, source="127.0.0.1", host="127.0.0.1", method="GET", body=b""):
+    """A request with header lines sent as given (repeats kept), from a chosen loopback source."""
+    conn = http.client.HTTPConnection(host, port, timeout=30, source_address=(source, 0))
+    try:
+        conn.putrequest(method, path)
+        for name, value in headers:
+            conn.putheader(name, value)
+        if method == "POST":
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body if method == "POST" else None)
+        resp = conn.getresponse()
+        body = resp.read()
+        try:
+            return resp.status, json.loads(body)
+        except ValueError:
+            return resp.status, None
+    finally:
+        conn.close()
+
+
+def err_code(body):
+    return body.get("error", {}).get("code") if isinstance(body, dict) else None
+
+
+def completed(k, path):
+    return [r for r in k.log_records() if r.get("message") == "request completed" and
+            r.get("path") == path]
 
 
 # Whitelist and the trusted-proxy header (127.0.0.1 is a trusted proxy by default).
@@ -39,6 +70,26 @@ c.check(any(e["event"] == "blocked" and e["container"] == "intruder" for e in ev
 with Kronosd(env={"KRONOS_TRUSTED_PROXIES": "", "KRONOS_RATE_LIMIT_ENABLED": "false"}) as k:
     r = k.get("/v1/healthz/detailed", headers={"X-Container-Name": "anything"})
     c.check(ADMITTED(r), "spoofed header from untrusted peer ignored (identity stays localhost)")
+
+# Issue 9: two X-Container-Name headers from a trusted proxy are a 400 naming the header; a proxy
+# that appends would otherwise let the client's own (first) value win.
+with Kronosd(env={"KRONOS_CONTAINER_WHITELIST": "svc-a", "KRONOS_RATE_LIMIT_ENABLED": "false"}) as k:
+    for values in (["admin", "svc-a"], ["svc-a", "svc-a"], ["svc-a", "intruder", "svc-b"]):
+        status, body = raw_get(k.port, "/v1/healthz/detailed",
+                               [("X-Container-Name", v) for v in values])
+        c.eq((status, err_code(body)), (400, "bad_request"),
+             "repeated X-Container-Name %r" % values)
+        c.check("X-Container-Name" in str((body or {}).get("detail")), "400 names the header: %r" % body)
+    status, _ = raw_get(k.port, "/v1/healthz/detailed",
+                        [("X-Container-Name", "svc-a"), ("x-container-name", "svc-a")])
+    c.eq(status, 400, "repeated header in another case")
+    status, _ = raw_get(k.port, "/v1/predict/single", [("X-Container-Name", "svc-a")] * 2,
+                        method="POST", body=b"{}")
+    c.eq(status, 400, "repeated header on predict (refused before the body)")
+    status, _ = raw_get(k.port, "/v1/healthz/detailed", [("X-Container-Name", "svc-a")])
+    c.check(status not in (400, 401, 403), "a single header is believed")
+    status, _ = raw_get(k.port, "/v1/readyz", [("X-Container-Name", "a")] * 2)
+    c.check(status in (200, 503), "unchecked routes do not look at identity headers")
 
 # API keys: Bearer required; identity is the key's name.
 with tempfile.NamedTemporaryFile("w", suffix=".keys", delete=False) as f:

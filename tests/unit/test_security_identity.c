@@ -48,12 +48,19 @@ static void init(security_config *cfg, bool enabled, const char *wl, const char 
         fail_msg("config: %s", err);
 }
 
+/* count: how many X-Container-Name lines the request has; header is the first one's value */
+static security_identity who_n(const security_config *cfg, const char *ip, const char *header,
+                               size_t count, const char *auth)
+{
+    security_identity id;
+    security_identify(cfg, ip ? peer(ip) : NULL, header, count, auth, &id);
+    return id;
+}
+
 static security_identity who(const security_config *cfg, const char *ip, const char *header,
                              const char *auth)
 {
-    security_identity id;
-    security_identify(cfg, ip ? peer(ip) : NULL, header, auth, &id);
-    return id;
+    return who_n(cfg, ip, header, header ? 1 : 0, auth);
 }
 
 static void assert_allowed(security_identity id, const char *name, security_source source)
@@ -154,8 +161,36 @@ static void spoofed_header_from_untrusted_peer_is_ignored(void **state)
     /* an IPv6 peer outside the proxies, and a mapped address just outside 10/8 */
     assert_string_equal(who(&cfg, "2001:db8::9", "web-1", NULL).name, "2001:db8::9");
     assert_string_equal(who(&cfg, "::ffff:11.0.0.1", "web-1", NULL).name, "11.0.0.1");
-    /* an invalid header from an untrusted peer is ignored, not a 400 */
+    /* an invalid or repeated header from an untrusted peer is ignored, not a 400 */
     assert_allowed(who(&cfg, "127.0.0.1", "bad header", NULL), "localhost", SECURITY_SOURCE_PEER);
+    assert_int_equal(who(&cfg, "192.0.2.66", "bad header", NULL).http_status, 403);
+    assert_int_equal(who_n(&cfg, "192.0.2.66", "web-1", 2, NULL).http_status, 403);
+    security_config_free(&cfg);
+}
+
+/* A proxy that appends its X-Container-Name after the one the client sent must not let the
+ * client's (first) value win: more than one line is a 400, whatever the values. */
+static void repeated_header_from_trusted_proxy_is_400(void **state)
+{
+    (void)state;
+    security_config cfg;
+    init(&cfg, true, "localhost, web-1", "127.0.0.1/32, 10.0.0.0/8, fd00::/8", NULL);
+    const char *proxies[] = {"127.0.0.1", "10.1.2.3", "::ffff:10.1.2.3", "fd00::7"};
+    for (size_t i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++) {
+        for (size_t n = 2; n <= 3; n++) {
+            security_identity id = who_n(&cfg, proxies[i], "web-1", n, NULL);
+            assert_refused(id, 400, SECURITY_EVENT_NONE, "bad_request");
+            assert_non_null(strstr(id.message, "X-Container-Name"));
+            assert_int_equal(id.source, SECURITY_SOURCE_PEER);
+        }
+    }
+    /* one line is believed as before */
+    assert_allowed(who_n(&cfg, "10.1.2.3", "web-1", 1, NULL), "web-1", SECURITY_SOURCE_HEADER);
+    security_config_free(&cfg);
+
+    /* security off: nothing is refused, the header is not believed, the peer identity stays */
+    init(&cfg, false, "localhost, web-1", "127.0.0.1/32", NULL);
+    assert_allowed(who_n(&cfg, "127.0.0.1", "web-1", 2, NULL), "localhost", SECURITY_SOURCE_PEER);
     security_config_free(&cfg);
 }
 
@@ -363,6 +398,7 @@ int main(void)
         cmocka_unit_test(trusted_proxy_header_names_the_caller),
         cmocka_unit_test(spoofed_header_from_untrusted_peer_is_ignored),
         cmocka_unit_test(invalid_header_from_trusted_proxy_is_400),
+        cmocka_unit_test(repeated_header_from_trusted_proxy_is_400),
         cmocka_unit_test(bearer_key_names_the_caller),
         cmocka_unit_test(missing_or_wrong_key_is_401),
         cmocka_unit_test(disabled_security_passes_everything_but_identifies),
