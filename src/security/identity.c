@@ -25,12 +25,14 @@ int security_config_init(security_config *cfg, const security_settings *s, char 
     memset(cfg, 0, sizeof(*cfg));
     cfg->enabled = s->enabled;
     char why[512];
-    if (whitelist_parse(s->whitelist_csv, &cfg->whitelist, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "KRONOS_CONTAINER_WHITELIST: %s", why);
-        goto fail;
-    }
     if (cidr_list_parse(s->trusted_proxies_csv, &cfg->trusted_proxies, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "KRONOS_TRUSTED_PROXIES: %s", why);
+        goto fail;
+    }
+    /* after the proxies: an address in the whitelist means the identity that peer gets */
+    if (whitelist_parse(s->whitelist_csv, &cfg->trusted_proxies, &cfg->whitelist, why,
+                        sizeof(why)) != 0) {
+        snprintf(err, errlen, "KRONOS_CONTAINER_WHITELIST: %s", why);
         goto fail;
     }
     if (s->api_keys_file && *s->api_keys_file &&
@@ -176,7 +178,7 @@ void security_identify(const security_config *cfg, const struct sockaddr *peer,
     bool have_addr = cidr_addr_from_sockaddr(peer, addr) == 0;
     if (have_addr) {
         cidr_addr_to_text(addr, out->client_ip);
-        security_identity_from_addr(addr, out->name);
+        security_peer_identity(addr, &cfg->trusted_proxies, out->name);
     } else {
         snprintf(out->client_ip, sizeof(out->client_ip), "%s", UNKNOWN);
         snprintf(out->name, sizeof(out->name), "%s", UNKNOWN);

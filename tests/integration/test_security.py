@@ -66,10 +66,46 @@ events = [r for r in k.log_records() if r["message"] == "security event"]
 c.check(any(e["event"] == "blocked" and e["container"] == "intruder" for e in events),
         "blocked event logged with identity")
 
-# The header is not believed from an untrusted peer: with no trusted proxies, loopback is localhost.
-with Kronosd(env={"KRONOS_TRUSTED_PROXIES": "", "KRONOS_RATE_LIMIT_ENABLED": "false"}) as k:
+# The header is not believed from an untrusted peer. With no trusted proxies no loopback peer is
+# localhost either: 127.0.0.1 is known by its address, which can be whitelisted as such.
+with Kronosd(env={"KRONOS_TRUSTED_PROXIES": "", "KRONOS_CONTAINER_WHITELIST": "127.0.0.1,svc-a",
+                  "KRONOS_RATE_LIMIT_ENABLED": "false"}) as k:
     r = k.get("/v1/healthz/detailed", headers={"X-Container-Name": "anything"})
-    c.check(ADMITTED(r), "spoofed header from untrusted peer ignored (identity stays localhost)")
+    c.check(ADMITTED(r), "spoofed header from untrusted peer ignored (identity 127.0.0.1)")
+    r = k.get("/v1/healthz/detailed", headers={"X-Container-Name": "svc-a"})
+    c.check(ADMITTED(r), "whitelisted name from untrusted peer: admitted as its address")
+    status, _ = raw_get(k.port, "/v1/healthz/detailed", [("X-Container-Name", "svc-a")],
+                        source="127.0.0.6")
+    c.eq(status, 403, "untrusted 127.0.0.6 claiming a whitelisted name is refused")
+c.check([r.get("container") for r in completed(k, "/v1/healthz/detailed")] ==
+        ["127.0.0.1", "127.0.0.1", "127.0.0.6"], "identities are the peer addresses: %r" %
+        [r.get("container") for r in completed(k, "/v1/healthz/detailed")])
+
+# Issue 9: a same-host forwarder that is not a trusted proxy (Istio's sidecar connects from
+# 127.0.0.6 and sets no header) is not "localhost", so it does not admit every external caller.
+# With the defaults, clients on 127.0.0.1 and ::1 keep working.
+with Kronosd(env={"KRONOS_RATE_LIMIT_PER_MINUTE": "60", "KRONOS_RATE_LIMIT_BURST": "2"}) as k:
+    status, body = raw_get(k.port, "/v1/healthz/detailed", [], source="127.0.0.6")
+    c.eq((status, err_code(body)), (403, "forbidden"),
+         "untrusted loopback peer 127.0.0.6 refused with the default whitelist")
+    status, _ = raw_get(k.port, "/v1/healthz/detailed", [("X-Container-Name", "localhost")],
+                        source="127.0.0.6")
+    c.eq(status, 403, "untrusted loopback peer cannot claim localhost by header")
+    c.check(ADMITTED(k.get("/v1/healthz/detailed")), "127.0.0.1 is still localhost")
+    c.check(ADMITTED(k.get("/v1/healthz/detailed")), "127.0.0.1 within its burst")
+sec = [r for r in k.log_records() if r.get("message") == "security event"]
+c.check(any(e.get("event") == "blocked" and e.get("client_ip") == "127.0.0.6" for e in sec),
+        "blocked event for 127.0.0.6: %r" % sec)
+c.check([r.get("container") for r in completed(k, "/v1/healthz/detailed")] ==
+        ["127.0.0.6", "127.0.0.6", "localhost", "localhost"], "identities: %r" %
+        [r.get("container") for r in completed(k, "/v1/healthz/detailed")])
+# ::1 is localhost too with the defaults.
+k6 = Kronosd(env={"KRONOS_HOST": "::1", "KRONOS_RATE_LIMIT_ENABLED": "false"})
+k6.client_host = "::1"
+with k6 as k:
+    c.check(ADMITTED(k.get("/v1/healthz/detailed")), "::1 is localhost")
+c.eq([(r.get("container"), r.get("client_ip")) for r in completed(k, "/v1/healthz/detailed")],
+     [("localhost", "::1")], "::1 identity")
 
 # Issue 9: two X-Container-Name headers from a trusted proxy are a 400 naming the header; a proxy
 # that appends would otherwise let the client's own (first) value win.

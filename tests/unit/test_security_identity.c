@@ -83,18 +83,60 @@ static void assert_refused(security_identity id, int status, security_event even
     assert_non_null(id.message);
 }
 
-static void loopback_peers_are_localhost(void **state)
+static void trusted_loopback_peers_are_localhost(void **state)
 {
     (void)state;
     security_config cfg;
-    init(&cfg, true, "localhost", "", NULL);
+    /* the defaults: old clients on the same host keep working */
+    init(&cfg, true, "localhost", "127.0.0.1/32,::1/128", NULL);
     assert_allowed(who(&cfg, "127.0.0.1", NULL, NULL), "localhost", SECURITY_SOURCE_PEER);
-    assert_allowed(who(&cfg, "127.9.9.9", NULL, NULL), "localhost", SECURITY_SOURCE_PEER);
     assert_allowed(who(&cfg, "::1", NULL, NULL), "localhost", SECURITY_SOURCE_PEER);
     security_identity id = who(&cfg, "::ffff:127.0.0.1", NULL, NULL);
     assert_allowed(id, "localhost", SECURITY_SOURCE_PEER);
     assert_string_equal(id.client_ip, "127.0.0.1");
     assert_string_equal(id.label, "localhost");
+    security_config_free(&cfg);
+
+    init(&cfg, true, "localhost", "127.0.0.0/8", NULL);
+    assert_allowed(who(&cfg, "127.9.9.9", NULL, NULL), "localhost", SECURITY_SOURCE_PEER);
+    security_config_free(&cfg);
+}
+
+/* A loopback peer nobody vouched for (a same-host sidecar such as Istio's 127.0.0.6, relaying
+ * every external caller) is known by its address, not as the whitelisted "localhost". */
+static void untrusted_loopback_peers_are_their_address(void **state)
+{
+    (void)state;
+    security_config cfg;
+    init(&cfg, true, "localhost", "127.0.0.1/32,::1/128", NULL);
+    security_identity id = who(&cfg, "127.0.0.6", NULL, NULL);
+    assert_refused(id, 403, SECURITY_EVENT_BLOCKED, "forbidden");
+    assert_string_equal(id.name, "127.0.0.6");
+    assert_string_equal(id.label, "unknown");
+    assert_string_equal(who(&cfg, "::ffff:127.0.0.6", NULL, NULL).name, "127.0.0.6");
+    /* its header is not believed either */
+    id = who(&cfg, "127.0.0.6", "localhost", NULL);
+    assert_refused(id, 403, SECURITY_EVENT_BLOCKED, "forbidden");
+    assert_string_equal(id.name, "127.0.0.6");
+    security_config_free(&cfg);
+
+    /* the operator can admit it by address, on its own rate-limit bucket */
+    init(&cfg, true, "localhost, 127.0.0.6", "127.0.0.1/32,::1/128", NULL);
+    assert_allowed(who(&cfg, "127.0.0.6", NULL, NULL), "127.0.0.6", SECURITY_SOURCE_PEER);
+    assert_string_equal(who(&cfg, "127.0.0.6", NULL, NULL).label, "127.0.0.6");
+    security_config_free(&cfg);
+
+    /* no trusted proxies: no loopback peer is localhost, but each can be listed by address */
+    init(&cfg, true, "localhost", "", NULL);
+    id = who(&cfg, "127.0.0.1", NULL, NULL);
+    assert_refused(id, 403, SECURITY_EVENT_BLOCKED, "forbidden");
+    assert_string_equal(id.name, "127.0.0.1");
+    assert_string_equal(who(&cfg, "::1", NULL, NULL).name, "::1");
+    security_config_free(&cfg);
+    init(&cfg, true, "127.0.0.1, ::1", "", NULL);
+    assert_allowed(who(&cfg, "127.0.0.1", NULL, NULL), "127.0.0.1", SECURITY_SOURCE_PEER);
+    assert_allowed(who(&cfg, "::ffff:127.0.0.1", NULL, NULL), "127.0.0.1", SECURITY_SOURCE_PEER);
+    assert_allowed(who(&cfg, "::1", NULL, NULL), "::1", SECURITY_SOURCE_PEER);
     security_config_free(&cfg);
 }
 
@@ -156,13 +198,15 @@ static void spoofed_header_from_untrusted_peer_is_ignored(void **state)
     assert_refused(id, 403, SECURITY_EVENT_BLOCKED, "forbidden");
     assert_string_equal(id.name, "192.0.2.66");
     assert_int_equal(id.source, SECURITY_SOURCE_PEER);
-    /* loopback is not a proxy here: its header is ignored too, it stays localhost */
-    assert_allowed(who(&cfg, "127.0.0.1", "evil", NULL), "localhost", SECURITY_SOURCE_PEER);
+    /* loopback is not a proxy here: its header is ignored too, and it is not localhost */
+    id = who(&cfg, "127.0.0.1", "web-1", NULL);
+    assert_refused(id, 403, SECURITY_EVENT_BLOCKED, "forbidden");
+    assert_string_equal(id.name, "127.0.0.1");
+    assert_int_equal(id.source, SECURITY_SOURCE_PEER);
     /* an IPv6 peer outside the proxies, and a mapped address just outside 10/8 */
     assert_string_equal(who(&cfg, "2001:db8::9", "web-1", NULL).name, "2001:db8::9");
     assert_string_equal(who(&cfg, "::ffff:11.0.0.1", "web-1", NULL).name, "11.0.0.1");
     /* an invalid or repeated header from an untrusted peer is ignored, not a 400 */
-    assert_allowed(who(&cfg, "127.0.0.1", "bad header", NULL), "localhost", SECURITY_SOURCE_PEER);
     assert_int_equal(who(&cfg, "192.0.2.66", "bad header", NULL).http_status, 403);
     assert_int_equal(who_n(&cfg, "192.0.2.66", "web-1", 2, NULL).http_status, 403);
     security_config_free(&cfg);
@@ -393,7 +437,8 @@ static void config_errors_name_the_variable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(loopback_peers_are_localhost),
+        cmocka_unit_test(trusted_loopback_peers_are_localhost),
+        cmocka_unit_test(untrusted_loopback_peers_are_their_address),
         cmocka_unit_test(other_peers_are_their_address),
         cmocka_unit_test(trusted_proxy_header_names_the_caller),
         cmocka_unit_test(spoofed_header_from_untrusted_peer_is_ignored),
