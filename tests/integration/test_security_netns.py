@@ -119,18 +119,33 @@ class Server:
     def __exit__(self, *exc):
         self.stop()
 
-    def completed(self):
-        return [r for r in self.lines if r.get("message") == "request completed" and
-                r.get("path") == "/v1/healthz/detailed"]
+    def identities(self, answers):
+        """(container, client_ip) of each answered request, from its log line: lines are written
+        when a request completes, so they are matched by request id, not by order."""
+        done = {r.get("request_id"): (r.get("container"), r.get("client_ip")) for r in self.lines
+                if r.get("message") == "request completed"}
+        return [done.get(a["rid"]) for a in answers]
+
+
+SENT = [0]
 
 
 def ask(ns, requests):
-    """Sends requests from namespace ns; returns the answers, in order."""
+    """Sends requests from namespace ns, each with its own X-Request-ID; returns the answers,
+    in order, each with "rid"."""
+    rids = []
+    for r in requests:
+        SENT[0] += 1
+        rids.append("netns-%d" % SENT[0])
+        r["headers"] = r["headers"] + [["X-Request-ID", rids[-1]]]
     p = subprocess.run(["ip", "netns", "exec", ns, PY, CLIENT], input=json.dumps(requests),
                        capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
         raise RuntimeError("client failed: %s" % p.stderr)
-    return json.loads(p.stdout)
+    answers = json.loads(p.stdout)
+    for a, rid in zip(answers, rids):
+        a["rid"] = rid
+    return answers
 
 
 def req(host, source, headers=(), path="/v1/healthz/detailed"):
@@ -175,14 +190,16 @@ try:
     # 1. Defaults (IPv4 listener): a non-loopback peer is its address and not whitelisted; its
     #    X-Container-Name is not believed; loopback inside the server namespace is still localhost.
     with Server(dict(NOLIMIT, KRONOS_HOST="0.0.0.0")) as s:
-        expect(ask(CLI_NS, [req(SRV4, OTHER4), req(SRV4, OTHER4, [("X-Container-Name", "localhost")]),
-                            req(SRV4, OTHER4, path="/v1/healthz")]),
-               [("defaults: untrusted peer not whitelisted", 403, "forbidden"),
-                ("defaults: untrusted peer claiming localhost", 403, "forbidden"),
-                ("defaults: liveness needs no identity", 200, None)])
-        expect(ask(SRV_NS, [req("127.0.0.1", None)]), [("defaults: loopback is localhost", 200, None)])
-    c.eq([(r.get("container"), r.get("client_ip")) for r in s.completed()],
-         [(OTHER4, OTHER4), (OTHER4, OTHER4), ("localhost", "127.0.0.1")],
+        answers = ask(CLI_NS, [req(SRV4, OTHER4),
+                               req(SRV4, OTHER4, [("X-Container-Name", "localhost")]),
+                               req(SRV4, OTHER4, path="/v1/healthz")])
+        expect(answers, [("defaults: untrusted peer not whitelisted", 403, "forbidden"),
+                         ("defaults: untrusted peer claiming localhost", 403, "forbidden"),
+                         ("defaults: liveness needs no identity", 200, None)])
+        answers += ask(SRV_NS, [req("127.0.0.1", None)])
+        expect(answers[3:], [("defaults: loopback is localhost", 200, None)])
+    c.eq(s.identities(answers),
+         [(OTHER4, OTHER4), (OTHER4, OTHER4), (OTHER4, OTHER4), ("localhost", "127.0.0.1")],
          "defaults: identities in the log (the header was not believed)")
 
     # 2. Dual-stack listener, a trusted proxy on each family, whitelist svc-a.
@@ -199,7 +216,7 @@ try:
             ("IPv4 trusted proxy: header believed", 200, None),
             ("IPv4 trusted proxy: name not whitelisted", 403, "forbidden"),
             ("IPv4 trusted proxy: two X-Container-Name lines", 400, "bad_request"),
-            ("IPv4 trusted proxy without header: its own address, not whitelisted", 403, "forbidden"),
+            ("IPv4 trusted proxy without header: its own address, not listed", 403, "forbidden"),
             ("IPv4 untrusted peer: header ignored", 403, "forbidden"),
             ("IPv6 trusted proxy: header believed", 200, None),
             ("IPv6 trusted proxy: name not whitelisted", 403, "forbidden"),
@@ -208,7 +225,7 @@ try:
             ("IPv4 trusted proxy: two lines in different case", 400, "bad_request")])
         c.check("X-Container-Name" in json.loads(answers[2]["body"]).get("detail", ""),
                 "the 400 names the header: %r" % answers[2]["body"])
-    c.eq([(r.get("container"), r.get("client_ip")) for r in s.completed()],
+    c.eq(s.identities(answers),
          [("svc-a", PROXY4), ("intruder", PROXY4), (PROXY4, PROXY4), (PROXY4, PROXY4),
           (OTHER4, OTHER4), ("svc-a", PROXY6), ("intruder", PROXY6), (PROXY6, PROXY6),
           (OTHER6, OTHER6), (PROXY4, PROXY4)],
@@ -220,21 +237,22 @@ try:
         f.write("ci:%s\n" % KEY)
     try:
         with Server(dict(NOLIMIT, KRONOS_HOST="::", KRONOS_API_KEYS_FILE=keys)) as s:
-            good, wrong = ("Authorization", "Bearer " + KEY), ("Authorization", "Bearer " + "x" * 20)
-            expect(ask(CLI_NS, [req(SRV4, OTHER4), req(SRV4, OTHER4, [wrong]),
-                                req(SRV4, OTHER4, [good]), req(SRV6, OTHER6, [good]),
-                                req(SRV6, OTHER6), req(SRV4, PROXY4, [good, ("X-Container-Name",
-                                                                            "intruder")])]),
-                   [("keys: IPv4 peer without a key", 401, "unauthorized"),
-                    ("keys: IPv4 peer with a wrong key", 401, "unauthorized"),
-                    ("keys: IPv4 peer with a key", 200, None),
-                    ("keys: IPv6 peer with a key", 200, None),
-                    ("keys: IPv6 peer without a key", 401, "unauthorized"),
-                    ("keys: the key names the caller, not the header", 200, None)])
-        c.eq([r.get("container") for r in s.completed()],
+            good = ("Authorization", "Bearer " + KEY)
+            wrong = ("Authorization", "Bearer " + "x" * 20)
+            answers = ask(CLI_NS, [req(SRV4, OTHER4), req(SRV4, OTHER4, [wrong]),
+                                   req(SRV4, OTHER4, [good]), req(SRV6, OTHER6, [good]),
+                                   req(SRV6, OTHER6),
+                                   req(SRV4, PROXY4, [good, ("X-Container-Name", "intruder")])])
+            expect(answers, [("keys: IPv4 peer without a key", 401, "unauthorized"),
+                             ("keys: IPv4 peer with a wrong key", 401, "unauthorized"),
+                             ("keys: IPv4 peer with a key", 200, None),
+                             ("keys: IPv6 peer with a key", 200, None),
+                             ("keys: IPv6 peer without a key", 401, "unauthorized"),
+                             ("keys: the key names the caller, not the header", 200, None)])
+        c.eq([i and i[0] for i in s.identities(answers)],
              [OTHER4, OTHER4, "ci", "ci", OTHER6, "ci"], "keys: identities in the log")
-        c.eq([r.get("event") for r in s.lines if r.get("message") == "security event"],
-             ["unauthorized", "invalid_api_key", "unauthorized"], "keys: security events")
+        c.eq(sorted(r.get("event") for r in s.lines if r.get("message") == "security event"),
+             ["invalid_api_key", "unauthorized", "unauthorized"], "keys: security events")
     finally:
         os.unlink(keys)
 
