@@ -5,7 +5,7 @@ set -euo pipefail
 mode=${1:-test}
 pkgs=(build-essential cmake pkg-config libjansson-dev zlib1g-dev libopenblas-dev curl)
 if [ "$mode" != run ]; then
-    pkgs+=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git)
+    pkgs+=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2)
 fi
 if [ "$mode" = bench ]; then
     pkgs+=(prometheus-cpp-dev g++)

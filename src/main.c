@@ -281,8 +281,8 @@ int main(int argc, char **argv)
     log_startup(&cfg, http_server_port(srv), workers, threads_per_forecast(&cfg));
     if (!cfg.security_enabled && cfg.api_keys_file)
         log_msg(LOG_WARNING, "kronosd.security",
-                "KRONOS_SECURITY_ENABLED=false: the API keys in KRONOS_API_KEYS_FILE are not "
-                "enforced");
+                "KRONOS_SECURITY_ENABLED=false: the container whitelist is off, but the API keys "
+                "in KRONOS_API_KEYS_FILE are still required");
     a.host = engine_host_start(a.engine, cfg.startup_timeout, on_engine_state, &a);
     if (!a.host) {
         fprintf(stderr, "kronosd: cannot start the engine loader\n");

@@ -57,7 +57,8 @@ bool api_admit(http_request *r)
     const security_config *sec = r->app->security;
     security_identity who;
     security_identify(sec, r->peer, http_header(r, "X-Container-Name"),
-                      http_header(r, "Authorization"), &who);
+                      http_header_count(r, "X-Container-Name"), http_header(r, "Authorization"),
+                      &who);
     snprintf(r->identity, sizeof(r->identity), "%s", who.name);
     r->container = who.label;
     if (!r->route || !r->route->secured)

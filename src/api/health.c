@@ -11,17 +11,32 @@
 #include "api/readiness.h"
 #include "http/response.h"
 #include "util/clock.h"
+#include "util/utf8_sanitize.h"
 #include "version.h"
+
+/* Every string these handlers pack is valid UTF-8 (names are made so where they are read), so
+ * a body that could not be built means memory ran out: a server fault, answered as one. */
+static http_result respond_unbuilt(http_request *r)
+{
+    return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
+                              "could not build the answer", NULL, NULL, 0);
+}
+
+static http_result respond_built(http_request *r, int status, json_t *body,
+                                 const char *content_type)
+{
+    return body ? http_respond_json(r, status, body, content_type) : respond_unbuilt(r);
+}
 
 http_result handle_root(http_request *r)
 {
     json_t *body = json_pack("{s:s, s:s}", "message", KRONOS_APP_NAME, "version", KRONOS_VERSION);
-    return http_respond_json(r, HTTP_STATUS_OK, body, CT_JSON);
+    return respond_built(r, HTTP_STATUS_OK, body, CT_JSON);
 }
 
 http_result handle_healthz(http_request *r)
 {
-    return http_respond_json(r, HTTP_STATUS_OK, json_pack("{s:s}", "status", "ok"), CT_JSON);
+    return respond_built(r, HTTP_STATUS_OK, json_pack("{s:s}", "status", "ok"), CT_JSON);
 }
 
 http_result handle_readyz(http_request *r)
@@ -31,14 +46,16 @@ http_result handle_readyz(http_request *r)
     json_t *body = json_pack("{s:s, s:b, s:s, s:s, s:s, s:s}", "status", rd.status, "model_loaded",
                              rd.model_loaded, "engine", rd.engine, "model", rd.model, "tokenizer",
                              rd.tokenizer, "device", "cpu");
-    if (rd.reason[0])
-        json_object_set_new(body, "reason", json_string(rd.reason));
-    if (rd.ready)
-        return http_respond_json(r, HTTP_STATUS_OK, body, CT_JSON);
+    if (body && rd.reason[0] && json_object_set_new(body, "reason", json_string(rd.reason)) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
+    if (!body || rd.ready)
+        return respond_built(r, HTTP_STATUS_OK, body, CT_JSON);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text)
-        return HTTP_RESULT_CLOSE;
+        return respond_unbuilt(r);
     http_header_kv retry = {"Retry-After", "5"};
     return http_respond(r, HTTP_STATUS_SERVICE_UNAVAILABLE, CT_JSON, text, strlen(text), true,
                         &retry, 1);
@@ -80,26 +97,27 @@ static json_t *memory_check(void)
 static json_t *disk_check(void)
 {
     struct statvfs vfs;
-    char cwd[1024];
+    char cwd[1024], shown[1024];
     if (!getcwd(cwd, sizeof(cwd)))
         snprintf(cwd, sizeof(cwd), "/");
+    utf8_sanitize(shown, sizeof(shown), cwd, strlen(cwd)); /* a path is bytes, JSON is text */
     if (statvfs(cwd, &vfs) != 0)
         return json_pack("{s:s, s:s}", "status", "warn", "error", "statvfs failed");
     unsigned long long total = (unsigned long long)vfs.f_blocks * vfs.f_frsize;
     unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
     const char *status = total && (double)avail / (double)total < 0.05 ? "warn" : "pass";
-    return json_pack("{s:s, s:s, s:I, s:I}", "status", status, "path", cwd, "total_bytes",
+    return json_pack("{s:s, s:s, s:I, s:I}", "status", status, "path", shown, "total_bytes",
                      (json_int_t)total, "available_bytes", (json_int_t)avail);
 }
 
 static const char *worst(const char *a, const char *b)
 {
     static const char *const order[] = {"pass", "warn", "fail"};
-    int ia = 0, ib = 0;
+    int ia = a ? 0 : 2, ib = b ? 0 : 2; /* a check without a status fails */
     for (int i = 0; i < 3; i++) {
-        if (strcmp(a, order[i]) == 0)
+        if (a && strcmp(a, order[i]) == 0)
             ia = i;
-        if (strcmp(b, order[i]) == 0)
+        if (b && strcmp(b, order[i]) == 0)
             ib = i;
     }
     return order[ia > ib ? ia : ib];
@@ -113,8 +131,13 @@ http_result handle_healthz_detailed(http_request *r)
     json_t *queue = readiness_queue_check(r->app);
     json_t *memory = memory_check();
     json_t *disk = disk_check();
-    const char *status = "pass";
     json_t *checks[] = {model, queue, memory, disk};
+    if (!model || !queue || !memory || !disk) {
+        for (size_t i = 0; i < 4; i++)
+            json_decref(checks[i]);
+        return respond_unbuilt(r);
+    }
+    const char *status = "pass";
     for (size_t i = 0; i < 4; i++)
         status = worst(status, json_string_value(json_object_get(checks[i], "status")));
     double uptime = (double)(clock_mono_ns() - r->app->start_mono_ns) / 1e9;
@@ -123,5 +146,5 @@ http_result handle_healthz_detailed(http_request *r)
                   KRONOS_VERSION, "revision", KRONOS_GIT_REVISION, "uptime_seconds", uptime,
                   "checks", "model", model, "queue", queue, "memory", memory, "disk", disk);
     unsigned code = strcmp(status, "fail") == 0 ? HTTP_STATUS_SERVICE_UNAVAILABLE : HTTP_STATUS_OK;
-    return http_respond_json(r, code, body, CT_HEALTH_JSON);
+    return respond_built(r, code, body, CT_HEALTH_JSON);
 }

@@ -1,6 +1,7 @@
 #include "api/predict_response.h"
 
 #include "api/predict_number.h"
+#include "util/utf8.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -44,7 +45,9 @@ static void puts_raw(outbuf *b, const char *s)
     put(b, s, strlen(s));
 }
 
-/* A JSON string. Input is UTF-8 already (jansson checked the client's strings). */
+/* A JSON string. Client strings are UTF-8 already (jansson checked them) and engine names are
+ * made so when derived; a byte that is still not UTF-8 becomes U+FFFD, so the answer stays
+ * valid JSON whatever a name holds. */
 static void put_string(outbuf *b, const char *s)
 {
     if (!s) {
@@ -53,18 +56,24 @@ static void put_string(outbuf *b, const char *s)
     }
     put(b, "\"", 1);
     const char *run = s;
-    for (; *s; s++) {
+    const char *end = s + strlen(s);
+    while (s < end) {
         unsigned char ch = (unsigned char)*s;
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
+        size_t n = ch < 0x80 ? 1 : utf8_valid_len((const unsigned char *)s, (size_t)(end - s));
+        if (n > 1 || (n == 1 && ch >= 0x20 && ch != '"' && ch != '\\')) {
+            s += n;
             continue;
+        }
         put(b, run, (size_t)(s - run));
         char esc[8];
-        if (ch == '"' || ch == '\\')
+        if (n == 0)
+            snprintf(esc, sizeof esc, "\xef\xbf\xbd");
+        else if (ch == '"' || ch == '\\')
             snprintf(esc, sizeof esc, "\\%c", ch);
         else
             snprintf(esc, sizeof esc, "\\u%04x", ch);
         puts_raw(b, esc);
-        run = s + 1;
+        run = ++s;
     }
     put(b, run, (size_t)(s - run));
     put(b, "\"", 1);

@@ -1,14 +1,24 @@
 #include "api/readiness.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "engine/engine.h"
 #include "engine/engine_host.h"
 #include "engine/scheduler.h"
+#include "util/utf8_sanitize.h"
 
 static engine_state current_state(app *a)
 {
     return a->host ? engine_host_state(a->host) : ENGINE_STATE_LOADING;
+}
+
+/* The load failure, as valid UTF-8: it often names a path, and paths are bytes. */
+static void host_reason(app *a, char *out, size_t len)
+{
+    char raw[READINESS_REASON_MAX];
+    engine_host_reason(a->host, raw, sizeof(raw));
+    utf8_sanitize(out, len, raw, strlen(raw));
 }
 
 void readiness_get(app *a, readiness *out)
@@ -25,7 +35,7 @@ void readiness_get(app *a, readiness *out)
     } else {
         out->status = engine_state_name(st);
         if (st == ENGINE_STATE_FAILED && a->host)
-            engine_host_reason(a->host, out->reason, sizeof(out->reason));
+            host_reason(a, out->reason, sizeof(out->reason));
     }
     out->ready = out->model_loaded && !atomic_load(&a->draining);
 }
@@ -40,9 +50,9 @@ json_t *readiness_model_check(app *a, const readiness *rd)
                               engine_state_name(st), "loaded", rd->model_loaded, "engine",
                               rd->engine, "model", rd->model, "tokenizer", rd->tokenizer,
                               "max_context", a->engine ? a->engine->max_context : 0);
-    if (a->host) {
-        char reason[256];
-        engine_host_reason(a->host, reason, sizeof(reason));
+    if (check && a->host) {
+        char reason[READINESS_REASON_MAX];
+        host_reason(a, reason, sizeof(reason));
         if (st == ENGINE_STATE_READY)
             json_object_set_new(check, "load_seconds",
                                 json_real(engine_host_load_seconds(a->host)));

@@ -8,6 +8,8 @@
 #include "app.h"
 #include "http/request.h"
 
+#define READINESS_REASON_MAX 256
+
 /* What /v1/readyz reports: ready only when an engine is loaded and the service is not
  * draining. */
 typedef struct readiness {
@@ -17,9 +19,10 @@ typedef struct readiness {
     const char *engine;
     const char *model;
     const char *tokenizer;
-    char reason[256];
+    char reason[READINESS_REASON_MAX];
 } readiness;
 
+/* Every string is valid UTF-8. The checks are NULL only when out of memory. */
 void readiness_get(app *a, readiness *out);
 json_t *readiness_model_check(app *a, const readiness *rd);
 json_t *readiness_queue_check(app *a);

@@ -25,12 +25,14 @@ int security_config_init(security_config *cfg, const security_settings *s, char 
     memset(cfg, 0, sizeof(*cfg));
     cfg->enabled = s->enabled;
     char why[512];
-    if (whitelist_parse(s->whitelist_csv, &cfg->whitelist, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "KRONOS_CONTAINER_WHITELIST: %s", why);
-        goto fail;
-    }
     if (cidr_list_parse(s->trusted_proxies_csv, &cfg->trusted_proxies, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "KRONOS_TRUSTED_PROXIES: %s", why);
+        goto fail;
+    }
+    /* after the proxies: an address in the whitelist means the identity that peer gets */
+    if (whitelist_parse(s->whitelist_csv, &cfg->trusted_proxies, &cfg->whitelist, why,
+                        sizeof(why)) != 0) {
+        snprintf(err, errlen, "KRONOS_CONTAINER_WHITELIST: %s", why);
         goto fail;
     }
     if (s->api_keys_file && *s->api_keys_file &&
@@ -144,9 +146,30 @@ static bool bearer_token(const char *h, const char **tok, size_t *len)
     return n > 0;
 }
 
+/* X-Container-Name from a trusted proxy: the caller's name, or a 400 when it cannot be believed.
+ * Refusals only when security is on; otherwise the peer identity stays. */
+static void believe_header(const security_config *cfg, const char *value, size_t count,
+                           security_identity *out)
+{
+    if (count > 1) {
+        /* a proxy that appends its value after the client's would otherwise let the client's
+         * own (first) value win */
+        if (cfg->enabled)
+            refuse(out, SECURITY_BAD_REQUEST, SECURITY_EVENT_NONE,
+                   "more than one X-Container-Name header: a proxy must replace the client's "
+                   "value, not add its own");
+    } else if (security_name_valid(value, strlen(value))) {
+        snprintf(out->name, sizeof(out->name), "%s", value);
+        out->source = SECURITY_SOURCE_HEADER;
+    } else if (cfg->enabled) {
+        refuse(out, SECURITY_BAD_REQUEST, SECURITY_EVENT_NONE,
+               "invalid X-Container-Name header: expected 1-128 characters of [A-Za-z0-9._:-]");
+    }
+}
+
 void security_identify(const security_config *cfg, const struct sockaddr *peer,
-                       const char *container_header, const char *authorization,
-                       security_identity *out)
+                       const char *container_header, size_t container_headers,
+                       const char *authorization, security_identity *out)
 {
     memset(out, 0, sizeof(*out));
     refuse(out, SECURITY_ALLOW, SECURITY_EVENT_NONE, NULL);
@@ -155,7 +178,7 @@ void security_identify(const security_config *cfg, const struct sockaddr *peer,
     bool have_addr = cidr_addr_from_sockaddr(peer, addr) == 0;
     if (have_addr) {
         cidr_addr_to_text(addr, out->client_ip);
-        security_identity_from_addr(addr, out->name);
+        security_peer_identity(addr, &cfg->trusted_proxies, out->name);
     } else {
         snprintf(out->client_ip, sizeof(out->client_ip), "%s", UNKNOWN);
         snprintf(out->name, sizeof(out->name), "%s", UNKNOWN);
@@ -163,6 +186,8 @@ void security_identify(const security_config *cfg, const struct sockaddr *peer,
     out->source = SECURITY_SOURCE_PEER;
 
     if (cfg->keys) {
+        /* A keys file is required authentication whatever KRONOS_SECURITY_ENABLED says (SPEC
+         * section 2); the switch only turns off the whitelist and header checks. */
         const char *tok = NULL;
         size_t len = 0;
         bool presented = bearer_token(authorization, &tok, &len);
@@ -170,23 +195,15 @@ void security_identify(const security_config *cfg, const struct sockaddr *peer,
         if (name) {
             snprintf(out->name, sizeof(out->name), "%s", name);
             out->source = SECURITY_SOURCE_API_KEY;
-        } else if (cfg->enabled) {
-            if (presented)
-                refuse(out, SECURITY_UNAUTHORIZED, SECURITY_EVENT_INVALID_API_KEY,
-                       "invalid API key");
-            else
-                refuse(out, SECURITY_UNAUTHORIZED, SECURITY_EVENT_UNAUTHORIZED,
-                       "missing API key: send 'Authorization: Bearer <key>'");
+        } else if (presented) {
+            refuse(out, SECURITY_UNAUTHORIZED, SECURITY_EVENT_INVALID_API_KEY, "invalid API key");
+        } else {
+            refuse(out, SECURITY_UNAUTHORIZED, SECURITY_EVENT_UNAUTHORIZED,
+                   "missing API key: send 'Authorization: Bearer <key>'");
         }
-    } else if (container_header && have_addr && cidr_list_contains(&cfg->trusted_proxies, addr)) {
-        if (security_name_valid(container_header, strlen(container_header))) {
-            snprintf(out->name, sizeof(out->name), "%s", container_header);
-            out->source = SECURITY_SOURCE_HEADER;
-        } else if (cfg->enabled) {
-            refuse(out, SECURITY_BAD_REQUEST, SECURITY_EVENT_NONE,
-                   "invalid X-Container-Name header: expected 1-128 characters of "
-                   "[A-Za-z0-9._:-]");
-        }
+    } else if (container_header && container_headers > 0 && have_addr &&
+               cidr_list_contains(&cfg->trusted_proxies, addr)) {
+        believe_header(cfg, container_header, container_headers, out);
     }
 
     out->label = security_label(cfg, out->name);

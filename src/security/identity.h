@@ -16,7 +16,7 @@
 #include "security/whitelist.h"
 
 typedef struct security_settings {
-    bool enabled;                    /* KRONOS_SECURITY_ENABLED */
+    bool enabled;                    /* KRONOS_SECURITY_ENABLED: whitelist and header checks */
     const char *whitelist_csv;       /* KRONOS_CONTAINER_WHITELIST */
     const char *trusted_proxies_csv; /* KRONOS_TRUSTED_PROXIES */
     const char *api_keys_file;       /* KRONOS_API_KEYS_FILE; NULL or "" = no keys */
@@ -39,7 +39,7 @@ void security_config_free(security_config *cfg);
 
 typedef enum security_verdict {
     SECURITY_ALLOW = 0,
-    SECURITY_BAD_REQUEST,  /* 400: a trusted proxy sent an invalid X-Container-Name */
+    SECURITY_BAD_REQUEST,  /* 400: a trusted proxy sent an invalid or repeated X-Container-Name */
     SECURITY_UNAUTHORIZED, /* 401: API keys are on and the key is missing or wrong */
     SECURITY_FORBIDDEN,    /* 403: identity not in the whitelist */
 } security_verdict;
@@ -70,11 +70,13 @@ typedef struct security_identity {
 } security_identity;
 
 /* Resolves the caller. peer may be NULL or non-IP (identity "unknown", never a trusted proxy);
- * the header values are the raw request headers or NULL when absent. Never fails: the verdict
- * says what to answer. A 401 should carry `WWW-Authenticate: Bearer`. */
+ * the header values are the raw request headers (the first line of each) or NULL when absent,
+ * and container_headers is how many X-Container-Name lines the request has: more than one from
+ * a trusted proxy is a 400. Never fails: the verdict says what to answer. A 401 should carry
+ * `WWW-Authenticate: Bearer`. */
 void security_identify(const security_config *cfg, const struct sockaddr *peer,
-                       const char *container_header, const char *authorization,
-                       security_identity *out);
+                       const char *container_header, size_t container_headers,
+                       const char *authorization, security_identity *out);
 
 /* identity itself (as a pointer stable for cfg's lifetime) when it is a whitelist entry or an
  * API key name, else "unknown". */

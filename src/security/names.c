@@ -19,9 +19,10 @@ bool security_name_valid(const char *s, size_t len)
     return true;
 }
 
-void security_identity_from_addr(const uint8_t addr[16], char out[SECURITY_NAME_MAX + 1])
+void security_peer_identity(const uint8_t addr[16], const cidr_list *trusted,
+                            char out[SECURITY_NAME_MAX + 1])
 {
-    if (cidr_addr_is_loopback(addr)) {
+    if (cidr_addr_is_loopback(addr) && trusted && cidr_list_contains(trusted, addr)) {
         snprintf(out, SECURITY_NAME_MAX + 1, "localhost");
         return;
     }

@@ -12,7 +12,8 @@
 #include "util/csv.h"
 
 /* Rewrites an address item into its peer identity; leaves names alone. */
-static void canonicalize(const char *item, char out[SECURITY_NAME_MAX + 1])
+static void canonicalize(const char *item, const cidr_list *trusted,
+                         char out[SECURITY_NAME_MAX + 1])
 {
     uint8_t addr[16];
     uint8_t v4[4];
@@ -20,15 +21,16 @@ static void canonicalize(const char *item, char out[SECURITY_NAME_MAX + 1])
         memset(addr, 0, 10);
         addr[10] = addr[11] = 0xff;
         memcpy(addr + 12, v4, 4);
-        security_identity_from_addr(addr, out);
+        security_peer_identity(addr, trusted, out);
     } else if (inet_pton(AF_INET6, item, addr) == 1) {
-        security_identity_from_addr(addr, out);
+        security_peer_identity(addr, trusted, out);
     } else {
         snprintf(out, SECURITY_NAME_MAX + 1, "%s", item);
     }
 }
 
-int whitelist_parse(const char *csv, whitelist *out, char *err, size_t errlen)
+int whitelist_parse(const char *csv, const cidr_list *trusted, whitelist *out, char *err,
+                    size_t errlen)
 {
     out->names = NULL;
     out->n = 0;
@@ -53,7 +55,7 @@ int whitelist_parse(const char *csv, whitelist *out, char *err, size_t errlen)
             return -1;
         }
         char name[SECURITY_NAME_MAX + 1];
-        canonicalize(tok, name);
+        canonicalize(tok, trusted, name);
         if (whitelist_find(out, name))
             continue;
         if (!(out->names[out->n] = strdup(name)))

@@ -51,6 +51,7 @@ class Kronosd:
         self.startup_timeout = startup_timeout
         self.lines = []
         self.proc = None
+        self.client_host = "127.0.0.1"  # where request() connects; set before entering
 
     def __enter__(self):
         self.proc = subprocess.Popen([BIN] + self.args, env=self.env, stdout=subprocess.PIPE,
@@ -92,7 +93,7 @@ class Kronosd:
         return self.proc.returncode if self.proc else None
 
     def request(self, method, path, body=None, headers=None, timeout=60):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = http.client.HTTPConnection(self.client_host, self.port, timeout=timeout)
         try:
             hdrs = dict(headers or {})
             if isinstance(body, (dict, list)):

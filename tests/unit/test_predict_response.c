@@ -241,6 +241,20 @@ static void single_response_has_every_field(void **state)
     assert_string_equal(json_string_value(json_object_get(r, "request_id")), "r\"\x01");
     json_decref(r);
     free(body);
+
+    /* Names that are not UTF-8 (a folder name, cut mid-character) still give valid JSON. */
+    body =
+        predict_response_json(&req, &fc, "id", "Kronos-\xff\xfe", "tok-\xc3", "kronos", NULL, NULL);
+    assert_non_null(body);
+    r = json_loads(body, 0, &e);
+    if (!r)
+        fail_msg("invalid JSON: %s", e.text);
+    assert_string_equal(json_string_value(json_object_get(r, "model_version")),
+                        "Kronos-\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(json_string_value(json_object_get(r, "tokenizer_version")),
+                        "tok-\xef\xbf\xbd");
+    json_decref(r);
+    free(body);
     predict_request_free(&req);
 }
 

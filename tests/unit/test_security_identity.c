@@ -48,12 +48,19 @@ static void init(security_config *cfg, bool enabled, const char *wl, const char 
         fail_msg("config: %s", err);
 }
 
+/* count: how many X-Container-Name lines the request has; header is the first one's value */
+static security_identity who_n(const security_config *cfg, const char *ip, const char *header,
+                               size_t count, const char *auth)
+{
+    security_identity id;
+    security_identify(cfg, ip ? peer(ip) : NULL, header, count, auth, &id);
+    return id;
+}
+
 static security_identity who(const security_config *cfg, const char *ip, const char *header,
                              const char *auth)
 {
-    security_identity id;
-    security_identify(cfg, ip ? peer(ip) : NULL, header, auth, &id);
-    return id;
+    return who_n(cfg, ip, header, header ? 1 : 0, auth);
 }
 
 static void assert_allowed(security_identity id, const char *name, security_source source)
@@ -76,18 +83,60 @@ static void assert_refused(security_identity id, int status, security_event even
     assert_non_null(id.message);
 }
 
-static void loopback_peers_are_localhost(void **state)
+static void trusted_loopback_peers_are_localhost(void **state)
 {
     (void)state;
     security_config cfg;
-    init(&cfg, true, "localhost", "", NULL);
+    /* the defaults: old clients on the same host keep working */
+    init(&cfg, true, "localhost", "127.0.0.1/32,::1/128", NULL);
     assert_allowed(who(&cfg, "127.0.0.1", NULL, NULL), "localhost", SECURITY_SOURCE_PEER);
-    assert_allowed(who(&cfg, "127.9.9.9", NULL, NULL), "localhost", SECURITY_SOURCE_PEER);
     assert_allowed(who(&cfg, "::1", NULL, NULL), "localhost", SECURITY_SOURCE_PEER);
     security_identity id = who(&cfg, "::ffff:127.0.0.1", NULL, NULL);
     assert_allowed(id, "localhost", SECURITY_SOURCE_PEER);
     assert_string_equal(id.client_ip, "127.0.0.1");
     assert_string_equal(id.label, "localhost");
+    security_config_free(&cfg);
+
+    init(&cfg, true, "localhost", "127.0.0.0/8", NULL);
+    assert_allowed(who(&cfg, "127.9.9.9", NULL, NULL), "localhost", SECURITY_SOURCE_PEER);
+    security_config_free(&cfg);
+}
+
+/* A loopback peer nobody vouched for (a same-host sidecar such as Istio's 127.0.0.6, relaying
+ * every external caller) is known by its address, not as the whitelisted "localhost". */
+static void untrusted_loopback_peers_are_their_address(void **state)
+{
+    (void)state;
+    security_config cfg;
+    init(&cfg, true, "localhost", "127.0.0.1/32,::1/128", NULL);
+    security_identity id = who(&cfg, "127.0.0.6", NULL, NULL);
+    assert_refused(id, 403, SECURITY_EVENT_BLOCKED, "forbidden");
+    assert_string_equal(id.name, "127.0.0.6");
+    assert_string_equal(id.label, "unknown");
+    assert_string_equal(who(&cfg, "::ffff:127.0.0.6", NULL, NULL).name, "127.0.0.6");
+    /* its header is not believed either */
+    id = who(&cfg, "127.0.0.6", "localhost", NULL);
+    assert_refused(id, 403, SECURITY_EVENT_BLOCKED, "forbidden");
+    assert_string_equal(id.name, "127.0.0.6");
+    security_config_free(&cfg);
+
+    /* the operator can admit it by address, on its own rate-limit bucket */
+    init(&cfg, true, "localhost, 127.0.0.6", "127.0.0.1/32,::1/128", NULL);
+    assert_allowed(who(&cfg, "127.0.0.6", NULL, NULL), "127.0.0.6", SECURITY_SOURCE_PEER);
+    assert_string_equal(who(&cfg, "127.0.0.6", NULL, NULL).label, "127.0.0.6");
+    security_config_free(&cfg);
+
+    /* no trusted proxies: no loopback peer is localhost, but each can be listed by address */
+    init(&cfg, true, "localhost", "", NULL);
+    id = who(&cfg, "127.0.0.1", NULL, NULL);
+    assert_refused(id, 403, SECURITY_EVENT_BLOCKED, "forbidden");
+    assert_string_equal(id.name, "127.0.0.1");
+    assert_string_equal(who(&cfg, "::1", NULL, NULL).name, "::1");
+    security_config_free(&cfg);
+    init(&cfg, true, "127.0.0.1, ::1", "", NULL);
+    assert_allowed(who(&cfg, "127.0.0.1", NULL, NULL), "127.0.0.1", SECURITY_SOURCE_PEER);
+    assert_allowed(who(&cfg, "::ffff:127.0.0.1", NULL, NULL), "127.0.0.1", SECURITY_SOURCE_PEER);
+    assert_allowed(who(&cfg, "::1", NULL, NULL), "::1", SECURITY_SOURCE_PEER);
     security_config_free(&cfg);
 }
 
@@ -149,13 +198,43 @@ static void spoofed_header_from_untrusted_peer_is_ignored(void **state)
     assert_refused(id, 403, SECURITY_EVENT_BLOCKED, "forbidden");
     assert_string_equal(id.name, "192.0.2.66");
     assert_int_equal(id.source, SECURITY_SOURCE_PEER);
-    /* loopback is not a proxy here: its header is ignored too, it stays localhost */
-    assert_allowed(who(&cfg, "127.0.0.1", "evil", NULL), "localhost", SECURITY_SOURCE_PEER);
+    /* loopback is not a proxy here: its header is ignored too, and it is not localhost */
+    id = who(&cfg, "127.0.0.1", "web-1", NULL);
+    assert_refused(id, 403, SECURITY_EVENT_BLOCKED, "forbidden");
+    assert_string_equal(id.name, "127.0.0.1");
+    assert_int_equal(id.source, SECURITY_SOURCE_PEER);
     /* an IPv6 peer outside the proxies, and a mapped address just outside 10/8 */
     assert_string_equal(who(&cfg, "2001:db8::9", "web-1", NULL).name, "2001:db8::9");
     assert_string_equal(who(&cfg, "::ffff:11.0.0.1", "web-1", NULL).name, "11.0.0.1");
-    /* an invalid header from an untrusted peer is ignored, not a 400 */
-    assert_allowed(who(&cfg, "127.0.0.1", "bad header", NULL), "localhost", SECURITY_SOURCE_PEER);
+    /* an invalid or repeated header from an untrusted peer is ignored, not a 400 */
+    assert_int_equal(who(&cfg, "192.0.2.66", "bad header", NULL).http_status, 403);
+    assert_int_equal(who_n(&cfg, "192.0.2.66", "web-1", 2, NULL).http_status, 403);
+    security_config_free(&cfg);
+}
+
+/* A proxy that appends its X-Container-Name after the one the client sent must not let the
+ * client's (first) value win: more than one line is a 400, whatever the values. */
+static void repeated_header_from_trusted_proxy_is_400(void **state)
+{
+    (void)state;
+    security_config cfg;
+    init(&cfg, true, "localhost, web-1", "127.0.0.1/32, 10.0.0.0/8, fd00::/8", NULL);
+    const char *proxies[] = {"127.0.0.1", "10.1.2.3", "::ffff:10.1.2.3", "fd00::7"};
+    for (size_t i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++) {
+        for (size_t n = 2; n <= 3; n++) {
+            security_identity id = who_n(&cfg, proxies[i], "web-1", n, NULL);
+            assert_refused(id, 400, SECURITY_EVENT_NONE, "bad_request");
+            assert_non_null(strstr(id.message, "X-Container-Name"));
+            assert_int_equal(id.source, SECURITY_SOURCE_PEER);
+        }
+    }
+    /* one line is believed as before */
+    assert_allowed(who_n(&cfg, "10.1.2.3", "web-1", 1, NULL), "web-1", SECURITY_SOURCE_HEADER);
+    security_config_free(&cfg);
+
+    /* security off: nothing is refused, the header is not believed, the peer identity stays */
+    init(&cfg, false, "localhost, web-1", "127.0.0.1/32", NULL);
+    assert_allowed(who_n(&cfg, "127.0.0.1", "web-1", 2, NULL), "localhost", SECURITY_SOURCE_PEER);
     security_config_free(&cfg);
 }
 
@@ -261,13 +340,22 @@ static void disabled_security_passes_everything_but_identifies(void **state)
     assert_allowed(who(&cfg, "127.0.0.1", "web-1", NULL), "web-1", SECURITY_SOURCE_HEADER);
     assert_allowed(who(&cfg, "127.0.0.1", "bad header", NULL), "localhost", SECURITY_SOURCE_PEER);
     security_config_free(&cfg);
+}
 
+/* SPEC section 2: when a keys file is set, a key is required. KRONOS_SECURITY_ENABLED=false
+ * turns off the whitelist and header checks, not the keys an operator configured. */
+static void keys_are_required_even_with_security_disabled(void **state)
+{
+    (void)state;
     write_keys();
+    security_config cfg;
     init(&cfg, false, "localhost", "127.0.0.1/32", keys_path);
     unlink(keys_path);
-    assert_allowed(who(&cfg, "192.0.2.7", NULL, NULL), "192.0.2.7", SECURITY_SOURCE_PEER);
-    assert_allowed(who(&cfg, "192.0.2.7", NULL, "Bearer wrong-key-0000000000"), "192.0.2.7",
-                   SECURITY_SOURCE_PEER);
+    security_identity id = who(&cfg, "192.0.2.7", NULL, NULL);
+    assert_refused(id, 401, SECURITY_EVENT_UNAUTHORIZED, "unauthorized");
+    assert_string_equal(id.name, "192.0.2.7");
+    id = who(&cfg, "127.0.0.1", "web-1", "Bearer wrong-key-0000000000");
+    assert_refused(id, 401, SECURITY_EVENT_INVALID_API_KEY, "unauthorized");
     assert_allowed(who(&cfg, "192.0.2.7", NULL, "Bearer " KEY_BOT), "bot", SECURITY_SOURCE_API_KEY);
     security_config_free(&cfg);
 }
@@ -349,14 +437,17 @@ static void config_errors_name_the_variable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(loopback_peers_are_localhost),
+        cmocka_unit_test(trusted_loopback_peers_are_localhost),
+        cmocka_unit_test(untrusted_loopback_peers_are_their_address),
         cmocka_unit_test(other_peers_are_their_address),
         cmocka_unit_test(trusted_proxy_header_names_the_caller),
         cmocka_unit_test(spoofed_header_from_untrusted_peer_is_ignored),
         cmocka_unit_test(invalid_header_from_trusted_proxy_is_400),
+        cmocka_unit_test(repeated_header_from_trusted_proxy_is_400),
         cmocka_unit_test(bearer_key_names_the_caller),
         cmocka_unit_test(missing_or_wrong_key_is_401),
         cmocka_unit_test(disabled_security_passes_everything_but_identifies),
+        cmocka_unit_test(keys_are_required_even_with_security_disabled),
         cmocka_unit_test(non_ip_peer_is_unknown),
         cmocka_unit_test(labels_are_bounded_and_enumerable),
         cmocka_unit_test(config_errors_name_the_variable),

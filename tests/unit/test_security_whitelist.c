@@ -9,13 +9,18 @@
 #include "security/names.h"
 #include "security/whitelist.h"
 
+static int whitelist_parse_(const char *csv, whitelist *out, char *err, size_t errlen)
+{
+    return whitelist_parse(csv, NULL, out, err, errlen);
+}
+
 static void parses_with_spaces_and_empty_items(void **state)
 {
     (void)state;
     whitelist wl;
     char err[256];
-    assert_int_equal(whitelist_parse("  web-1 ,\tapi.svc , ,, worker_2:x  ", &wl, err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        whitelist_parse_("  web-1 ,\tapi.svc , ,, worker_2:x  ", &wl, err, sizeof(err)), 0);
     assert_int_equal(wl.n, 3);
     assert_non_null(whitelist_find(&wl, "web-1"));
     assert_non_null(whitelist_find(&wl, "api.svc"));
@@ -28,11 +33,11 @@ static void parses_with_spaces_and_empty_items(void **state)
     whitelist_free(&wl);
     assert_null(wl.names);
 
-    assert_int_equal(whitelist_parse("", &wl, err, sizeof(err)), 0);
+    assert_int_equal(whitelist_parse_("", &wl, err, sizeof(err)), 0);
     assert_int_equal(wl.n, 0);
     assert_null(whitelist_find(&wl, "localhost"));
     whitelist_free(&wl);
-    assert_int_equal(whitelist_parse(NULL, &wl, err, sizeof(err)), 0);
+    assert_int_equal(whitelist_parse_(NULL, &wl, err, sizeof(err)), 0);
     whitelist_free(&wl);
 }
 
@@ -41,7 +46,7 @@ static void drops_duplicates(void **state)
     (void)state;
     whitelist wl;
     char err[256];
-    assert_int_equal(whitelist_parse("a,b,a, b", &wl, err, sizeof(err)), 0);
+    assert_int_equal(whitelist_parse_("a,b,a, b", &wl, err, sizeof(err)), 0);
     assert_int_equal(wl.n, 2);
     whitelist_free(&wl);
 }
@@ -54,7 +59,7 @@ static void rejects_invalid_items(void **state)
     const char *bad[] = {"good,my app", "good,a/b", "x\"y", "10.0.0.0/8", "caf\xc3\xa9"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
-        if (whitelist_parse(bad[i], &wl, err, sizeof(err)) != -1)
+        if (whitelist_parse_(bad[i], &wl, err, sizeof(err)) != -1)
             fail_msg("accepted %s", bad[i]);
         assert_non_null(strstr(err, "is not an identity"));
         assert_null(wl.names);
@@ -62,10 +67,10 @@ static void rejects_invalid_items(void **state)
     char longname[SECURITY_NAME_MAX + 2];
     memset(longname, 'n', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
-    assert_int_equal(whitelist_parse(longname, &wl, err, sizeof(err)), -1);
+    assert_int_equal(whitelist_parse_(longname, &wl, err, sizeof(err)), -1);
     assert_true(strlen(err) < 200); /* the long item is abbreviated */
     longname[SECURITY_NAME_MAX] = '\0';
-    assert_int_equal(whitelist_parse(longname, &wl, err, sizeof(err)), 0);
+    assert_int_equal(whitelist_parse_(longname, &wl, err, sizeof(err)), 0);
     whitelist_free(&wl);
 }
 
@@ -74,14 +79,26 @@ static void addresses_match_peer_identities(void **state)
     (void)state;
     whitelist wl;
     char err[256];
-    assert_int_equal(whitelist_parse("127.0.0.1, ::FFFF:10.0.0.1, 2001:DB8:0::1, 192.0.2.5", &wl,
-                                     err, sizeof(err)),
-                     0);
+    cidr_list trusted;
+    assert_int_equal(cidr_list_parse("127.0.0.1/32, ::1/128", &trusted, err, sizeof(err)), 0);
+    const char *items = "127.0.0.1, ::FFFF:10.0.0.1, 2001:DB8:0::1, 192.0.2.5, 127.0.0.6, ::1";
+    assert_int_equal(whitelist_parse(items, &trusted, &wl, err, sizeof(err)), 0);
     assert_non_null(whitelist_find(&wl, "localhost"));
     assert_non_null(whitelist_find(&wl, "10.0.0.1"));
     assert_non_null(whitelist_find(&wl, "2001:db8::1"));
     assert_non_null(whitelist_find(&wl, "192.0.2.5"));
     assert_null(whitelist_find(&wl, "127.0.0.1"));
+    /* a loopback address that is not a trusted proxy stays an address */
+    assert_non_null(whitelist_find(&wl, "127.0.0.6"));
+    assert_int_equal(wl.n, 5); /* 127.0.0.1 and ::1 are both localhost */
+    whitelist_free(&wl);
+    cidr_list_free(&trusted);
+
+    /* without trusted proxies no address is localhost */
+    assert_int_equal(whitelist_parse("127.0.0.1, ::1", NULL, &wl, err, sizeof(err)), 0);
+    assert_non_null(whitelist_find(&wl, "127.0.0.1"));
+    assert_non_null(whitelist_find(&wl, "::1"));
+    assert_null(whitelist_find(&wl, "localhost"));
     whitelist_free(&wl);
 }
 

@@ -8,6 +8,7 @@
 
 #include "engine/kronos/forecast.h"
 #include "engine/kronos/weights.h"
+#include "util/utf8_sanitize.h"
 
 typedef struct kronos_impl {
     char *model_dir, *tokenizer_dir;
@@ -19,7 +20,9 @@ typedef struct kronos_impl {
 } kronos_impl;
 
 /* The folder's name, after following symlinks: <model>/tokenizer may link to the tokenizer's own
- * folder (Kronos-Tokenizer-base), and that name is the one answers should carry. */
+ * folder (Kronos-Tokenizer-base), and that name is the one answers should carry. Folder names
+ * are bytes, not text: the name is made valid UTF-8 here, once, for every JSON answer, log line
+ * and metric label that carries it. */
 static void basename_into(char *dst, size_t n, const char *given)
 {
     char *resolved = realpath(given, NULL);
@@ -30,9 +33,7 @@ static void basename_into(char *dst, size_t n, const char *given)
     size_t b = len;
     while (b > 0 && path[b - 1] != '/')
         b--;
-    size_t k = len - b < n - 1 ? len - b : n - 1;
-    memcpy(dst, path + b, k);
-    dst[k] = 0;
+    utf8_sanitize(dst, n, path + b, len - b);
     free(resolved);
 }
 

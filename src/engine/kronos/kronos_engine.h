@@ -4,7 +4,7 @@
 /*
  * The native Kronos engine behind engine.h. Weights are memory-mapped once at load and shared
  * by every concurrent predict call; each call allocates its own bounded working set.
- * model_version / tokenizer_version are the basenames of the two folders.
+ * model_version / tokenizer_version are the basenames of the two folders, made valid UTF-8.
  */
 
 #include "engine/engine.h"
