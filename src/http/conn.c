@@ -453,8 +453,14 @@ static void conn_advance(http_conn *c)
         case CONN_HEAD:
             s = step_head(c);
             if (s == STOP && c->peer_eof) { /* nothing more will come */
-                conn_close(c, "peer closed");
-                return;
+                if (c->in_len == 0) {
+                    conn_close(c, "peer closed");
+                    return;
+                }
+                answer_error(c, HTTP_STATUS_BAD_REQUEST, "bad_request",
+                             "the client closed its side before the request head was complete",
+                             NULL, 0);
+                s = AGAIN;
             }
             break;
         case CONN_BODY:
