@@ -104,10 +104,11 @@ static int parse_request_line(char *s, size_t n, http_head *h, http_head_error *
 
     const char *v = s + i + 1;
     size_t vlen = n - i - 1;
-    if (vlen != 8 || memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9' || v[6] != '.' ||
-        v[7] < '0' || v[7] > '9')
+    bool digit_dot_digit = vlen == 8 && v[6] == '.' && v[7] >= '0' && v[7] <= '9';
+    bool digit_only = vlen == 6; /* "HTTP/2", "HTTP/3" */
+    if (!(digit_dot_digit || digit_only) || memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9')
         return bad(e, "malformed HTTP version");
-    if (v[5] != '1' || v[7] > '1')
+    if (digit_only || v[5] != '1' || v[7] > '1')
         return refuse(e, 505, "http_version_not_supported",
                       "only HTTP/1.0 and HTTP/1.1 are served");
     h->minor = v[7] - '0';

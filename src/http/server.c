@@ -29,8 +29,10 @@ struct http_worker {
     int epfd;
     int wake_fd; /* eventfd: a resume was queued, or stop */
     pthread_mutex_t mu;
-    http_conn *resume_head; /* [mu] */
+    http_conn *resume_head;   /* [mu] */
+    struct handoff *handoffs; /* [mu] connections accepted by another thread for this one */
     http_conn *conns;
+    atomic_uint nconns; /* connections counted against this thread's share of the cap */
     bool listening;
     uint64_t accept_paused_until;
 };
@@ -44,9 +46,17 @@ struct http_server {
     atomic_bool stopping;
     atomic_bool quiesced;
     atomic_long inflight;
-    atomic_uint open_conns; /* connections counted against KRONOS_MAX_CONNECTIONS */
-    atomic_size_t buffered; /* bytes charged against max_buffered */
+    unsigned conns_per_worker; /* KRONOS_MAX_CONNECTIONS shared evenly between the threads */
+    atomic_size_t buffered;    /* bytes charged against max_buffered */
     peer_table *peers;
+};
+
+/* A connection accepted by one thread and placed on another. */
+struct handoff {
+    int fd;
+    struct sockaddr_storage peer;
+    socklen_t len;
+    struct handoff *next;
 };
 
 /* Markers in epoll's data.ptr for the two non-connection descriptors. */
@@ -90,7 +100,7 @@ void worker_detach(http_worker *w, http_conn *c)
     if (c->holds_ip_slot)
         peer_table_release(w->srv->peers, c->addr);
     if (c->counted)
-        atomic_fetch_sub(&w->srv->open_conns, 1);
+        atomic_fetch_sub(&w->nconns, 1);
 }
 
 bool worker_charge(http_worker *w, size_t bytes, bool force)
@@ -118,30 +128,47 @@ void worker_request_ended(http_worker *w)
     atomic_fetch_sub(&w->srv->inflight, 1);
 }
 
+static void wake(http_worker *w)
+{
+    uint64_t one = 1;
+    while (write(w->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+        ;
+}
+
 void worker_queue_resume(http_worker *w, http_conn *c)
 {
     pthread_mutex_lock(&w->mu);
     c->resume_next = w->resume_head;
     w->resume_head = c;
     pthread_mutex_unlock(&w->mu);
-    uint64_t one = 1;
-    while (write(w->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
-        ;
+    wake(w);
 }
 
-static void run_resumes(http_worker *w)
+static void admit_connection(http_worker *w, int fd, const struct sockaddr_storage *ss,
+                             socklen_t len);
+
+/* Resumed requests and connections handed over by other threads. */
+static void run_queued(http_worker *w)
 {
     uint64_t n;
     while (read(w->wake_fd, &n, sizeof(n)) < 0 && errno == EINTR)
         ;
     pthread_mutex_lock(&w->mu);
     http_conn *list = w->resume_head;
+    struct handoff *handoffs = w->handoffs;
     w->resume_head = NULL;
+    w->handoffs = NULL;
     pthread_mutex_unlock(&w->mu);
     while (list) {
         http_conn *c = list;
         list = c->resume_next;
         conn_on_resume(c);
+    }
+    while (handoffs) {
+        struct handoff *h = handoffs;
+        handoffs = h->next;
+        admit_connection(w, h->fd, &h->peer, h->len);
+        free(h);
     }
 }
 
@@ -190,13 +217,36 @@ static void admit_connection(http_worker *w, int fd, const struct sockaddr_stora
         return;
     }
     c->holds_ip_slot = true;
-    if (atomic_fetch_add(&s->open_conns, 1) >= s->cfg.max_connections && !evict_idle(w)) {
-        atomic_fetch_sub(&s->open_conns, 1);
+    if (atomic_load(&w->nconns) >= s->conns_per_worker && !evict_idle(w)) {
         conn_refuse(c, 503, "overloaded",
                     "connection limit reached (KRONOS_MAX_CONNECTIONS); retry later");
         return;
     }
+    atomic_fetch_add(&w->nconns, 1);
     c->counted = true;
+}
+
+/* New connections go to the thread holding the fewest, so each thread's share of the cap fills
+ * evenly and each can make room by evicting its own idle connections. */
+static void place_connection(http_worker *w, int fd, const struct sockaddr_storage *ss,
+                             socklen_t len)
+{
+    http_server *s = w->srv;
+    http_worker *target = w;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if (atomic_load(&s->workers[i].nconns) < atomic_load(&target->nconns))
+            target = &s->workers[i];
+    struct handoff *h = target != w ? malloc(sizeof(*h)) : NULL;
+    if (!h) {
+        admit_connection(w, fd, ss, len);
+        return;
+    }
+    *h = (struct handoff){.fd = fd, .peer = *ss, .len = len};
+    pthread_mutex_lock(&target->mu);
+    h->next = target->handoffs;
+    target->handoffs = h;
+    pthread_mutex_unlock(&target->mu);
+    wake(target);
 }
 
 static void accept_ready(http_worker *w)
@@ -207,7 +257,7 @@ static void accept_ready(http_worker *w)
         int fd =
             accept4(w->srv->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            admit_connection(w, fd, &ss, len);
+            place_connection(w, fd, &ss, len);
             continue;
         }
         if (errno == EINTR || errno == ECONNABORTED)
@@ -246,7 +296,7 @@ static void *worker_main(void *arg)
             if (p == &listen_marker)
                 accept_ready(w);
             else if (p == &wake_marker)
-                run_resumes(w);
+                run_queued(w);
             else
                 conn_on_events(p, events[i].events);
         }
@@ -323,7 +373,7 @@ static void worker_close_all(http_worker *w)
 {
     /* Requests still suspended have had their jobs finished (the scheduler is shut down first),
      * so closing them here is their end. */
-    run_resumes(w);
+    run_queued(w);
     while (w->conns)
         conn_close(w->conns, "server stopping");
     if (w->epfd >= 0)
@@ -364,6 +414,7 @@ http_server *http_server_start(const http_server_config *cfg, char *err, size_t 
         return NULL;
     }
     s->port = bound_port(s->listen_fd);
+    s->conns_per_worker = (cfg->max_connections + s->nworkers - 1) / s->nworkers;
     for (unsigned i = 0; i < s->nworkers; i++)
         s->workers[i].epfd = s->workers[i].wake_fd = -1;
     unsigned started = 0;

@@ -29,6 +29,8 @@ static const head_case cases[] = {
     {"GET /\r\nHost: a\r\n\r\n", HTTP_HEAD_INVALID, 400},
     {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", HTTP_HEAD_INVALID, 505},
     {"GET / HTTP/1.2\r\nHost: a\r\n\r\n", HTTP_HEAD_INVALID, 505},
+    {"GET / HTTP/3\r\nHost: a\r\n\r\n", HTTP_HEAD_INVALID, 505},
+    {"GET / HTTP/1.\r\nHost: a\r\n\r\n", HTTP_HEAD_INVALID, 400},
     {"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", HTTP_HEAD_INVALID, 400},
     {"\xc3\x89T / HTTP/1.1\r\nHost: a\r\n\r\n", HTTP_HEAD_INVALID, 400},
     {"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", HTTP_HEAD_INVALID, 400},
