@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,13 +17,19 @@
 #include "engine/scheduler.h"
 #include "http/disconnect_watch.h"
 #include "http/server.h"
+#include "security/apikeys.h"
 #include "security/identity.h"
 #include "security/ratelimit.h"
 #include "obs/log.h"
 #include "obs/service_metrics.h"
 #include "util/clock.h"
+#include "util/fd_limit.h"
 #include "util/signal_pipe.h"
 #include "version.h"
+
+/* Open files beyond one per connection: model and tokenizer files, log output, the listening
+ * socket, epoll and event fds of the HTTP, scheduler and watch threads. */
+#define KRONOS_FD_MARGIN 64
 
 static const char *env_lookup(const char *name)
 {
@@ -108,7 +115,8 @@ static engine *create_engine(const config *cfg)
     return e;
 }
 
-static void log_startup(const config *cfg, unsigned port, int workers, int per_forecast)
+static void log_startup(const config *cfg, unsigned port, int workers, int per_forecast,
+                        unsigned long open_files)
 {
     strbuf cj;
     sb_init(&cj, 0);
@@ -122,6 +130,7 @@ static void log_startup(const config *cfg, unsigned port, int workers, int per_f
         log_int(&l, "inference_workers", workers);
         log_int(&l, "threads_per_forecast", per_forecast);
         log_int(&l, "pid", getpid());
+        log_uint(&l, "open_files_limit", open_files);
         if (sb_ok(&cj))
             log_raw(&l, "config", cj.data);
         log_end(&l);
@@ -176,6 +185,20 @@ static long serve_until_signal(app *a, http_server *srv)
     return left;
 }
 
+static int refuse_fd_limit(const config *cfg, unsigned long *open_files)
+{
+    unsigned long need = (unsigned long)cfg->max_connections + KRONOS_FD_MARGIN, hard;
+    if (fd_limit_ensure(need, open_files, &hard) == 0)
+        return 0;
+    fprintf(stderr,
+            "kronosd: invalid configuration: KRONOS_MAX_CONNECTIONS=\"%d\" needs %lu open files "
+            "(connections + %d for model files, logs and event fds) but RLIMIT_NOFILE is %lu "
+            "(hard limit %lu): raise the limit (ulimit -n, systemd LimitNOFILE=, docker --ulimit "
+            "nofile=) or lower KRONOS_MAX_CONNECTIONS\n",
+            cfg->max_connections, need, KRONOS_FD_MARGIN, *open_files, hard);
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     /* First of all: a stop signal must never take the default action (death by SIGTERM, no
@@ -203,6 +226,11 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level((log_level)cfg.log_level);
+    unsigned long open_files;
+    if (refuse_fd_limit(&cfg, &open_files) != 0) {
+        config_free(&cfg);
+        return 2;
+    }
 
     security_config sec;
     security_settings settings = {cfg.security_enabled, cfg.container_whitelist,
@@ -252,11 +280,23 @@ int main(int argc, char **argv)
     sm_model_info(a.engine->name, a.engine->model_version, a.engine->tokenizer_version,
                   a.engine->max_context);
 
-    log_startup(&cfg, (unsigned)cfg.port, workers, threads_per_forecast(&cfg));
+    log_startup(&cfg, (unsigned)cfg.port, workers, threads_per_forecast(&cfg), open_files);
     if (!cfg.security_enabled && cfg.api_keys_file)
         log_msg(LOG_WARNING, "kronosd.security",
                 "KRONOS_SECURITY_ENABLED=false: the API keys in KRONOS_API_KEYS_FILE are not "
                 "enforced");
+    if (sec.keys && (apikeys_file_mode(sec.keys) & S_IRGRP)) {
+        char mode[8];
+        snprintf(mode, sizeof mode, "%04o", apikeys_file_mode(sec.keys));
+        log_line w;
+        if (log_begin(&w, LOG_WARNING, "kronosd.security",
+                      "KRONOS_API_KEYS_FILE is readable by its group: chmod 600 unless the "
+                      "service reads it through that group")) {
+            log_str(&w, "path", cfg.api_keys_file);
+            log_str(&w, "mode", mode);
+            log_end(&w);
+        }
+    }
     /* The host exists before the HTTP server starts: its threads read a.host. */
     a.host = engine_host_start(a.engine, cfg.startup_timeout, on_engine_state, &a);
     if (!a.host) {
