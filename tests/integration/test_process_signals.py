@@ -56,6 +56,14 @@ if GOLDEN and os.path.isdir(GOLDEN):
             msgs = messages(k)
             c.check("shutdown requested; draining" in msgs and msgs[-1] == "kronosd stopped",
                     "SIGTERM via thread %d (%s): drain and stop logged" % (i, comm))
+    # ... and as soon as the process is live, while the model may still be loading.
+    for i in range(5):
+        with Kronosd(env=env) as k:
+            rc, secs = stop_and_time(k)
+            c.eq(rc, 0, "SIGTERM at liveness, trial %d: exit code" % i)
+            msgs = messages(k)
+            c.check("shutdown requested; draining" in msgs and msgs[-1] == "kronosd stopped",
+                    "SIGTERM at liveness, trial %d: drain and stop logged" % i)
 else:
     print("SKIP: no golden data for the Kronos-engine signal test")
 
