@@ -1,5 +1,6 @@
 # Thin wrapper over CMake. `make run` and `make test` install missing Debian packages first.
 SANITIZE ?= 0
+TSAN ?= 0
 PORT ?= 8000
 JOBS ?= $(shell nproc)
 
@@ -7,6 +8,11 @@ ifeq ($(SANITIZE),1)
 TEST_DIR := build/asan
 TEST_FLAGS := -DSANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 CTEST_ARGS := -LE e2e
+else ifeq ($(TSAN),1)
+# ThreadSanitizer on the concurrent parts only: the suites labelled tsan in tests/CMakeLists.txt.
+TEST_DIR := build/tsan
+TEST_FLAGS := -DTSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+CTEST_ARGS := -L tsan
 else
 TEST_DIR := build/test
 TEST_FLAGS := -DCMAKE_BUILD_TYPE=Release
@@ -25,7 +31,7 @@ run: deps-run build
 	KRONOS_PORT=$(PORT) ./build/release/kronosd
 
 test: deps-test
-	@cmake -S . -B $(TEST_DIR) $(TEST_FLAGS) -DKRONOS_TEST_HOOKS=ON >/dev/null
+	@cmake -S . -B $(TEST_DIR) $(TEST_FLAGS) -DKRONOS_TESTS=ON -DKRONOS_TEST_HOOKS=ON >/dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 

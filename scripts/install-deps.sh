@@ -1,18 +1,32 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kronosd needs to build, run and test, only those missing.
 # Usage: scripts/install-deps.sh [run|test|bench|fuzz]
+#        scripts/install-deps.sh --list MODE   prints the packages MODE adds on top of `run`
 set -euo pipefail
+run_pkgs=(build-essential cmake pkg-config libjansson-dev zlib1g-dev libopenblas-dev curl)
+test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2)
+bench_pkgs=(prometheus-cpp-dev g++)
+fuzz_pkgs=(clang libclang-rt-14-dev)
+
+extra_pkgs() {
+    case "$1" in
+    run) ;;
+    test) echo "${test_pkgs[@]}" ;;
+    bench) echo "${test_pkgs[@]}" "${bench_pkgs[@]}" ;;
+    fuzz) echo "${test_pkgs[@]}" "${fuzz_pkgs[@]}" ;;
+    *) echo "install-deps.sh: unknown mode '$1' (run, test, bench or fuzz)" >&2; exit 2 ;;
+    esac
+}
+
+if [ "${1:-}" = --list ]; then
+    extra_pkgs "${2:-test}" >/dev/null
+    extra_pkgs "${2:-test}" | tr ' ' '\n'
+    exit 0
+fi
 mode=${1:-test}
-pkgs=(build-essential cmake pkg-config libjansson-dev zlib1g-dev libopenblas-dev curl)
-if [ "$mode" != run ]; then
-    pkgs+=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2)
-fi
-if [ "$mode" = bench ]; then
-    pkgs+=(prometheus-cpp-dev g++)
-fi
-if [ "$mode" = fuzz ]; then
-    pkgs+=(clang libclang-rt-14-dev)
-fi
+extra_pkgs "$mode" >/dev/null
+read -r -a extra <<<"$(extra_pkgs "$mode")"
+pkgs=("${run_pkgs[@]}" "${extra[@]}")
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

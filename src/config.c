@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "obs/log.h"
+#include "security/ratelimit.h"
 #include "util/json_escape.h"
 #include "version.h"
 
@@ -95,9 +96,10 @@ static const option_spec specs[] = {
      "file of name:key lines; when set, a Bearer key is required"},
     {"KRONOS_RATE_LIMIT_ENABLED", K_BOOL, "true", NO_RANGE, OFF(rate_limit_enabled),
      "per-identity rate limiting (GCRA)"},
-    {"KRONOS_RATE_LIMIT_PER_MINUTE", K_INT, "100", 1, 10000000, false, OFF(rate_limit_per_minute),
-     "sustained requests per minute per identity"},
-    {"KRONOS_RATE_LIMIT_BURST", K_INT, "20", 1, 10000000, false, OFF(rate_limit_burst),
+    /* The limiter's own bounds, so a value it would refuse is refused here, naming the variable. */
+    {"KRONOS_RATE_LIMIT_PER_MINUTE", K_INT, "100", 1, RATELIMIT_MAX_PER_MINUTE, false,
+     OFF(rate_limit_per_minute), "sustained requests per minute per identity"},
+    {"KRONOS_RATE_LIMIT_BURST", K_INT, "20", 1, RATELIMIT_MAX_BURST, false, OFF(rate_limit_burst),
      "requests allowed in a burst"},
     {"KRONOS_CONNECTION_TIMEOUT", K_INT, "30", 1, 3600, false, OFF(connection_timeout),
      "seconds: idle keep-alive timeout and absolute limit to receive a request"},

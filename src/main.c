@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,12 +18,19 @@
 #include "api/auth.h"
 #include "api/handlers.h"
 #include "http/server.h"
+#include "security/apikeys.h"
 #include "security/identity.h"
 #include "security/ratelimit.h"
 #include "obs/log.h"
 #include "obs/service_metrics.h"
 #include "util/clock.h"
+#include "util/fd_limit.h"
+#include "util/signal_pipe.h"
 #include "version.h"
+
+/* Open files beyond one per connection: model and tokenizer files, log output, the listening
+ * socket, epoll and event fds of the HTTP, scheduler and watch threads. */
+#define KRONOS_FD_MARGIN 64
 
 static const char *env_lookup(const char *name)
 {
@@ -45,7 +53,7 @@ static void on_engine_state(engine_host *h, engine_state state, const char *reas
         return;
     }
     bool ok = state == ENGINE_STATE_READY;
-    sm_model_loaded(ok);
+    sm_model_loaded(ok && !atomic_load(&a->draining)); /* draining ends "ready to predict" */
     if (ok) {
         sm_model_load_seconds(load_seconds);
         sm_model_info(e->name, e->model_version, e->tokenizer_version, e->max_context);
@@ -108,7 +116,8 @@ static engine *create_engine(const config *cfg)
     return e;
 }
 
-static void log_startup(const config *cfg, unsigned port, int workers, int per_forecast)
+static void log_startup(const config *cfg, unsigned port, int workers, int per_forecast,
+                        unsigned long open_files)
 {
     strbuf cj;
     sb_init(&cj, 0);
@@ -122,6 +131,7 @@ static void log_startup(const config *cfg, unsigned port, int workers, int per_f
         log_int(&l, "inference_workers", workers);
         log_int(&l, "threads_per_forecast", per_forecast);
         log_int(&l, "pid", getpid());
+        log_uint(&l, "open_files_limit", open_files);
         if (sb_ok(&cj))
             log_raw(&l, "config", cj.data);
         log_end(&l);
@@ -155,12 +165,16 @@ static http_server *start_http(app *a, char *err, size_t errlen)
 }
 
 /* Waits for SIGTERM/SIGINT, then drains: readiness turns to draining, no new connections,
- * in-flight requests get up to KRONOS_SHUTDOWN_GRACE. A second signal ends at once. */
-static int serve_until_signal(app *a, http_server *srv, const sigset_t *sigs)
+ * in-flight requests get the grace period (KRONOS_SHUTDOWN_GRACE) minus a last tenth (at most
+ * 1 s) in which the requests still running are cancelled and their clients answered 503, so the
+ * whole drain fits in the grace period. A second signal ends at once. Returns the number of
+ * requests that were still in flight when the grace period ran out. */
+static long serve_until_signal(app *a, http_server *srv)
 {
-    int sig = 0;
-    while (sigwait(sigs, &sig) != 0)
+    int sig;
+    while ((sig = signal_pipe_wait(-1)) == 0)
         ;
+    uint64_t start = clock_mono_ns();
     atomic_store(&a->draining, true);
     sm_model_loaded(false); /* "ready to predict" (SPEC §3) ends with draining */
     log_line l;
@@ -173,10 +187,12 @@ static int serve_until_signal(app *a, http_server *srv, const sigset_t *sigs)
     }
     http_server_quiesce(srv);
 
-    uint64_t deadline = clock_mono_ns() + (uint64_t)(a->cfg->shutdown_grace * 1e9);
-    struct timespec tick = {0, 20 * 1000000L};
-    while (http_server_inflight(srv) > 0 && clock_mono_ns() < deadline) {
-        if (sigtimedwait(sigs, NULL, &tick) > 0) {
+    double grace = a->cfg->shutdown_grace;
+    double cancel_reserve = grace < 10 ? grace / 10 : 1.0;
+    uint64_t drain_end = start + (uint64_t)((grace - cancel_reserve) * 1e9);
+    uint64_t end = start + (uint64_t)(grace * 1e9);
+    while (http_server_inflight(srv) > 0 && clock_mono_ns() < drain_end) {
+        if (signal_pipe_wait(20) > 0) {
             log_msg(LOG_WARNING, "kronosd", "second signal: exiting immediately");
             _exit(1);
         }
@@ -187,16 +203,39 @@ static int serve_until_signal(app *a, http_server *srv, const sigset_t *sigs)
         log_end(&l);
     }
     /* Jobs still queued or running are cancelled; their clients get 503 before the server
-     * stops, so give those answers a moment to leave. */
+     * stops, so give those answers the rest of the grace period to leave. */
     scheduler_shutdown(a->sched, 0);
-    uint64_t flush = clock_mono_ns() + 1000000000ull;
-    while (http_server_inflight(srv) > 0 && clock_mono_ns() < flush)
+    struct timespec tick = {0, 10 * 1000000L};
+    while (http_server_inflight(srv) > 0 && clock_mono_ns() < end)
         nanosleep(&tick, NULL);
-    return left > 0 ? 1 : 0;
+    return left;
+}
+
+static int refuse_fd_limit(const config *cfg, unsigned long *open_files)
+{
+    unsigned long need = (unsigned long)cfg->max_connections + KRONOS_FD_MARGIN, hard;
+    if (fd_limit_ensure(need, open_files, &hard) == 0)
+        return 0;
+    fprintf(stderr,
+            "kronosd: invalid configuration: KRONOS_MAX_CONNECTIONS=\"%d\" needs %lu open files "
+            "(connections + %d for model files, logs and event fds) but RLIMIT_NOFILE is %lu "
+            "(hard limit %lu): raise the limit (ulimit -n, systemd LimitNOFILE=, docker --ulimit "
+            "nofile=) or lower KRONOS_MAX_CONNECTIONS\n",
+            cfg->max_connections, need, KRONOS_FD_MARGIN, *open_files, hard);
+    return -1;
 }
 
 int main(int argc, char **argv)
 {
+    /* First of all: a stop signal must never take the default action (death by SIGTERM, no
+     * drain), whichever thread the kernel hands it to; see util/signal_pipe.h. */
+    static const int stop_signals[] = {SIGTERM, SIGINT};
+    if (signal_pipe_install(stop_signals, 2) != 0) {
+        perror("kronosd: cannot install the signal handlers");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
     config cfg;
     strbuf out;
     sb_init(&out, 0);
@@ -213,6 +252,11 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level((log_level)cfg.log_level);
+    unsigned long open_files;
+    if (refuse_fd_limit(&cfg, &open_files) != 0) {
+        config_free(&cfg);
+        return 2;
+    }
 
     security_config sec;
     security_settings settings = {cfg.security_enabled, cfg.container_whitelist,
@@ -233,14 +277,6 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-
-    /* Every thread inherits this mask; only the main thread takes the signals, synchronously. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     app a = {.cfg = &cfg,
              .start_real_ns = clock_real_ns(),
@@ -269,41 +305,64 @@ int main(int argc, char **argv)
     sm_model_info(a.engine->name, a.engine->model_version, a.engine->tokenizer_version,
                   a.engine->max_context);
 
-    http_server *srv = start_http(&a, err, sizeof(err));
-    if (!srv) {
-        log_msg(LOG_CRITICAL, "kronosd", err);
-        fprintf(stderr, "kronosd: %s\n", err);
-        ratelimit_free(rl);
-        security_config_free(&sec);
-        config_free(&cfg);
-        return 1;
-    }
-    log_startup(&cfg, http_server_port(srv), workers, threads_per_forecast(&cfg));
+    log_startup(&cfg, (unsigned)cfg.port, workers, threads_per_forecast(&cfg), open_files);
     if (!cfg.security_enabled && cfg.api_keys_file)
         log_msg(LOG_WARNING, "kronosd.security",
                 "KRONOS_SECURITY_ENABLED=false: the container whitelist is off, but the API keys "
                 "in KRONOS_API_KEYS_FILE are still required");
+    if (sec.keys && (apikeys_file_mode(sec.keys) & S_IRGRP)) {
+        char mode[8];
+        snprintf(mode, sizeof mode, "%04o", apikeys_file_mode(sec.keys));
+        log_line w;
+        if (log_begin(&w, LOG_WARNING, "kronosd.security",
+                      "KRONOS_API_KEYS_FILE is readable by its group: chmod 600 unless the "
+                      "service reads it through that group")) {
+            log_str(&w, "path", cfg.api_keys_file);
+            log_str(&w, "mode", mode);
+            log_end(&w);
+        }
+    }
+    /* The host exists before the HTTP server starts: its threads read a.host. */
     a.host = engine_host_start(a.engine, cfg.startup_timeout, on_engine_state, &a);
     if (!a.host) {
         fprintf(stderr, "kronosd: cannot start the engine loader\n");
         return 1;
     }
 
-    int aborted = serve_until_signal(&a, srv, &sigs);
+    http_server *srv = start_http(&a, err, sizeof(err));
+    if (!srv) {
+        log_msg(LOG_CRITICAL, "kronosd", err);
+        fprintf(stderr, "kronosd: %s\n", err);
+        fflush(stdout);
+        _exit(1); /* the model load may still be running: do not wait for it */
+    }
+
+    long cut_off = serve_until_signal(&a, srv);
     http_server_stop(srv);
     scheduler_destroy(a.sched);
-    engine_host_destroy(a.host);
-    a.engine->ops->destroy(a.engine);
+    bool load_finished = engine_host_stop(a.host);
+    if (load_finished)
+        a.engine->ops->destroy(a.engine);
+    else
+        log_msg(LOG_WARNING, "kronosd", "model load still running; exiting without waiting for it");
     service_metrics_shutdown();
     log_line l;
-    if (log_begin(&l, LOG_INFO, "kronosd", "kronosd stopped")) {
+    if (log_begin(&l, cut_off ? LOG_WARNING : LOG_INFO, "kronosd", "kronosd stopped")) {
         log_str(&l, "container", cfg.instance);
         log_double(&l, "uptime_seconds", (double)(clock_mono_ns() - a.start_mono_ns) / 1e9);
-        log_bool(&l, "clean", !aborted);
+        log_bool(&l, "clean", cut_off == 0);
+        log_int(&l, "requests_cut_off", cut_off);
         log_end(&l);
+    }
+    int code = cut_off ? 1 : 0; /* a supervisor sees that requests were lost */
+    if (!load_finished) {
+        /* The loader thread still uses the engine: leave it alone and end the process. */
+        fflush(stdout);
+        fflush(stderr);
+        _exit(code);
     }
     ratelimit_free(rl);
     security_config_free(&sec);
     config_free(&cfg);
-    return 0;
+    return code;
 }

@@ -18,11 +18,9 @@ static int delay_load(engine *e, char *err, size_t errlen)
     delay_impl *d = e->impl;
     struct timespec ts = {d->load_delay_ms / 1000, (d->load_delay_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-    int rc = d->inner->ops->load(d->inner, err, errlen);
-    memcpy(e->model_version, d->inner->model_version, sizeof(e->model_version));
-    memcpy(e->tokenizer_version, d->inner->tokenizer_version, sizeof(e->tokenizer_version));
-    e->max_context = d->inner->max_context;
-    return rc;
+    /* The identity fields were copied by delay_engine_wrap(): HTTP threads read them while this
+     * load runs, so writing them here would race. */
+    return d->inner->ops->load(d->inner, err, errlen);
 }
 
 static int delay_predict(engine *e, const engine_series *series, size_t n, engine_forecast *out,

@@ -26,6 +26,7 @@ struct engine_host {
     bool load_finished;
     bool late;
     bool stopping;
+    bool silenced; /* engine_host_stop() was called: no more listener calls */
     double started_at, load_seconds;
     char reason[256];
 };
@@ -83,9 +84,11 @@ static void *loader_main(void *arg)
         h->state = ENGINE_STATE_FAILED;
         snprintf(h->reason, sizeof h->reason, "%s", err[0] ? err : "model load failed");
     }
+    bool silenced = h->silenced;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
-    notify(h);
+    if (!silenced)
+        notify(h);
     pthread_mutex_unlock(&h->notify_mu);
     return NULL;
 }
@@ -247,4 +250,31 @@ void engine_host_destroy(engine_host *h)
     pthread_mutex_destroy(&h->mu);
     pthread_mutex_destroy(&h->notify_mu);
     free(h);
+}
+
+bool engine_host_stop(engine_host *h)
+{
+    if (!h)
+        return true;
+    /* notify_mu first: a listener call in progress ends before silenced is set, and none starts
+     * after. load_finished is set under notify_mu, so when it is true the loader is past its
+     * last use of notify_mu and joins at once. */
+    pthread_mutex_lock(&h->notify_mu);
+    pthread_mutex_lock(&h->mu);
+    h->stopping = true;
+    h->silenced = true;
+    bool finished = h->load_finished;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_mutex_unlock(&h->notify_mu);
+    if (h->timer_started) {
+        pthread_join(h->timer, NULL);
+        h->timer_started = false;
+    }
+    if (!finished) {
+        pthread_detach(h->loader);
+        return false;
+    }
+    engine_host_destroy(h);
+    return true;
 }

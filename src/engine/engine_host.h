@@ -56,4 +56,11 @@ engine_state engine_host_wait(engine_host *h, double timeout_s);
  * engine itself is not destroyed. */
 void engine_host_destroy(engine_host *h);
 
+/* For shutdown: never waits for a load in progress (a loader can block for ever in open() on a
+ * FIFO or a hung network mount). From now on the listener is not called. Returns true when the
+ * load had finished: the host is then destroyed and the engine may be. Returns false while it is
+ * still loading: the loader thread keeps using the host and the engine, so both stay allocated,
+ * and the caller should end the process without destroying them. */
+bool engine_host_stop(engine_host *h);
+
 #endif

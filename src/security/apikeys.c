@@ -21,6 +21,7 @@ typedef struct apikey {
 struct apikeys {
     apikey *items;
     size_t n;
+    unsigned file_mode; /* permission bits of the file read, 0 when parsed from memory */
 };
 
 static bool name_char(unsigned char c)
@@ -143,6 +144,16 @@ int apikeys_load_file(const char *path, apikeys **out, char *err, size_t errlen)
     int fd = file_open_regular(path, &st, err, errlen);
     if (fd < 0)
         return -1;
+    if (st.st_mode & APIKEYS_MODE_REFUSED) {
+        snprintf(err, errlen,
+                 "%s: mode %04o lets %s the API keys; run chmod 600 on it (0640 or 0440 is "
+                 "accepted when a group must read it)",
+                 path, (unsigned)(st.st_mode & 07777),
+                 st.st_mode & (S_IROTH | S_IWOTH) ? "other users read or change"
+                                                  : "its group change");
+        close(fd);
+        return -1;
+    }
     if (st.st_size > APIKEYS_FILE_MAX) {
         snprintf(err, errlen, "%s: larger than %d bytes", path, APIKEYS_FILE_MAX);
         close(fd);
@@ -171,6 +182,8 @@ int apikeys_load_file(const char *path, apikeys **out, char *err, size_t errlen)
     free(buf);
     if (rc != 0)
         snprintf(err, errlen, "%s: %s", path, why);
+    else
+        (*out)->file_mode = (unsigned)(st.st_mode & 07777);
     return rc;
 }
 
@@ -183,6 +196,11 @@ void apikeys_free(apikeys *k)
         free(k->items);
     }
     free(k);
+}
+
+unsigned apikeys_file_mode(const apikeys *k)
+{
+    return k ? k->file_mode : 0;
 }
 
 size_t apikeys_count(const apikeys *k)

@@ -2,6 +2,7 @@
 #define KRONOS_SECURITY_APIKEYS_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 /* API keys from KRONOS_API_KEYS_FILE: one `name:key` per line, `#` comments and blank lines
  * ignored, CR LF accepted. name is 1..64 of [A-Za-z0-9._-]; key is 16..256 printable ASCII
@@ -19,8 +20,16 @@ typedef struct apikeys apikeys;
  * with a message in err. */
 int apikeys_parse(const char *text, size_t len, apikeys **out, char *err, size_t errlen);
 
+/* A keys file that other users may read or change, or that its group may change, is refused
+ * (chmod 600). Group read is accepted, for a secret shared with the service through its group
+ * (Kubernetes fsGroup); the caller should warn about it (apikeys_file_mode). */
+#define APIKEYS_MODE_REFUSED (S_IWGRP | S_IROTH | S_IWOTH)
+
 /* Reads and parses a file; messages are prefixed with the path. */
 int apikeys_load_file(const char *path, apikeys **out, char *err, size_t errlen);
+
+/* Permission bits (e.g. 0640) of the file the keys were read from; 0 for apikeys_parse(). */
+unsigned apikeys_file_mode(const apikeys *k);
 
 /* Wipes the keys from memory and frees the set; NULL is fine. */
 void apikeys_free(apikeys *k);

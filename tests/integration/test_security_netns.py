@@ -235,6 +235,7 @@ try:
     keys = os.path.join("/tmp", TAG + "keys")
     with open(keys, "w") as f:
         f.write("ci:%s\n" % KEY)
+    os.chmod(keys, 0o600)  # kronosd refuses a keys file other users can read
     try:
         with Server(dict(NOLIMIT, KRONOS_HOST="::", KRONOS_API_KEYS_FILE=keys)) as s:
             good = ("Authorization", "Bearer " + KEY)

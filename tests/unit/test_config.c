@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "security/ratelimit.h"
 
 /* A fake environment: pairs of name, value. */
 static const char *const *fake_env;
@@ -248,9 +249,47 @@ static void help_and_version(void **state)
     sb_free(&out);
 }
 
+/* Every rate-limit setting the configuration accepts is one the limiter accepts: a value above
+ * the limiter's bounds is refused at start naming the variable, not by ratelimit_create(). */
+static void rate_limit_settings_within_the_limiter(void **state)
+{
+    (void)state;
+    char top_rate[32], over_rate[32], top_burst[32], over_burst[32];
+    snprintf(top_rate, sizeof top_rate, "%u", RATELIMIT_MAX_PER_MINUTE);
+    snprintf(over_rate, sizeof over_rate, "%u", RATELIMIT_MAX_PER_MINUTE + 1);
+    snprintf(top_burst, sizeof top_burst, "%u", RATELIMIT_MAX_BURST);
+    snprintf(over_burst, sizeof over_burst, "%u", RATELIMIT_MAX_BURST + 1);
+    expect("KRONOS_RATE_LIMIT_PER_MINUTE", top_rate, true);
+    expect("KRONOS_RATE_LIMIT_PER_MINUTE", over_rate, false);
+    expect("KRONOS_RATE_LIMIT_PER_MINUTE", "10000000", false);
+    expect("KRONOS_RATE_LIMIT_PER_MINUTE", "0", false);
+    expect("KRONOS_RATE_LIMIT_BURST", top_burst, true);
+    expect("KRONOS_RATE_LIMIT_BURST", over_burst, false);
+    expect("KRONOS_RATE_LIMIT_BURST", "10000000", false);
+    expect("KRONOS_RATE_LIMIT_BURST", "0", false);
+
+    /* the extremes of what is accepted, together, build a limiter */
+    const char *pairs[][2] = {{top_rate, top_burst}, {"1", top_burst}, {top_rate, "1"}, {"1", "1"}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        const char *env[] = {"KRONOS_RATE_LIMIT_PER_MINUTE", pairs[i][0], "KRONOS_RATE_LIMIT_BURST",
+                             pairs[i][1], NULL};
+        config c;
+        char err[512];
+        assert_int_equal(load(&c, env, 0, NULL, err, sizeof(err)), CONFIG_OK);
+        ratelimit *rl = ratelimit_create((uint32_t)c.rate_limit_per_minute,
+                                         (uint32_t)c.rate_limit_burst, 16, err, sizeof(err));
+        if (!rl)
+            fail_msg("per minute %s, burst %s: accepted by config, refused by the limiter: %s",
+                     pairs[i][0], pairs[i][1], err);
+        ratelimit_free(rl);
+        config_free(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rate_limit_settings_within_the_limiter),
         cmocka_unit_test(defaults_match_spec),
         cmocka_unit_test(every_kind_good_and_bad),
         cmocka_unit_test(flags_override_environment),

@@ -217,6 +217,40 @@ static void destroy_during_load_joins_cleanly(void **state)
     assert_int_equal(ev.state[ev.n - 1], ENGINE_STATE_READY);
 }
 
+/* The host a stop left to its still-running loader; a global keeps it reachable for LSan. */
+static engine_host *abandoned;
+
+static void stop_during_load_returns_at_once_and_silences_the_listener(void **state)
+{
+    (void)state;
+    static fake_loader f; /* the loader outlives this frame */
+    fake_loader_init(&f, 400, false);
+    static events ev = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    abandoned = engine_host_start(&f.base, 30, on_change, &ev);
+    assert_non_null(abandoned);
+    assert_true(wait_events(&ev, 1, 5)); /* LOADING */
+    double t0 = now_s();
+    assert_false(engine_host_stop(abandoned)); /* still loading: not waited for */
+    assert_true(now_s() - t0 < 0.2);
+    sleep_ms(700); /* the load finishes now, after the stop */
+    assert_int_equal(events_count(&ev), 1);
+    assert_int_equal(engine_host_state(abandoned), ENGINE_STATE_READY);
+}
+
+static void stop_after_load_destroys_the_host(void **state)
+{
+    (void)state;
+    fake_loader f;
+    fake_loader_init(&f, 0, false);
+    events ev = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    engine_host *h = engine_host_start(&f.base, 30, on_change, &ev);
+    assert_int_equal(engine_host_wait(h, 5), ENGINE_STATE_READY);
+    double t0 = now_s();
+    assert_true(engine_host_stop(h)); /* joined and freed; the 30 s timer does not hold it */
+    assert_true(now_s() - t0 < 1);
+    assert_int_equal(events_count(&ev), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +260,8 @@ int main(void)
         cmocka_unit_test(slow_failing_load_keeps_the_engine_reason),
         cmocka_unit_test(no_timeout_waits_for_the_load),
         cmocka_unit_test(destroy_during_load_joins_cleanly),
+        cmocka_unit_test(stop_during_load_returns_at_once_and_silences_the_listener),
+        cmocka_unit_test(stop_after_load_destroys_the_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,12 @@
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -220,6 +222,48 @@ static void loads_files(void **state)
     apikeys_free(NULL);
 }
 
+/* Other users may neither read nor change the keys, the group may not change them: refused,
+ * naming the mode and the fix. Group read is accepted and reported through apikeys_file_mode. */
+static void refuses_files_others_can_read_or_change(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/kronos-apikeys-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char text[] = "alice:" KEY_A "\n";
+    assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+    close(fd);
+
+    static const struct {
+        unsigned mode;
+        bool ok;
+    } cases[] = {{0600, true},  {0400, true},  {0640, true},  {0440, true},
+                 {0700, true},  {0644, false}, {0604, false}, {0602, false},
+                 {0620, false}, {0660, false}, {0666, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(chmod(path, cases[i].mode), 0);
+        apikeys *k = NULL;
+        char err[512] = "", mode[16];
+        int rc = apikeys_load_file(path, &k, err, sizeof(err));
+        snprintf(mode, sizeof mode, "mode %04o", cases[i].mode);
+        if (cases[i].ok) {
+            if (rc != 0)
+                fail_msg("%s refused: %s", mode, err);
+            assert_int_equal(apikeys_file_mode(k), cases[i].mode);
+            apikeys_free(k);
+        } else {
+            if (rc == 0)
+                fail_msg("%s accepted", mode);
+            assert_null(k);
+            assert_non_null(strstr(err, path));
+            assert_non_null(strstr(err, mode));
+            assert_non_null(strstr(err, "chmod 600"));
+            assert_null(strstr(err, KEY_A));
+        }
+    }
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +277,7 @@ int main(void)
         cmocka_unit_test(errors_never_contain_key_material),
         cmocka_unit_test(limits_number_of_keys),
         cmocka_unit_test(loads_files),
+        cmocka_unit_test(refuses_files_others_can_read_or_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
