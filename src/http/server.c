@@ -417,12 +417,14 @@ http_server *http_server_start(const http_server_config *cfg, char *err, size_t 
     s->conns_per_worker = (cfg->max_connections + s->nworkers - 1) / s->nworkers;
     for (unsigned i = 0; i < s->nworkers; i++)
         s->workers[i].epfd = s->workers[i].wake_fd = -1;
-    unsigned started = 0;
-    for (; started < s->nworkers; started++) {
-        http_worker *w = &s->workers[started];
-        if (worker_init(w, s) != 0 || pthread_create(&w->thread, NULL, worker_main, w) != 0)
-            break;
-    }
+    /* Every worker is ready before any thread runs: a thread hands connections to the others. */
+    unsigned ready = 0, started = 0;
+    while (ready < s->nworkers && worker_init(&s->workers[ready], s) == 0)
+        ready++;
+    while (ready == s->nworkers && started < s->nworkers &&
+           pthread_create(&s->workers[started].thread, NULL, worker_main, &s->workers[started]) ==
+               0)
+        started++;
     if (started < s->nworkers) {
         snprintf(err, errlen, "cannot start the HTTP threads");
         atomic_store(&s->stopping, true);
