@@ -45,7 +45,8 @@ typedef struct engine_series {
 } engine_series;
 
 /* Result for one series. Buffers are allocated by the engine with malloc and owned by the
- * caller afterwards (engine_forecast_free). */
+ * caller afterwards (engine_forecast_free). Values are finite, or +-inf where the forecast at the
+ * series' scale exceeds float32 (the caller refuses such a series, naming its field); never NaN. */
 typedef struct engine_forecast {
     size_t pred_len;
     int sample_count;
@@ -94,6 +95,10 @@ struct engine {
     char tokenizer_version[128]; /* e.g. "Kronos-Tokenizer-base" */
     int max_context;             /* tokens the model sees; baseline: its history window */
     int max_pred_len;            /* longest forecast the engine can make; 0 = no limit */
+    /* The input values the engine represents; requests outside are refused (422, naming the
+     * field) before any work: prices in [price_min, price_max], volume and amount in
+     * [0, quantity_max]. 0 = the float32 range (the engine's input type). */
+    double price_min, price_max, quantity_max;
     void *impl;
 };
 

@@ -1,5 +1,6 @@
 #include "engine/baseline/baseline.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,5 +120,8 @@ engine *baseline_engine_create(void)
     snprintf(e->model_version, sizeof e->model_version, "%s", BASELINE_MODEL_VERSION);
     snprintf(e->tokenizer_version, sizeof e->tokenizer_version, "none");
     e->max_context = BASELINE_DEFAULT_WINDOW;
+    e->price_min = BASELINE_PRICE_MIN;
+    e->price_max = BASELINE_PRICE_MAX;
+    e->quantity_max = FLT_MAX;
     return e;
 }

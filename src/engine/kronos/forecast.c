@@ -40,17 +40,48 @@ float kr_pairwise_sum(const float *a, size_t n, size_t stride)
     return kr_pairwise_sum(a, n2, stride) + kr_pairwise_sum(a + n2 * stride, n - n2, stride);
 }
 
-/* np.mean / np.std(ddof=0) per column of a float32 [T][6] frame, as numpy computes them. */
+/* np.mean / np.std(ddof=0) of one column of a float32 [T][6] frame, as numpy computes them. */
+static void numpy_stats(const float *x, int T, size_t stride, float *mean, float *std, float *tmp)
+{
+    float mu = kr_pairwise_sum(x, (size_t)T, stride) / (float)T;
+    for (int r = 0; r < T; r++) {
+        float dv = x[(size_t)r * stride] - mu;
+        tmp[r] = dv * dv;
+    }
+    *mean = mu;
+    *std = sqrtf(kr_pairwise_sum(tmp, (size_t)T, 1) / (float)T);
+}
+
+/* The same in double, for columns whose float32 statistics overflow; mean and std cannot exceed
+ * the column's largest magnitude, so both fit a float. */
+static void double_stats(const float *x, int T, size_t stride, float *mean, float *std)
+{
+    double sum = 0, top = 0;
+    for (int r = 0; r < T; r++) {
+        sum += x[(size_t)r * stride];
+        top = fmax(top, fabs(x[(size_t)r * stride]));
+    }
+    double mu = sum / T, ss = 0;
+    for (int r = 0; r < T; r++) {
+        double dv = x[(size_t)r * stride] - mu;
+        ss += dv * dv;
+    }
+    *mean = (float)fmin(fmax(mu, -top), top);
+    *std = (float)fmin(sqrt(ss / T), top);
+}
+
+/*
+ * Per column, numpy's float32 statistics (bit-exact with upstream) whenever they are finite.
+ * Large values overflow them (squares above ~1e19, sums of values near FLT_MAX, where upstream
+ * gives inf and then NaN forecasts): such a column is computed again in double. tmp holds T
+ * floats.
+ */
 static void column_stats(const float *x, int T, float *mean, float *std, float *tmp)
 {
     for (int c = 0; c < NF; c++) {
-        float mu = kr_pairwise_sum(x + c, (size_t)T, NF) / (float)T;
-        for (int r = 0; r < T; r++) {
-            float dv = x[(size_t)r * NF + c] - mu;
-            tmp[r] = dv * dv;
-        }
-        mean[c] = mu;
-        std[c] = sqrtf(kr_pairwise_sum(tmp, (size_t)T, 1) / (float)T);
+        numpy_stats(x + c, T, NF, &mean[c], &std[c], tmp);
+        if (!isfinite(mean[c]) || !isfinite(std[c]))
+            double_stats(x + c, T, NF, &mean[c], &std[c]);
     }
 }
 

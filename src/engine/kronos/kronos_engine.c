@@ -1,6 +1,7 @@
 #include "engine/kronos/kronos_engine.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,11 @@ engine *kronos_engine_create(const char *model_dir, const char *tokenizer_dir, i
     e->name = "kronos";
     e->max_context = max_context;
     e->max_pred_len = max_context; /* the final decode yields at most max_context rows */
+    /* Any float32 input: the statistics cannot overflow (forecast.c); a forecast beyond float32
+     * comes back as inf and is refused then. */
+    e->price_min = FLT_TRUE_MIN;
+    e->price_max = FLT_MAX;
+    e->quantity_max = FLT_MAX;
     e->impl = k;
     basename_into(e->model_version, sizeof(e->model_version), model_dir);
     basename_into(e->tokenizer_version, sizeof(e->tokenizer_version), tokenizer_dir);
