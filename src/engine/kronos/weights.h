@@ -2,7 +2,7 @@
 #define KRONOS_WEIGHTS_H
 
 /*
- * The Kronos tokenizer and predictor parameters, bound to a memory-mapped safetensors file.
+ * The Kronos tokenizer and predictor parameters, bound to a safetensors file read into memory.
  * Dimensions come from config.json only; every parameter used at inference must be present
  * with the shape the config implies, F32 and finite, or loading fails naming the tensor.
  */
