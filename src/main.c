@@ -21,6 +21,7 @@
 #include "obs/log.h"
 #include "obs/service_metrics.h"
 #include "util/clock.h"
+#include "util/memlimit.h"
 #include "version.h"
 
 static const char *env_lookup(const char *name)
@@ -105,6 +106,36 @@ static engine *create_engine(const config *cfg)
         e = delay_engine_wrap(e, delay_ms, load_ms);
 #endif
     return e;
+}
+
+/* Refuses request limits whose worst-case memory exceeds what the machine (or cgroup) has. An
+ * engine that cannot give its figure (a broken model folder) is let through: loading reports it. */
+static bool memory_fits(const config *cfg, const engine *e, int workers)
+{
+    engine_limits lim = {(size_t)cfg->max_candles, (size_t)cfg->max_pred_len,
+                         (size_t)cfg->max_batch_items, cfg->max_sample_count};
+    engine_memory need;
+    char why[1024], source[256];
+    config_memory m = {.workers = workers, .machine_source = source};
+    if (!e->ops->memory || e->ops->memory(e, &lim, &need, why, sizeof(why)) != 0 ||
+        memlimit_read("/", &m.machine, source, sizeof(source)) != 0)
+        return true;
+    m.per_job = need.per_job;
+    m.weights = need.weights;
+    log_line l;
+    if (log_begin(&l, LOG_INFO, "kronosd", "memory bound")) {
+        log_int(&l, "workers", workers);
+        log_uint(&l, "per_forecast_bytes", m.per_job);
+        log_uint(&l, "weights_bytes", m.weights);
+        log_uint(&l, "worst_case_bytes", config_memory_worst(&m));
+        log_uint(&l, "machine_bytes", m.machine);
+        log_str(&l, "machine_source", source);
+        log_end(&l);
+    }
+    if (config_check_memory(cfg, &m, why, sizeof(why)) == CONFIG_OK)
+        return true;
+    fprintf(stderr, "kronosd: %s\n", why);
+    return false;
 }
 
 static void log_startup(const config *cfg, unsigned port, int workers, int per_forecast)
@@ -224,6 +255,8 @@ int main(int argc, char **argv)
 
     a.engine = create_engine(&cfg);
     int workers = cfg.inference_threads / threads_per_forecast(&cfg);
+    if (a.engine && !memory_fits(&cfg, a.engine, workers))
+        return 2;
     a.sched = a.engine ? scheduler_create(a.engine, workers, cfg.queue_size) : NULL;
     a.watch = disconnect_watch_start();
     if (!a.engine || !a.sched || !a.watch) {
