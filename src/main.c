@@ -264,8 +264,13 @@ int main(int argc, char **argv)
     int workers = cfg.inference_threads / threads_per_forecast(&cfg);
     config_memory mem = {0};
     char mem_source[256];
-    if (a.engine && !memory_fits(&cfg, a.engine, workers, &mem, mem_source, sizeof(mem_source)))
+    if (a.engine && !memory_fits(&cfg, a.engine, workers, &mem, mem_source, sizeof(mem_source))) {
+        a.engine->ops->destroy(a.engine);
+        ratelimit_free(rl);
+        security_config_free(&sec);
+        config_free(&cfg);
         return 2;
+    }
     a.sched = a.engine ? scheduler_create(a.engine, workers, cfg.queue_size) : NULL;
     a.watch = disconnect_watch_start();
     if (!a.engine || !a.sched || !a.watch) {
