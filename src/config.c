@@ -551,3 +551,46 @@ void config_to_json(const config *c, strbuf *sb)
     }
     sb_putc(sb, '}');
 }
+
+/* "1.5 GiB" */
+static void human_bytes(char *out, size_t n, uint64_t bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+uint64_t config_memory_worst(const config_memory *m)
+{
+    uint64_t workers = m->workers > 0 ? (uint64_t)m->workers : 1;
+    if (m->per_job > (UINT64_MAX - m->weights) / workers)
+        return UINT64_MAX;
+    return workers * m->per_job + m->weights;
+}
+
+int config_check_memory(const config *c, const config_memory *m, char *err, size_t errlen)
+{
+    uint64_t worst = config_memory_worst(m);
+    if (worst <= m->machine)
+        return CONFIG_OK;
+    char w[32], job[32], weights[32], machine[32];
+    human_bytes(w, sizeof(w), worst);
+    human_bytes(job, sizeof(job), m->per_job);
+    human_bytes(weights, sizeof(weights), m->weights);
+    human_bytes(machine, sizeof(machine), m->machine);
+    snprintf(err, errlen,
+             "invalid configuration: the request limits allow %s of memory at worst (%d workers x "
+             "%s per forecast + %s of weights), more than the %s this machine has (%s); lower "
+             "KRONOS_MAX_CANDLES (%d), KRONOS_MAX_CONTEXT (%d), KRONOS_MAX_PRED_LEN (%d), "
+             "KRONOS_MAX_SAMPLE_COUNT (%d), KRONOS_MAX_BATCH_ITEMS (%d) or "
+             "KRONOS_INFERENCE_THREADS (%d); see docs/PERFORMANCE.md, Memory bounds",
+             w, m->workers, job, weights, machine, m->machine_source, c->max_candles,
+             c->max_context, c->max_pred_len, c->max_sample_count, c->max_batch_items,
+             c->inference_threads);
+    return CONFIG_INVALID;
+}

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "security/cidr.h"
 #include "util/strbuf.h"
@@ -63,5 +64,20 @@ void config_free(config *c);
 size_t config_max_request_bytes(const config *c);
 /* The effective configuration as a JSON object (for the start-up log line). */
 void config_to_json(const config *c, strbuf *sb);
+
+/* The memory the request limits allow at worst (docs/PERFORMANCE.md, "Memory bounds"). */
+typedef struct config_memory {
+    int workers;                /* forecasts run side by side */
+    uint64_t per_job;           /* the engine's worst case for one job under the limits */
+    uint64_t weights;           /* held once */
+    uint64_t machine;           /* what the machine or its cgroup has */
+    const char *machine_source; /* "MemTotal", "cgroup v2 memory.max /x", ... */
+} config_memory;
+
+/* workers x per_job + weights (saturating). */
+uint64_t config_memory_worst(const config_memory *m);
+/* CONFIG_OK when the worst case fits the machine; else CONFIG_INVALID with a message naming
+ * the variables that set it (start-up exits 2). */
+int config_check_memory(const config *c, const config_memory *m, char *err, size_t errlen);
 
 #endif

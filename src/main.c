@@ -26,6 +26,7 @@
 #include "util/clock.h"
 #include "util/fd_limit.h"
 #include "util/signal_pipe.h"
+#include "util/memlimit.h"
 #include "version.h"
 
 /* Open files beyond one per connection: model and tokenizer files, log output, the listening
@@ -114,6 +115,43 @@ static engine *create_engine(const config *cfg)
         e = delay_engine_wrap(e, delay_ms, load_ms);
 #endif
     return e;
+}
+
+/* Refuses request limits whose worst-case memory exceeds what the machine (or cgroup) has; *m
+ * gets the figures (workers 0 when the engine cannot give them: a broken model folder, which
+ * loading reports). */
+static bool memory_fits(const config *cfg, const engine *e, int workers, config_memory *m,
+                        char *source, size_t source_len)
+{
+    engine_limits lim = {(size_t)cfg->max_candles, (size_t)cfg->max_pred_len,
+                         (size_t)cfg->max_batch_items, cfg->max_sample_count};
+    engine_memory need;
+    char why[1024];
+    *m = (config_memory){.machine_source = source};
+    if (!e->ops->memory || e->ops->memory(e, &lim, &need, why, sizeof(why)) != 0 ||
+        memlimit_read("/", &m->machine, source, source_len) != 0)
+        return true;
+    m->workers = workers;
+    m->per_job = need.per_job;
+    m->weights = need.weights;
+    if (config_check_memory(cfg, m, why, sizeof(why)) == CONFIG_OK)
+        return true;
+    fprintf(stderr, "kronosd: %s\n", why);
+    return false;
+}
+
+static void log_memory_bound(const config_memory *m)
+{
+    log_line l;
+    if (m->workers > 0 && log_begin(&l, LOG_INFO, "kronosd", "memory bound")) {
+        log_int(&l, "workers", m->workers);
+        log_uint(&l, "per_forecast_bytes", m->per_job);
+        log_uint(&l, "weights_bytes", m->weights);
+        log_uint(&l, "worst_case_bytes", config_memory_worst(m));
+        log_uint(&l, "machine_bytes", m->machine);
+        log_str(&l, "machine_source", m->machine_source);
+        log_end(&l);
+    }
 }
 
 static void log_startup(const config *cfg, unsigned port, int workers, int per_forecast,
@@ -286,6 +324,15 @@ int main(int argc, char **argv)
 
     a.engine = create_engine(&cfg);
     int workers = cfg.inference_threads / threads_per_forecast(&cfg);
+    config_memory mem = {0};
+    char mem_source[256];
+    if (a.engine && !memory_fits(&cfg, a.engine, workers, &mem, mem_source, sizeof(mem_source))) {
+        a.engine->ops->destroy(a.engine);
+        ratelimit_free(rl);
+        security_config_free(&sec);
+        config_free(&cfg);
+        return 2;
+    }
     a.sched = a.engine ? scheduler_create(a.engine, workers, cfg.queue_size) : NULL;
     if (!a.engine || !a.sched) {
         fprintf(stderr, "kronosd: cannot start the engine or the scheduler threads\n");
@@ -306,6 +353,7 @@ int main(int argc, char **argv)
                   a.engine->max_context);
 
     log_startup(&cfg, (unsigned)cfg.port, workers, threads_per_forecast(&cfg), open_files);
+    log_memory_bound(&mem);
     if (!cfg.security_enabled && cfg.api_keys_file)
         log_msg(LOG_WARNING, "kronosd.security",
                 "KRONOS_SECURITY_ENABLED=false: the container whitelist is off, but the API keys "

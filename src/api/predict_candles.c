@@ -1,5 +1,6 @@
 #include "api/predict_item.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,23 @@
 
 #define FLOAT32_RANGE "within float32 range"
 
-/* A price: a finite number > 0 that survives the cast to float32. */
+/* Within [lo, hi] of the serving engine (a bound of 0 is float32's own, checked already),
+ * judged on the float32 the engine receives, against bounds cast the same way. */
+static bool in_engine_range(const item_ctx *c, const json_t *v, float f, double lo, double hi,
+                            size_t i, const char *name)
+{
+    char constraint[64];
+    if (lo > 0 && f < (float)lo)
+        snprintf(constraint, sizeof constraint, ">= %g (the engine's range)", lo);
+    else if (hi > 0 && f > (float)hi)
+        snprintf(constraint, sizeof constraint, "<= %g (the engine's range)", hi);
+    else
+        return true;
+    predict_viol(c, constraint, v, "candles[%zu].%s", i, name);
+    return false;
+}
+
+/* A price: a finite number > 0 that survives the cast to float32, in the engine's range. */
 static bool price(const item_ctx *c, const json_t *cd, size_t i, const char *name, double *out)
 {
     const json_t *v = json_object_get(cd, name);
@@ -30,6 +47,8 @@ static bool price(const item_ctx *c, const json_t *cd, size_t i, const char *nam
         predict_viol(c, FLOAT32_RANGE, v, "candles[%zu].%s", i, name);
         return false;
     }
+    if (!in_engine_range(c, v, f, c->lim->price_min, c->lim->price_max, i, name))
+        return false;
     *out = d;
     return true;
 }
@@ -54,6 +73,8 @@ static int quantity(const item_ctx *c, const json_t *cd, size_t i, const char *n
         predict_viol(c, FLOAT32_RANGE, v, "candles[%zu].%s", i, name);
         return -1;
     }
+    if (!in_engine_range(c, v, (float)d, 0, c->lim->quantity_max, i, name))
+        return -1;
     *out = d;
     return 1;
 }
@@ -95,9 +116,13 @@ static void fill_missing(const item_ctx *c, size_t rows, const candle_extra *ex,
             r[F_VOLUME] = r[F_AMOUNT] = 0.0f;
         } else if (!it->amount_given) {
             double amount = ex[i].derived_amount;
-            if (isinf((float)amount))
-                predict_viol(c, "volume * mean(open, high, low, close) " FLOAT32_RANGE, NULL,
-                             "candles[%zu].volume", i);
+            double top = c->lim->quantity_max > 0 ? c->lim->quantity_max : FLT_MAX;
+            if (isinf((float)amount) || (float)amount > (float)top) {
+                char constraint[80];
+                snprintf(constraint, sizeof constraint,
+                         "volume * mean(open, high, low, close) <= %g", top);
+                predict_viol(c, constraint, NULL, "candles[%zu].volume", i);
+            }
             r[F_AMOUNT] = (float)amount;
         }
     }

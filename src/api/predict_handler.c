@@ -133,8 +133,10 @@ static http_result start(http_request *r, bool batch)
         return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
                                   "out of memory", NULL, NULL, 0);
     const config *cfg = a->cfg;
-    predict_limits lim = {(size_t)cfg->max_candles, (size_t)cfg->max_pred_len,
-                          (size_t)cfg->max_batch_items, cfg->max_sample_count};
+    predict_limits lim = {(size_t)cfg->max_candles,     (size_t)cfg->max_pred_len,
+                          (size_t)cfg->max_batch_items, cfg->max_sample_count,
+                          a->engine->price_min,         a->engine->price_max,
+                          a->engine->quantity_max};
     predict_defaults def = {cfg->default_temperature, cfg->default_top_k, cfg->default_top_p,
                             cfg->default_sample_count};
     predict_error err;
@@ -189,6 +191,14 @@ static http_result finish(http_request *r, predict_call *pc)
     switch (outcome) {
     case SCHED_OK: {
         engine_forecast *fc = sched_job_take_forecasts(pc->job);
+        predict_error err;
+        predict_error_init(&err);
+        if (fc && predict_forecast_unrepresentable(&pc->req, fc, &err)) {
+            for (size_t i = 0; i < pc->req.n; i++)
+                engine_forecast_free(&fc[i]);
+            free(fc);
+            return respond_refused(r, &err);
+        }
         predict_output_stats stats = {0};
         size_t len = 0;
         char *body =

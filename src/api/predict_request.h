@@ -17,7 +17,8 @@
  *  - volume (and likewise amount) must be given on every candle or on none; candles that lack
  *    it while others have it are 422 "required when other candles have volume".
  *  - Prices must fit a float32 (the engine's input type): > 0 and at most 3.4e38 after the
- *    cast; volume and the derived amount likewise.
+ *    cast; volume and the derived amount likewise. Within that, values must lie in the range
+ *    the serving engine represents (predict_limits, from struct engine).
  *  - quantiles must be distinct (each becomes a key of the response's "quantiles" object).
  *  - series_id: at most 128 characters (code points); required and unique in a batch.
  */
@@ -37,6 +38,8 @@ typedef struct predict_limits {
     size_t max_pred_len;    /* KRONOS_MAX_PRED_LEN, 512 */
     size_t max_batch_items; /* KRONOS_MAX_BATCH_ITEMS, 64 */
     int max_sample_count;   /* KRONOS_MAX_SAMPLE_COUNT, 16 */
+    /* The engine's value range (struct engine); 0 = the float32 range. */
+    double price_min, price_max, quantity_max;
 } predict_limits;
 
 typedef struct predict_defaults {

@@ -18,6 +18,7 @@
  * same float32 (1.1, not 1.10000002), always with a '.' or an exponent.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api/predict_request.h"
@@ -37,6 +38,13 @@ char *predict_response_json(const predict_request *req, const engine_forecast *f
                             const char *request_id, const char *model_version,
                             const char *tokenizer_version, const char *engine_name, size_t *len_out,
                             predict_output_stats *stats);
+
+/* A forecast the engine could not represent (values beyond float32 at the series' scale come
+ * back as inf) is a 422: records one violation per item and column, naming the candle with the
+ * column's largest value (the volume for a derived amount). Returns true when any was found
+ * (err is then finished). */
+bool predict_forecast_unrepresentable(const predict_request *req, const engine_forecast *fc,
+                                      predict_error *err);
 
 /* Makes one [ENGINE_FEATURES] bar consistent in place; adds what changed to stats (or NULL). */
 void predict_bar_make_consistent(float *bar, predict_output_stats *stats);

@@ -44,7 +44,18 @@ static void delay_destroy(engine *e)
     free(e);
 }
 
-static const engine_ops delay_ops = {delay_load, delay_predict, delay_destroy};
+static int delay_memory(const engine *e, const engine_limits *lim, engine_memory *out, char *err,
+                        size_t errlen)
+{
+    const delay_impl *d = e->impl;
+    if (!d->inner->ops->memory) {
+        snprintf(err, errlen, "the wrapped engine gives no memory figure");
+        return -1;
+    }
+    return d->inner->ops->memory(d->inner, lim, out, err, errlen);
+}
+
+static const engine_ops delay_ops = {delay_load, delay_predict, delay_destroy, delay_memory};
 
 engine *delay_engine_wrap(engine *inner, int delay_ms, int load_delay_ms)
 {

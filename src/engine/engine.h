@@ -45,7 +45,8 @@ typedef struct engine_series {
 } engine_series;
 
 /* Result for one series. Buffers are allocated by the engine with malloc and owned by the
- * caller afterwards (engine_forecast_free). */
+ * caller afterwards (engine_forecast_free). Values are finite, or +-inf where the forecast at the
+ * series' scale exceeds float32 (the caller refuses such a series, naming its field); never NaN. */
 typedef struct engine_forecast {
     size_t pred_len;
     int sample_count;
@@ -74,6 +75,18 @@ enum engine_status {
 
 typedef struct engine engine;
 
+/* The request limits (KRONOS_MAX_*) that bound the memory of one forecast job. */
+typedef struct engine_limits {
+    size_t max_candles, max_pred_len, max_batch_items;
+    int max_sample_count;
+} engine_limits;
+
+/* Worst-case memory under engine_limits (docs/PERFORMANCE.md, "Memory bounds"). */
+typedef struct engine_memory {
+    uint64_t per_job; /* one job: the largest series' working set + the outputs of a full batch */
+    uint64_t weights; /* held once per process */
+} engine_memory;
+
 typedef struct engine_ops {
     /* Loads weights; may take long. Called once, from a loader thread. On failure returns
      * ENGINE_ERROR and writes a one-line reason into err. */
@@ -85,6 +98,11 @@ typedef struct engine_ops {
     int (*predict)(engine *e, const engine_series *series, size_t n, engine_forecast *out,
                    engine_cancel *cancel, char *err, size_t errlen);
     void (*destroy)(engine *e);
+    /* Worst-case memory under lim, from the configuration alone (callable before load, from
+     * any thread). Returns 0, or -1 with a one-line reason when it cannot tell (a broken model
+     * folder, which loading will report). NULL: the engine gives no figure. */
+    int (*memory)(const engine *e, const engine_limits *lim, engine_memory *out, char *err,
+                  size_t errlen);
 } engine_ops;
 
 struct engine {
@@ -94,6 +112,10 @@ struct engine {
     char tokenizer_version[128]; /* e.g. "Kronos-Tokenizer-base" */
     int max_context;             /* tokens the model sees; baseline: its history window */
     int max_pred_len;            /* longest forecast the engine can make; 0 = no limit */
+    /* The input values the engine represents; requests outside are refused (422, naming the
+     * field) before any work: prices in [price_min, price_max], volume and amount in
+     * [0, quantity_max]. 0 = the float32 range (the engine's input type). */
+    double price_min, price_max, quantity_max;
     void *impl;
 };
 

@@ -5,11 +5,13 @@
 
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/baseline/baseline.h"
+#include "engine/baseline/model.h"
 #include "util/rng.h"
 
 /* A history built from closes: open = previous close, wicks of `wick` (relative) on both sides,
@@ -329,10 +331,29 @@ static void extreme_prices_stay_finite(void **state)
     s.sampling.temperature = 5;
     engine_forecast f;
     assert_int_equal(predict1(e, &s, &f), ENGINE_OK);
-    for (size_t k = 0; k < 4 * 200; k++)
-        assert_bar_consistent(f.samples + k * ENGINE_FEATURES);
+    size_t inf_amounts = 0;
+    for (size_t k = 0; k < 4 * 200; k++) {
+        /* volume x price beyond float32: +inf, which the API refuses (422), not FLT_MAX */
+        float *b = f.samples + k * ENGINE_FEATURES;
+        assert_true(b[F_AMOUNT] > 0);
+        inf_amounts += isinf(b[F_AMOUNT]) != 0;
+        b[F_AMOUNT] = 0;
+        assert_bar_consistent(b);
+        assert_true(b[F_LOW] >= (float)BASELINE_PRICE_MIN &&
+                    b[F_HIGH] <= (float)BASELINE_PRICE_MAX);
+    }
+    assert_true(inf_amounts > 0);
     engine_forecast_free(&f);
     free(h.x);
+    e->ops->destroy(e);
+}
+
+static void declares_the_prices_it_represents(void **state)
+{
+    (void)state;
+    engine *e = baseline_engine_create();
+    assert_true(e->price_min == BASELINE_PRICE_MIN && e->price_max == BASELINE_PRICE_MAX);
+    assert_true(e->quantity_max == FLT_MAX);
     e->ops->destroy(e);
 }
 
@@ -387,6 +408,7 @@ int main(void)
         cmocka_unit_test(volatility_matches_history_and_scales_with_temperature),
         cmocka_unit_test(window_is_the_last_max_context_rows),
         cmocka_unit_test(extreme_prices_stay_finite),
+        cmocka_unit_test(declares_the_prices_it_represents),
         cmocka_unit_test(invalid_prices_are_an_error_not_a_crash),
         cmocka_unit_test(cancellation_is_honoured),
     };

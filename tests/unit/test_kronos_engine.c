@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 
@@ -222,6 +223,74 @@ static void edge_shapes(void **state)
     e->ops->destroy(e);
 }
 
+/* Prices of ~1e24 and volumes of ~1e18 overflow float32 squares: the statistics are computed in
+ * double instead, so the forecast is the unscaled series' forecast times the same power of two
+ * (up to the 1e-5 epsilon of the normalisation and float rounding), never inf or NaN. */
+static void large_values_at_scale(void **state)
+{
+    (void)state;
+    engine *e = open_engine();
+    series_data s;
+    load_series(&s);
+    float *big = malloc(sizeof(float) * (size_t)s.T * 6);
+    const int shift[6] = {80, 80, 80, 80, 60, 100};
+    for (int i = 0; i < s.T * 6; i++)
+        big[i] = ldexpf(s.x[i], shift[i % 6]);
+    engine_series se[2] = {make(&s, greedy), make(&s, greedy)};
+    se[1].x = big;
+    engine_forecast out[2];
+    char err[512];
+    assert_int_equal(e->ops->predict(e, se, 2, out, NULL, err, sizeof(err)), ENGINE_OK);
+    const float *nstd = kst_find(&s.tr, "norm_std")->data;
+    for (int i = 0; i < s.P * 6; i++) {
+        double want = out[0].mean[i], got = ldexp(out[1].mean[i], -shift[i % 6]);
+        assert_true(isfinite(out[1].mean[i]));
+        if (!(fabs(got - want) <= 1e-4 * fabs(want) + 1e-3 * (nstd[i % 6] + 1e-5)))
+            fail_msg("value %d: %g scaled back, %g unscaled", i, got, want);
+    }
+    engine_forecast_free(&out[0]);
+    engine_forecast_free(&out[1]);
+    free(big);
+    free_series(&s);
+    e->ops->destroy(e);
+}
+
+/* At float32's maximum: a constant series stays there; a forecast that de-normalises beyond it
+ * comes back as inf (the API's 422), never NaN. */
+static void float_max_inputs(void **state)
+{
+    (void)state;
+    engine *e = kronos_engine_create(KRONOS_GOLDEN_DIR "/tiny/model",
+                                     KRONOS_GOLDEN_DIR "/tiny/tokenizer", 16, 5.0, 1);
+    char err[256];
+    assert_int_equal(e->ops->load(e, err, sizeof(err)), ENGINE_OK);
+    assert_true(e->price_min > 0 && e->price_max == FLT_MAX && e->quantity_max == FLT_MAX);
+    enum { T = 20, P = 4, S = 16 };
+    float x[T * 6];
+    engine_time tm[T];
+    for (int r = 0; r < T; r++) {
+        for (int c = 0; c < 4; c++)
+            x[r * 6 + c] = FLT_MAX;
+        x[r * 6 + 4] = r % 10 == 3 ? 0.0f : FLT_MAX; /* volume: mean 0.9 max, std 0.3 max */
+        x[r * 6 + 5] = 1.0f;
+        tm[r] = (engine_time){(r * 5) % 60, 10, 2, 14, 10};
+    }
+    engine_series se = {T, x, tm, P, tm, {2.0, 0, 0.9, S, 7}};
+    engine_forecast out;
+    assert_int_equal(e->ops->predict(e, &se, 1, &out, NULL, err, sizeof(err)), ENGINE_OK);
+    int infs = 0;
+    for (int i = 0; i < S * P * 6; i++) {
+        float v = out.samples[i];
+        assert_false(isnan(v));
+        if (i % 6 < 4)
+            assert_true(v == FLT_MAX);
+        infs += isinf(v) != 0;
+    }
+    assert_true(infs > 0);
+    engine_forecast_free(&out);
+    e->ops->destroy(e);
+}
+
 static inline long rss_kb(void)
 {
     FILE *fp = fopen("/proc/self/statm", "r");
@@ -268,7 +337,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(greedy_matches_expected), cmocka_unit_test(concurrent_and_seeded),
-        cmocka_unit_test(cancelled_and_invalid), cmocka_unit_test(edge_shapes),
-        cmocka_unit_test(memory_does_not_grow)};
+        cmocka_unit_test(cancelled_and_invalid),   cmocka_unit_test(edge_shapes),
+        cmocka_unit_test(memory_does_not_grow),    cmocka_unit_test(large_values_at_scale),
+        cmocka_unit_test(float_max_inputs)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,6 +167,52 @@ static void truncated_file(void **state)
     expect_failure(*state, "truncated");
 }
 
+/* One greedy forecast of a fixed series (tiny set: max_context 16). */
+static void forecast_into(engine *e, float *mean)
+{
+    float x[12 * 6];
+    engine_time tm[12];
+    for (int r = 0; r < 12; r++) {
+        for (int c = 0; c < 6; c++)
+            x[r * 6 + c] = 100.0f + (float)((r * 7 + c * 3) % 11);
+        tm[r] = (engine_time){(r * 5) % 60, 10, 2, 14, 10};
+    }
+    engine_series se = {12, x, tm, 4, tm, {1.0, 1, 1.0, 1, 0}};
+    engine_forecast out;
+    char err[256];
+    assert_int_equal(e->ops->predict(e, &se, 1, &out, NULL, err, sizeof(err)), ENGINE_OK);
+    memcpy(mean, out.mean, sizeof(float) * 4 * 6);
+    engine_forecast_free(&out);
+}
+
+/* Once loaded, the weights are the process's own: truncating the files (which kills a process
+ * that maps them, SIGBUS) or writing other bytes into them changes nothing. */
+static void files_changed_after_load(void **state)
+{
+    fixture *f = *state;
+    engine *e = kronos_engine_create(f->model, f->tok, 16, 5.0, 1);
+    char err[512], paths[2][600];
+    assert_int_equal(e->ops->load(e, err, sizeof(err)), ENGINE_OK);
+    float before[24], after[24];
+    forecast_into(e, before);
+    snprintf(paths[0], sizeof(paths[0]), "%s/model.safetensors", f->model);
+    snprintf(paths[1], sizeof(paths[1]), "%s/model.safetensors", f->tok);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(truncate(paths[i], 0), 0);
+    forecast_into(e, after);
+    assert_memory_equal(before, after, sizeof(before));
+    for (int i = 0; i < 2; i++) {
+        FILE *fp = fopen(paths[i], "wb");
+        assert_non_null(fp);
+        for (int k = 0; k < 1 << 16; k++)
+            fputc(0x5a, fp);
+        fclose(fp);
+    }
+    forecast_into(e, after);
+    assert_memory_equal(before, after, sizeof(before));
+    e->ops->destroy(e);
+}
+
 static void corrupted_header(void **state)
 {
     char p[600];
@@ -336,6 +382,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(intact_copy_loads, setup, teardown),
         cmocka_unit_test_setup_teardown(truncated_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(files_changed_after_load, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupted_header, setup, teardown),
         cmocka_unit_test_setup_teardown(absurd_header_length, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_tensor, setup, teardown),

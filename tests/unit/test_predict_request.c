@@ -417,6 +417,60 @@ static void limits_are_configurable(void **state)
     free(body);
 }
 
+/* The serving engine's value range (struct engine) refuses values it does not represent, naming
+ * the field; the bounds are judged on the float32 the engine receives, so 1e30 itself passes. */
+static void engine_value_range_is_enforced(void **state)
+{
+    (void)state;
+    predict_limits lim = predict_limits_default();
+    lim.price_min = 1e-30;
+    lim.price_max = 1e30;
+    lim.quantity_max = 1e20;
+    predict_defaults def = predict_defaults_default();
+    predict_request req;
+    predict_error err;
+    static const struct {
+        const char *path, *value, *field, *constraint;
+    } cases[] = {
+        {"candles/0/low", "1e-38", "candles[0].low", ">= 1e-30 (the engine's range)"},
+        {"candles/2/high", "1e31", "candles[2].high", "<= 1e+30 (the engine's range)"},
+        {"candles/1/volume", "2e20", "candles[1].volume", "<= 1e+20 (the engine's range)"},
+        {"candles/1/amount", "2e20", "candles[1].amount", "<= 1e+20 (the engine's range)"},
+        {"candles/2/high", "1e30", NULL, NULL},
+        {"candles/0/low", "1e-30", NULL, NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *body = mutated(BASE_SINGLE, cases[k].path, cases[k].value);
+        predict_error_init(&err);
+        int rc = predict_parse(body, strlen(body), false, &lim, &def, &req, &err);
+        if (!cases[k].field) {
+            assert_int_equal(rc, PREDICT_OK);
+            predict_request_free(&req);
+        } else {
+            assert_int_equal(rc, 422);
+            assert_int_equal(err.violations, 1);
+            assert_string_equal(first_field(&err), cases[k].field);
+            assert_string_equal(first_constraint(&err), cases[k].constraint);
+        }
+        predict_error_clear(&err);
+        free(body);
+    }
+    /* A derived amount (volume x mean(OHLC)) beyond the range names the volume. */
+    char *body = mutated(BASE_SINGLE, "candles/0/amount", NULL);
+    char *body2 = mutated(body, "candles/1/amount", NULL);
+    char *body3 = mutated(body2, "candles/2/amount", NULL);
+    char *body4 = mutated(body3, "candles/1/volume", "1e19");
+    predict_error_init(&err);
+    assert_int_equal(predict_parse(body4, strlen(body4), false, &lim, &def, &req, &err), 422);
+    assert_string_equal(first_field(&err), "candles[1].volume");
+    assert_string_equal(first_constraint(&err), "volume * mean(open, high, low, close) <= 1e+20");
+    predict_error_clear(&err);
+    free(body);
+    free(body2);
+    free(body3);
+    free(body4);
+}
+
 static void nesting_depth_is_bounded(void **state)
 {
     (void)state;
@@ -606,6 +660,7 @@ int main(void)
         cmocka_unit_test(details_carry_offending_values),
         cmocka_unit_test(collects_several_and_caps_at_twenty),
         cmocka_unit_test(limits_are_configurable),
+        cmocka_unit_test(engine_value_range_is_enforced),
         cmocka_unit_test(nesting_depth_is_bounded),
         cmocka_unit_test(value_count_is_bounded),
         cmocka_unit_test(batch_items_differ),

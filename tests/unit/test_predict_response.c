@@ -309,6 +309,57 @@ static void quantiles_need_samples(void **state)
     predict_request_free(&req);
 }
 
+static const char *detail_field(const predict_error *err, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(err->details, i), "field"));
+}
+
+/* inf in a forecast (beyond float32 at the series' scale) is a 422 naming the candle field with
+ * the column's largest value; NaN stays a server fault (predict_response_json refuses it). */
+static void unrepresentable_forecast_names_the_field(void **state)
+{
+    (void)state;
+    predict_request req;
+    predict_error err;
+    parse_with("{\"sample_count\":2,\"quantiles\":[0.9]}", &req);
+    float mean[12] = {10, 11, 9, 10, 1, 1, 10, 11, 9, 10, 1, 1};
+    float samples[24];
+    memcpy(samples, mean, sizeof mean);
+    memcpy(samples + 12, mean, sizeof mean);
+    engine_forecast fc = {.pred_len = 2, .sample_count = 2, .mean = mean, .samples = samples};
+    predict_error_init(&err);
+    assert_false(predict_forecast_unrepresentable(&req, &fc, &err));
+    assert_int_equal(err.status, 0);
+
+    mean[6 + F_HIGH] = INFINITY;       /* candles[1].high (13) is the largest high */
+    samples[12 + F_VOLUME] = INFINITY; /* only in a sample: matters because quantiles were asked */
+    mean[F_CLOSE] = NAN;               /* not this check's business */
+    assert_true(predict_forecast_unrepresentable(&req, &fc, &err));
+    assert_int_equal(err.status, 422);
+    assert_string_equal(err.code, "validation_error");
+    assert_int_equal(err.violations, 2);
+    assert_string_equal(detail_field(&err, 0), "candles[1].high");
+    assert_string_equal(detail_field(&err, 1), "candles[1].volume");
+    const json_t *v = json_object_get(json_array_get(err.details, 0), "value");
+    assert_true(json_is_real(v) && json_real_value(v) == 13.0);
+    predict_error_clear(&err);
+    predict_request_free(&req);
+
+    /* Batch fields carry the item; a derived amount names the volume the client sent. */
+    static const char batch[] =
+        "{\"items\":[{\"series_id\":\"X\",\"candles\":[{\"open\":1,\"high\":2,\"low\":0.5,"
+        "\"close\":1.5,\"volume\":3}],\"timestamps\":[\"2025-01-01T00:00\"],"
+        "\"prediction_timestamps\":[\"2025-01-01T00:01\"]}]}";
+    assert_int_equal(parse_text(batch, true, &req, &err), PREDICT_OK);
+    float m0[6] = {1, 2, 0.5f, 1.5f, 3, INFINITY};
+    engine_forecast f0 = {.pred_len = 1, .sample_count = 1, .mean = m0};
+    predict_error_init(&err);
+    assert_true(predict_forecast_unrepresentable(&req, &f0, &err));
+    assert_string_equal(detail_field(&err, 0), "items[0].candles[0].volume");
+    predict_error_clear(&err);
+    predict_request_free(&req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +369,7 @@ int main(void)
         cmocka_unit_test(single_response_has_every_field),
         cmocka_unit_test(batch_response_is_an_array_in_order),
         cmocka_unit_test(quantiles_need_samples),
+        cmocka_unit_test(unrepresentable_forecast_names_the_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 #include "engine/baseline/baseline.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,10 +104,25 @@ static void baseline_destroy(engine *e)
     free(e);
 }
 
+/* Fitting takes a handful of doubles; a job holds the samples and means of a full batch. */
+static int baseline_memory(const engine *e, const engine_limits *lim, engine_memory *out, char *err,
+                           size_t errlen)
+{
+    (void)e;
+    (void)err;
+    (void)errlen;
+    uint64_t item =
+        sizeof(float) * lim->max_pred_len * ENGINE_FEATURES * ((uint64_t)lim->max_sample_count + 1);
+    out->per_job = lim->max_batch_items * item;
+    out->weights = 0;
+    return 0;
+}
+
 static const engine_ops baseline_ops = {
     .load = baseline_load,
     .predict = baseline_predict,
     .destroy = baseline_destroy,
+    .memory = baseline_memory,
 };
 
 engine *baseline_engine_create(void)
@@ -119,5 +135,8 @@ engine *baseline_engine_create(void)
     snprintf(e->model_version, sizeof e->model_version, "%s", BASELINE_MODEL_VERSION);
     snprintf(e->tokenizer_version, sizeof e->tokenizer_version, "none");
     e->max_context = BASELINE_DEFAULT_WINDOW;
+    e->price_min = BASELINE_PRICE_MIN;
+    e->price_max = BASELINE_PRICE_MAX;
+    e->quantity_max = FLT_MAX;
     return e;
 }

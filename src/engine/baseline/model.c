@@ -1,17 +1,15 @@
 #include "engine/baseline/model.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 
-/* Prices are kept inside [PRICE_MIN, PRICE_MAX] so that a wild fit never produces inf or 0;
- * the clamp is monotone, so it preserves the OHLC ordering. */
-#define PRICE_MIN 1e-30
-#define PRICE_MAX 1e30
-
+/* Simulated prices are kept inside the range the engine accepts, so that a wild fit never
+ * produces inf or 0; the clamp is monotone, so it preserves the OHLC ordering. */
 static double clamp_price(double v)
 {
-    return v < PRICE_MIN ? PRICE_MIN : v > PRICE_MAX ? PRICE_MAX : v;
+    return v < BASELINE_PRICE_MIN   ? BASELINE_PRICE_MIN
+           : v > BASELINE_PRICE_MAX ? BASELINE_PRICE_MAX
+                                    : v;
 }
 
 static double maxd(double a, double b)
@@ -102,7 +100,7 @@ int baseline_fit(const float *x, size_t rows, size_t window, baseline_params *p,
 void baseline_simulate(const baseline_params *p, double temperature, size_t pred_len, rng *rng,
                        float *out)
 {
-    const double lp_min = log(PRICE_MIN), lp_max = log(PRICE_MAX);
+    const double lp_min = log(BASELINE_PRICE_MIN), lp_max = log(BASELINE_PRICE_MAX);
     double sig = p->sigma * temperature;
     double up = p->up_wick * temperature, down = p->down_wick * temperature;
     double lp = log(p->last_close);
@@ -126,7 +124,9 @@ void baseline_simulate(const baseline_params *p, double temperature, size_t pred
         double amount = 0;
         if (p->has_amount)
             amount = (double)volume * ((double)b[F_OPEN] + b[F_HIGH] + b[F_LOW] + b[F_CLOSE]) / 4.0;
-        b[F_AMOUNT] = (float)(amount < FLT_MAX ? amount : FLT_MAX);
+        /* inf when the price wandered so high that volume x price leaves float32: the caller
+         * reports that the forecast cannot be represented instead of a silently clamped value */
+        b[F_AMOUNT] = (float)amount;
         prev_close = b[F_CLOSE];
     }
 }

@@ -16,6 +16,11 @@
 #include "util/rng.h"
 #include "engine/engine.h"
 
+/* The prices the model represents (the engine accepts only these): its simulation is clamped to
+ * this range, so a series outside it would be forecast at the bound. */
+#define BASELINE_PRICE_MIN 1e-30
+#define BASELINE_PRICE_MAX 1e30
+
 #define BASELINE_VOLUME_WINDOW 32 /* bars averaged for the volume forecast */
 #define BASELINE_DRIFT_PRIOR 10.0 /* pseudo-returns of zero drift the estimate is shrunk with */
 
@@ -35,7 +40,8 @@ int baseline_fit(const float *x, size_t rows, size_t window, baseline_params *p,
                  size_t errlen);
 
 /* Simulates one path of pred_len bars into out[pred_len][ENGINE_FEATURES]. Every bar satisfies
- * 0 < low <= min(open, close) <= max(open, close) <= high, volume >= 0, amount >= 0. */
+ * 0 < low <= min(open, close) <= max(open, close) <= high, volume >= 0, amount >= 0; amount is
+ * +inf where volume x price exceeds float32. */
 void baseline_simulate(const baseline_params *p, double temperature, size_t pred_len, rng *rng,
                        float *out);
 

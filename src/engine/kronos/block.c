@@ -5,6 +5,17 @@
 
 #include "engine/kronos/ops.h"
 
+static size_t scores_floats(size_t rows, int threads)
+{
+    return kr_attention_scratch(rows) * (size_t)(threads > 1 ? threads : 1);
+}
+
+size_t kr_ws_bytes(size_t rows, int d, int ff, int threads)
+{
+    return sizeof(float) *
+           (5 * rows * (size_t)d + 2 * rows * (size_t)ff + scores_floats(rows, threads));
+}
+
 int kr_ws_init(kr_ws *ws, size_t rows, int d, int ff, int threads)
 {
     memset(ws, 0, sizeof(*ws));
@@ -19,7 +30,7 @@ int kr_ws_init(kr_ws *ws, size_t rows, int d, int ff, int threads)
     ws->v = malloc(rd * sizeof(float));
     ws->g = malloc(rf * sizeof(float));
     ws->u = malloc(rf * sizeof(float));
-    ws->scores = malloc(rows * rows * (size_t)(threads > 1 ? threads : 1) * sizeof(float));
+    ws->scores = malloc(scores_floats(rows, threads) * sizeof(float));
     if (!ws->h || !ws->q || !ws->a || !ws->k || !ws->v || !ws->g || !ws->u || !ws->scores) {
         kr_ws_free(ws);
         return -1;

@@ -16,6 +16,8 @@ typedef struct kr_ws {
 } kr_ws;
 
 int kr_ws_init(kr_ws *ws, size_t rows, int d, int ff, int threads);
+/* Bytes kr_ws_init allocates for these arguments. */
+size_t kr_ws_bytes(size_t rows, int d, int ff, int threads);
 void kr_ws_free(kr_ws *ws);
 
 /*

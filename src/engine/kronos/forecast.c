@@ -40,17 +40,48 @@ float kr_pairwise_sum(const float *a, size_t n, size_t stride)
     return kr_pairwise_sum(a, n2, stride) + kr_pairwise_sum(a + n2 * stride, n - n2, stride);
 }
 
-/* np.mean / np.std(ddof=0) per column of a float32 [T][6] frame, as numpy computes them. */
+/* np.mean / np.std(ddof=0) of one column of a float32 [T][6] frame, as numpy computes them. */
+static void numpy_stats(const float *x, int T, size_t stride, float *mean, float *std, float *tmp)
+{
+    float mu = kr_pairwise_sum(x, (size_t)T, stride) / (float)T;
+    for (int r = 0; r < T; r++) {
+        float dv = x[(size_t)r * stride] - mu;
+        tmp[r] = dv * dv;
+    }
+    *mean = mu;
+    *std = sqrtf(kr_pairwise_sum(tmp, (size_t)T, 1) / (float)T);
+}
+
+/* The same in double, for columns whose float32 statistics overflow; mean and std cannot exceed
+ * the column's largest magnitude, so both fit a float. */
+static void double_stats(const float *x, int T, size_t stride, float *mean, float *std)
+{
+    double sum = 0, top = 0;
+    for (int r = 0; r < T; r++) {
+        sum += x[(size_t)r * stride];
+        top = fmax(top, fabs(x[(size_t)r * stride]));
+    }
+    double mu = sum / T, ss = 0;
+    for (int r = 0; r < T; r++) {
+        double dv = x[(size_t)r * stride] - mu;
+        ss += dv * dv;
+    }
+    *mean = (float)fmin(fmax(mu, -top), top);
+    *std = (float)fmin(sqrt(ss / T), top);
+}
+
+/*
+ * Per column, numpy's float32 statistics (bit-exact with upstream) whenever they are finite.
+ * Large values overflow them (squares above ~1e19, sums of values near FLT_MAX, where upstream
+ * gives inf and then NaN forecasts): such a column is computed again in double. tmp holds T
+ * floats.
+ */
 static void column_stats(const float *x, int T, float *mean, float *std, float *tmp)
 {
     for (int c = 0; c < NF; c++) {
-        float mu = kr_pairwise_sum(x + c, (size_t)T, NF) / (float)T;
-        for (int r = 0; r < T; r++) {
-            float dv = x[(size_t)r * NF + c] - mu;
-            tmp[r] = dv * dv;
-        }
-        mean[c] = mu;
-        std[c] = sqrtf(kr_pairwise_sum(tmp, (size_t)T, 1) / (float)T);
+        numpy_stats(x + c, T, NF, &mean[c], &std[c], tmp);
+        if (!isfinite(mean[c]) || !isfinite(std[c]))
+            double_stats(x + c, T, NF, &mean[c], &std[c]);
     }
 }
 
@@ -65,9 +96,11 @@ typedef struct fc {
     const kr_tokenizer *tok;
     const kr_model *m;
     const kr_request *req;
+    kr_shape sh;
+    int T, P, S, threads;
     int M, N, W0, cached, scap;
     kr_ws ws;
-    float *xw, *tmp, *ctx_last, *logits, *probs, *fwork, *s2tmp;
+    float *xw, *tmp, *ctx_last, *logits, *probs, *fwork, *s2tmp, *norm, *zs, *dec;
     float *kpre, *vpre, *ksuf, *vsuf, *dkpre, *dvpre, *dksuf, *dvsuf, *dk, *dv;
     int *order, *tok1, *tok2, *chosen, *ibuf1, *ibuf2;
     kr_stamp *stamps, *stamp_rows;
@@ -75,52 +108,117 @@ typedef struct fc {
     kr_pool *pool;
 } fc;
 
+/* The sizes that decide a forecast's buffers. */
+static void fc_plan(fc *f, const kr_shape *sh, int max_context, int T, int P, int S, int threads,
+                    int full_recompute)
+{
+    f->sh = *sh;
+    f->T = T;
+    f->P = P;
+    f->S = S;
+    f->threads = threads > 1 ? threads : 1;
+    f->M = max_context;
+    f->N = T + P;
+    f->W0 = T < f->M ? T : f->M;
+    f->cached = T < f->M && P > 1 && !full_recompute;
+    f->scap = f->M - T;
+}
+
 static void fc_free(fc *f)
 {
     kr_ws_free(&f->ws);
-    void *bufs[] = {f->xw,     f->tmp,        f->ctx_last, f->logits, f->probs, f->fwork, f->s2tmp,
-                    f->kpre,   f->vpre,       f->ksuf,     f->vsuf,   f->dkpre, f->dvpre, f->dksuf,
-                    f->dvsuf,  f->dk,         f->dv,       f->order,  f->tok1,  f->tok2,  f->chosen,
-                    f->stamps, f->stamp_rows, f->rng,      f->ibuf1,  f->ibuf2};
+    void *bufs[] = {f->xw,    f->tmp,   f->ctx_last, f->logits, f->probs,     f->fwork,
+                    f->s2tmp, f->norm,  f->zs,       f->dec,    f->kpre,      f->vpre,
+                    f->ksuf,  f->vsuf,  f->dkpre,    f->dvpre,  f->dksuf,     f->dvsuf,
+                    f->dk,    f->dv,    f->order,    f->tok1,   f->tok2,      f->chosen,
+                    f->ibuf1, f->ibuf2, f->stamps,   f->rng,    f->stamp_rows};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         free(bufs[i]);
 }
 
-static int fc_alloc(fc *f)
+/* Allocates every buffer of a planned forecast or, when counting, only adds up their bytes: one
+ * list, so kr_forecast_bytes is what a forecast allocates. Returns -1 when memory ran out. */
+static int fc_alloc(fc *f, size_t *counting)
 {
-    const kr_model *m = f->m;
-    const kr_tokenizer *t = f->tok;
-    const kr_request *q = f->req;
-    int S = q->S, d = m->d, L = m->layers;
-    int V = m->v1 > m->v2 ? m->v1 : m->v2;
+    const kr_shape *sh = &f->sh;
+    int S = f->S, d = sh->d, L = sh->layers;
+    int V = sh->v1 > sh->v2 ? sh->v1 : sh->v2;
     int win = f->N < f->M ? f->N : f->M;
-    size_t R = (size_t)(q->T > win ? q->T : win);
+    size_t R = (size_t)(f->T > win ? f->T : win);
     if (R < (size_t)S)
         R = (size_t)S;
-    int dmax = d > t->d ? d : t->d, ffmax = m->ff > t->ff ? m->ff : t->ff;
-    if (kr_ws_init(&f->ws, R, dmax, ffmax, kr_pool_size(f->pool)) != 0)
+    int dmax = d > sh->tok_d ? d : sh->tok_d, ffmax = sh->ff > sh->tok_ff ? sh->ff : sh->tok_ff;
+    if (counting)
+        *counting += kr_ws_bytes(R, dmax, ffmax, f->threads);
+    else if (kr_ws_init(&f->ws, R, dmax, ffmax, f->threads) != 0)
         return -1;
+    bool failed = false;
+#define ALLOC(p, n)                                                                                \
+    do {                                                                                           \
+        size_t bytes_ = sizeof(*(p)) * (size_t)(n);                                                \
+        if (counting)                                                                              \
+            *counting += bytes_;                                                                   \
+        else if (!failed && !((p) = malloc(bytes_ ? bytes_ : 1)))                                  \
+            failed = true;                                                                         \
+    } while (0)
     size_t sd = (size_t)S * d;
-#define ALLOC(p, n) ((p) = malloc(sizeof(*(p)) * (size_t)(n)))
-    if (!ALLOC(f->xw, R * dmax) || !ALLOC(f->tmp, R * 2 * (size_t)dmax) ||
-        !ALLOC(f->ctx_last, sd) || !ALLOC(f->logits, (size_t)S * V) ||
-        !ALLOC(f->probs, (size_t)S * V) || !ALLOC(f->fwork, V) || !ALLOC(f->order, V) ||
-        !ALLOC(f->s2tmp, 3 * sd + ((size_t)f->M + 1) * kr_pool_size(f->pool)) ||
-        !ALLOC(f->tok1, (size_t)S * f->N) || !ALLOC(f->tok2, (size_t)S * f->N) ||
-        !ALLOC(f->chosen, S) || !ALLOC(f->ibuf1, S) || !ALLOC(f->ibuf2, S) ||
-        !ALLOC(f->stamps, f->N) || !ALLOC(f->stamp_rows, S) || !ALLOC(f->rng, S) ||
-        !ALLOC(f->dk, (size_t)f->M * d) || !ALLOC(f->dv, (size_t)f->M * d))
-        return -1;
+    ALLOC(f->xw, R * dmax);
+    ALLOC(f->tmp, R * 2 * (size_t)dmax);
+    ALLOC(f->ctx_last, sd);
+    ALLOC(f->logits, (size_t)S * V);
+    ALLOC(f->probs, (size_t)S * V);
+    ALLOC(f->fwork, V);
+    ALLOC(f->order, V);
+    ALLOC(f->s2tmp, 3 * sd + ((size_t)f->M + 1) * f->threads);
+    ALLOC(f->tok1, (size_t)S * f->N);
+    ALLOC(f->tok2, (size_t)S * f->N);
+    ALLOC(f->chosen, S);
+    ALLOC(f->ibuf1, S);
+    ALLOC(f->ibuf2, S);
+    ALLOC(f->stamps, f->N);
+    ALLOC(f->stamp_rows, S);
+    ALLOC(f->rng, S);
+    ALLOC(f->dk, (size_t)f->M * d);
+    ALLOC(f->dv, (size_t)f->M * d);
+    ALLOC(f->norm, (size_t)f->T * NF);
+    ALLOC(f->zs, (size_t)S * f->P * NF);
+    ALLOC(f->dec, (size_t)win * NF);
     if (f->cached) {
         size_t pre = (size_t)L * f->W0 * d, suf = (size_t)L * S * f->scap * d;
         size_t dsuf = (size_t)S * f->scap * d;
-        if (!ALLOC(f->kpre, pre) || !ALLOC(f->vpre, pre) || !ALLOC(f->ksuf, suf) ||
-            !ALLOC(f->vsuf, suf) || !ALLOC(f->dkpre, (size_t)f->W0 * d) ||
-            !ALLOC(f->dvpre, (size_t)f->W0 * d) || !ALLOC(f->dksuf, dsuf) || !ALLOC(f->dvsuf, dsuf))
-            return -1;
+        ALLOC(f->kpre, pre);
+        ALLOC(f->vpre, pre);
+        ALLOC(f->ksuf, suf);
+        ALLOC(f->vsuf, suf);
+        ALLOC(f->dkpre, (size_t)f->W0 * d);
+        ALLOC(f->dvpre, (size_t)f->W0 * d);
+        ALLOC(f->dksuf, dsuf);
+        ALLOC(f->dvsuf, dsuf);
     }
 #undef ALLOC
-    return 0;
+    return failed ? -1 : 0;
+}
+
+size_t kr_forecast_bytes(const kr_shape *sh, int max_context, int T, int P, int S, int threads)
+{
+    fc f = {0};
+    size_t bytes = 0;
+    fc_plan(&f, sh, max_context, T, P, S, threads, 0);
+    fc_alloc(&f, &bytes);
+    return bytes;
+}
+
+size_t kr_forecast_bytes_max(const kr_shape *sh, int max_context, int max_T, int P, int S,
+                             int threads)
+{
+    /* Monotone in P and S, not in T: the per-sample K/V caches (max_context - T rows) shrink
+     * as T grows, until T reaches max_context and they are gone. */
+    size_t worst = kr_forecast_bytes(sh, max_context, max_T, P, S, threads);
+    for (int T = 1; T < max_T && T <= max_context; T++) {
+        size_t b = kr_forecast_bytes(sh, max_context, T, P, S, threads);
+        worst = b > worst ? b : worst;
+    }
+    return worst;
 }
 
 /* Samples one token per sample row from logits[S][V]; row r's logits are shared when
@@ -270,19 +368,17 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
 {
     if (check_request(max_context, q, err, errlen) != 0)
         return ENGINE_ERROR;
-    fc f = {.tok = tok, .m = m, .req = q, .M = max_context, .N = q->T + q->P};
+    fc f = {.tok = tok, .m = m, .req = q};
     f.pool = kr_pool_create(q->threads);
     kr_ops_set_pool(f.pool);
-    f.W0 = q->T < f.M ? q->T : f.M;
-    f.cached = q->T < f.M && q->P > 1 && !q->full_recompute;
-    f.scap = f.M - q->T;
+    kr_shape sh = kr_shape_of(tok, m);
+    fc_plan(&f, &sh, max_context, q->T, q->P, q->S, kr_pool_size(f.pool), q->full_recompute);
     int rc = ENGINE_ERROR, S = q->S, T = q->T, P = q->P;
-    float *norm = NULL, *dec = NULL, *zs = NULL;
-    if (fc_alloc(&f) != 0 || !(norm = malloc(sizeof(float) * (size_t)T * NF)) ||
-        !(zs = malloc(sizeof(float) * (size_t)S * P * NF))) {
+    if (fc_alloc(&f, NULL) != 0) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
+    float *norm = f.norm, *dec = f.dec, *zs = f.zs;
     for (int s = 0; s < S; s++)
         rng_seed(&f.rng[s], q->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(s + 1)));
     for (int r = 0; r < f.N - 1; r++)
@@ -345,11 +441,6 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
 
     double t3 = now();
     int wd = f.N < f.M ? f.N : f.M;
-    if (!(dec = malloc(sizeof(float) * (size_t)wd * NF))) {
-        rc = ENGINE_ERROR;
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
     for (int s = 0; s < S; s++) {
         if (engine_is_cancelled(cancel))
             goto done;
@@ -379,9 +470,6 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
             }
     rc = ENGINE_OK;
 done:
-    free(norm);
-    free(dec);
-    free(zs);
     fc_free(&f);
     kr_ops_set_pool(NULL);
     kr_pool_destroy(f.pool);

@@ -7,6 +7,7 @@
  * and exact full-window recompute once it slides, decode, mean over samples, de-normalise.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/engine.h"
@@ -45,6 +46,13 @@ typedef struct kr_phase_times {
 
 /* numpy's float32 pairwise summation (the order numpy's add.reduce uses). */
 float kr_pairwise_sum(const float *a, size_t n, size_t stride);
+
+/* Bytes one kr_forecast allocates for T input rows, P forecast rows and S samples on a pool of
+ * `threads` (the caller's outputs aside). */
+size_t kr_forecast_bytes(const kr_shape *sh, int max_context, int T, int P, int S, int threads);
+/* The most kr_forecast_bytes gives for any T in 1..max_T. */
+size_t kr_forecast_bytes_max(const kr_shape *sh, int max_context, int max_T, int P, int S,
+                             int threads);
 
 /* Returns ENGINE_OK, ENGINE_CANCELLED, or ENGINE_ERROR with a reason in err. */
 int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, double clip,

@@ -1,10 +1,13 @@
 #include "engine/kronos/kronos_engine.h"
 
 #include <cblas.h>
+#include <errno.h>
+#include <float.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/kronos/forecast.h"
 #include "engine/kronos/weights.h"
@@ -157,7 +160,39 @@ static void kronos_destroy(engine *e)
     free(e);
 }
 
-static const engine_ops kronos_ops = {kronos_load, kronos_predict, kronos_destroy};
+static int kronos_memory(const engine *e, const engine_limits *lim, engine_memory *out, char *err,
+                         size_t errlen)
+{
+    const kronos_impl *k = e->impl;
+    kr_shape sh;
+    if (kr_shape_read(k->model_dir, k->tokenizer_dir, &sh, err, errlen) != 0)
+        return -1;
+    uint64_t weights = 0;
+    const char *dirs[2] = {k->model_dir, k->tokenizer_dir};
+    for (int i = 0; i < 2; i++) {
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/model.safetensors", dirs[i]);
+        if (stat(path, &st) != 0) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            return -1;
+        }
+        weights += (uint64_t)st.st_size;
+    }
+    /* Longer forecasts are refused (422) before they reach the engine. */
+    size_t P =
+        lim->max_pred_len < (size_t)e->max_pred_len ? lim->max_pred_len : (size_t)e->max_pred_len;
+    size_t T = lim->max_candles, S = (size_t)lim->max_sample_count;
+    uint64_t series =
+        kr_forecast_bytes_max(&sh, e->max_context, (int)T, (int)P, (int)S, k->threads) +
+        sizeof(kr_stamp) * (T + P); /* predict_one's calendar rows */
+    uint64_t outputs = sizeof(float) * P * ENGINE_FEATURES * (S + 1); /* mean + samples */
+    out->per_job = series + lim->max_batch_items * outputs;
+    out->weights = weights;
+    return 0;
+}
+
+static const engine_ops kronos_ops = {kronos_load, kronos_predict, kronos_destroy, kronos_memory};
 
 engine *kronos_engine_create(const char *model_dir, const char *tokenizer_dir, int max_context,
                              double clip, int threads)
@@ -186,6 +221,11 @@ engine *kronos_engine_create(const char *model_dir, const char *tokenizer_dir, i
     e->name = "kronos";
     e->max_context = max_context;
     e->max_pred_len = max_context; /* the final decode yields at most max_context rows */
+    /* Any float32 input: the statistics cannot overflow (forecast.c); a forecast beyond float32
+     * comes back as inf and is refused then. */
+    e->price_min = FLT_TRUE_MIN;
+    e->price_max = FLT_MAX;
+    e->quantity_max = FLT_MAX;
     e->impl = k;
     basename_into(e->model_version, sizeof(e->model_version), model_dir);
     basename_into(e->tokenizer_version, sizeof(e->tokenizer_version), tokenizer_dir);

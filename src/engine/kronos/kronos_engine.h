@@ -2,7 +2,7 @@
 #define KRONOS_KRONOS_ENGINE_H
 
 /*
- * The native Kronos engine behind engine.h. Weights are memory-mapped once at load and shared
+ * The native Kronos engine behind engine.h. Weights are read into memory once at load and shared
  * by every concurrent predict call; each call allocates its own bounded working set.
  * model_version / tokenizer_version are the basenames of the two folders, made valid UTF-8.
  */

@@ -242,11 +242,16 @@ typedef struct attn_job {
 /* Query rows are taken in bands so the masked upper triangle is mostly never computed. */
 #define ATTN_BAND 128
 
+size_t kr_attention_scratch(size_t n)
+{
+    return (n < ATTN_BAND ? n : ATTN_BAND) * n;
+}
+
 static void attn_head_task(void *ctx, int h, int t)
 {
     attn_job *j = ctx;
     int n = j->n, d = j->d, hd = j->hd, o = h * hd;
-    float *sc = j->scratch + (size_t)t * n * n;
+    float *sc = j->scratch + (size_t)t * kr_attention_scratch((size_t)n);
     float scale = 1.0f / sqrtf((float)hd);
     for (int r0 = 0; r0 < n; r0 += ATTN_BAND) {
         int rows = n - r0 < ATTN_BAND ? n - r0 : ATTN_BAND, keys = r0 + rows;

@@ -33,8 +33,12 @@ void kr_swiglu(float *g, const float *u, size_t n);
 
 /*
  * Causal self-attention of one sequence of n rows (q, k, v, out: [n][d], heads of hd):
- * out = softmax(q kᵀ/√hd with key ≤ query) v. scratch holds n*n floats per pool thread.
+ * out = softmax(q kᵀ/√hd with key ≤ query) v. scratch holds kr_attention_scratch(n) floats per
+ * pool thread.
  */
+/* Floats of score scratch one thread needs for n rows: a band of at most 128 query rows against
+ * n keys, so it grows linearly with n (and is at least n, enough for kr_attention_rows). */
+size_t kr_attention_scratch(size_t n);
 void kr_attention_causal(const float *q, const float *k, const float *v, int n, int d, int hd,
                          float *out, float *scratch);
 

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "util/file.h"
@@ -55,8 +54,7 @@ void kst_close(kst_file *f)
     for (size_t i = 0; i < f->count; i++)
         free(f->tensors[i].name);
     free(f->tensors);
-    if (f->map)
-        munmap(f->map, f->size);
+    free(f->data);
     memset(f, 0, sizeof(*f));
 }
 
@@ -190,6 +188,32 @@ static int parse_header(kst_file *f, const char *hdr, size_t hlen, const char *d
     return 0;
 }
 
+/* The whole file into memory of our own: a mapping would follow later changes to the file (SIGBUS
+ * once it is truncated, other weights once it is overwritten in place). */
+static int read_whole(int fd, kst_file *f, const char *path, char *err, size_t errlen)
+{
+    void *buf = NULL;
+    if (posix_memalign(&buf, KST_ALIGN, f->size) != 0) {
+        snprintf(err, errlen, "%s: cannot allocate %zu bytes for the weights", path, f->size);
+        return -1;
+    }
+    size_t got = 0;
+    while (got < f->size) {
+        ssize_t n = read(fd, (char *)buf + got, f->size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "%s: %s after %zu of %zu bytes", path,
+                     n < 0 ? strerror(errno) : "file shrank while being read", got, f->size);
+            free(buf);
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    f->data = buf;
+    return 0;
+}
+
 int kst_open(kst_file *f, const char *path, char *err, size_t errlen)
 {
     char why[400];
@@ -204,14 +228,11 @@ int kst_open(kst_file *f, const char *path, char *err, size_t errlen)
         return -1;
     }
     f->size = (size_t)st.st_size;
-    f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int rc = read_whole(fd, f, path, err, errlen);
     close(fd);
-    if (f->map == MAP_FAILED) {
-        f->map = NULL;
-        snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
+    if (rc != 0)
         return -1;
-    }
-    const unsigned char *p = f->map;
+    const unsigned char *p = f->data;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = (hlen << 8) | p[i];

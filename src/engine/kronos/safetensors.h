@@ -2,7 +2,9 @@
 #define KRONOS_SAFETENSORS_H
 
 /*
- * Read-only safetensors files, memory-mapped. kst_open validates the whole header before
+ * Safetensors files, read whole into memory of the process's own (not mapped: a mapped file that
+ * is truncated or overwritten under a running server would crash it with SIGBUS or change its
+ * weights). kst_open validates the whole header before
  * anything is exposed: bounded header size, well-formed JSON, known dtypes, shapes whose byte
  * size matches the data offsets, offsets inside the file, and no two tensors overlapping.
  */
@@ -12,6 +14,7 @@
 
 #define KST_MAX_DIMS 8
 #define KST_MAX_HEADER (64u << 20)
+#define KST_ALIGN 64 /* of the buffer: a tensor at a multiple of its element size is aligned */
 
 enum kst_dtype {
     KST_F32,
@@ -33,11 +36,11 @@ typedef struct kst_tensor {
     int64_t shape[KST_MAX_DIMS];
     size_t nelem;
     size_t nbytes;
-    const void *data; /* inside the mapping */
+    const void *data; /* inside the file's buffer */
 } kst_tensor;
 
 typedef struct kst_file {
-    void *map;
+    void *data; /* the whole file, KST_ALIGN-aligned */
     size_t size;
     kst_tensor *tensors;
     size_t count;

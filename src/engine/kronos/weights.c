@@ -188,7 +188,8 @@ void kr_tokenizer_free(kr_tokenizer *t)
     memset(t, 0, sizeof(*t));
 }
 
-int kr_tokenizer_load(kr_tokenizer *t, const char *dir, char *err, size_t errlen)
+/* config.json of a tokenizer folder, validated. */
+static int tokenizer_config(kr_tokenizer *t, const char *dir, char *err, size_t errlen)
 {
     memset(t, 0, sizeof(*t));
     cfg_field f[] = {
@@ -220,6 +221,13 @@ int kr_tokenizer_load(kr_tokenizer *t, const char *dir, char *err, size_t errlen
     }
     t->n_enc -= 1; /* upstream builds n_*_layers - 1 blocks */
     t->n_dec -= 1;
+    return 0;
+}
+
+int kr_tokenizer_load(kr_tokenizer *t, const char *dir, char *err, size_t errlen)
+{
+    if (tokenizer_config(t, dir, err, errlen) != 0)
+        return -1;
     if (open_weights(&t->st, dir, "tokenizer", err, errlen) != 0)
         return -1;
     int hd = t->d / t->heads, nb = t->n_enc + t->n_dec;
@@ -276,16 +284,16 @@ static void fixed_time_table(float *w, int rows, int d)
         }
 }
 
-int kr_model_load(kr_model *m, const char *dir, char *err, size_t errlen)
+/* config.json of a model folder, validated. */
+static int model_config(kr_model *m, const char *dir, int *learn_te, char *err, size_t errlen)
 {
     memset(m, 0, sizeof(*m));
-    int learn_te = 1;
     cfg_field f[] = {
         {"d_model", &m->d, 4, 1 << 14},   {"n_heads", &m->heads, 1, 1024},
         {"n_layers", &m->layers, 1, 256}, {"ff_dim", &m->ff, 1, 1 << 16},
         {"s1_bits", &m->s1_bits, 1, 16},  {"s2_bits", &m->s2_bits, 1, 16},
     };
-    if (read_config(dir, "model", f, sizeof(f) / sizeof(f[0]), &learn_te, err, errlen) != 0)
+    if (read_config(dir, "model", f, sizeof(f) / sizeof(f[0]), learn_te, err, errlen) != 0)
         return -1;
     m->dep_heads = 4; /* DependencyAwareLayer(d_model) keeps its default of 4 heads */
     if (m->d % m->heads || (m->d / m->heads) % 2 || m->d / m->heads > KR_MAX_HEAD_DIM ||
@@ -296,6 +304,32 @@ int kr_model_load(kr_model *m, const char *dir, char *err, size_t errlen)
     }
     m->v1 = 1 << m->s1_bits;
     m->v2 = 1 << m->s2_bits;
+    return 0;
+}
+
+kr_shape kr_shape_of(const kr_tokenizer *t, const kr_model *m)
+{
+    return (kr_shape){m->d, m->ff, m->layers, m->v1, m->v2, t->d, t->ff};
+}
+
+int kr_shape_read(const char *model_dir, const char *tokenizer_dir, kr_shape *s, char *err,
+                  size_t errlen)
+{
+    kr_model m;
+    kr_tokenizer t;
+    int learn_te = 1;
+    if (model_config(&m, model_dir, &learn_te, err, errlen) != 0 ||
+        tokenizer_config(&t, tokenizer_dir, err, errlen) != 0)
+        return -1;
+    *s = kr_shape_of(&t, &m);
+    return 0;
+}
+
+int kr_model_load(kr_model *m, const char *dir, char *err, size_t errlen)
+{
+    int learn_te = 1;
+    if (model_config(m, dir, &learn_te, err, errlen) != 0)
+        return -1;
     if (open_weights(&m->st, dir, "model", err, errlen) != 0)
         return -1;
     int hd = m->d / m->heads;

@@ -2,7 +2,7 @@
 #define KRONOS_WEIGHTS_H
 
 /*
- * The Kronos tokenizer and predictor parameters, bound to a memory-mapped safetensors file.
+ * The Kronos tokenizer and predictor parameters, bound to a safetensors file read into memory.
  * Dimensions come from config.json only; every parameter used at inference must be present
  * with the shape the config implies, F32 and finite, or loading fails naming the tensor.
  */
@@ -48,6 +48,18 @@ typedef struct kr_model {
 } kr_model;
 
 extern const int kr_time_sizes[KR_TIME_N];
+
+/* The dimensions a forecast's working set depends on. */
+typedef struct kr_shape {
+    int d, ff, layers, v1, v2; /* predictor */
+    int tok_d, tok_ff;         /* tokenizer */
+} kr_shape;
+
+kr_shape kr_shape_of(const kr_tokenizer *t, const kr_model *m);
+/* The same from the two folders' config.json alone, validated as loading does (no weights read).
+ * Returns 0, or -1 with a one-line reason in err. */
+int kr_shape_read(const char *model_dir, const char *tokenizer_dir, kr_shape *s, char *err,
+                  size_t errlen);
 
 int kr_tokenizer_load(kr_tokenizer *t, const char *dir, char *err, size_t errlen);
 void kr_tokenizer_free(kr_tokenizer *t);

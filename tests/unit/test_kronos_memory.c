@@ -1,0 +1,129 @@
+/*
+ * The memory bound of a Kronos forecast: the attention scratch grows linearly with the rows (a
+ * band of 128 query rows, not rows x rows), the bound covers every input length up to the limit,
+ * and the engine's figure under the limits matches the documented formula (docs/PERFORMANCE.md,
+ * "Memory bounds", whose figures this prints).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine/kronos/block.h"
+#include "engine/kronos/forecast.h"
+#include "engine/kronos/kronos_engine.h"
+#include "engine/kronos/ops.h"
+
+#define MINI KRONOS_GOLDEN_DIR "/mini"
+
+/* d, ff, layers, v1, v2; tokenizer d, ff (Kronos-Tokenizer-base) */
+static const kr_shape kronos_mini = {256, 512, 4, 1024, 1024, 256, 512};
+static const kr_shape kronos_small = {512, 1024, 8, 1024, 1024, 256, 512};
+
+static void attention_scratch_is_linear(void **state)
+{
+    (void)state;
+    assert_int_equal(kr_attention_scratch(100), 100 * 100);
+    assert_int_equal(kr_attention_scratch(2048), 128 * 2048); /* was 2048 x 2048: 16x */
+    assert_int_equal(kr_attention_scratch(1 << 20), 128u << 20);
+    for (int threads = 1; threads <= 4; threads++)
+        assert_int_equal(kr_ws_bytes(4096, 256, 512, threads),
+                         2 * kr_ws_bytes(2048, 256, 512, threads));
+}
+
+static void bound_covers_every_length(void **state)
+{
+    (void)state;
+    /* Many samples: the per-sample caches (max_context - T rows) make short inputs costlier. */
+    const int M = 128, P = 128, S = 16, max_T = 300;
+    size_t worst = kr_forecast_bytes_max(&kronos_mini, M, max_T, P, S, 2);
+    size_t at_max = kr_forecast_bytes(&kronos_mini, M, max_T, P, S, 2);
+    size_t seen = 0;
+    for (int T = 1; T <= max_T; T++) {
+        size_t b = kr_forecast_bytes(&kronos_mini, M, T, P, S, 2);
+        assert_true(b <= worst);
+        seen = b > seen ? b : seen;
+    }
+    assert_true(seen == worst);
+    assert_true(worst > at_max); /* the longest input is not the worst case here */
+    /* monotone in P and S */
+    assert_true(kr_forecast_bytes_max(&kronos_mini, M, max_T, P, S + 1, 2) > worst);
+    assert_true(kr_forecast_bytes_max(&kronos_mini, M, max_T, P - 1, S, 2) < worst);
+}
+
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (uint64_t)st.st_size;
+}
+
+static void engine_figure_under_limits(void **state)
+{
+    (void)state;
+    engine *e = kronos_engine_create(MINI "/model", MINI "/tokenizer", 128, 5.0, 2);
+    engine_limits lim = {2048, 512, 64, 16};
+    engine_memory m;
+    char err[256];
+    assert_int_equal(e->ops->memory(e, &lim, &m, err, sizeof(err)), 0); /* before load */
+    assert_true(m.weights == file_size(MINI "/model/model.safetensors") +
+                                 file_size(MINI "/tokenizer/model.safetensors"));
+    /* pred_len is capped at max_context (longer is a 422); outputs: mean + 16 samples per item */
+    size_t series = kr_forecast_bytes_max(&kronos_mini, 128, 2048, 128, 16, 2) +
+                    sizeof(kr_stamp) * (2048 + 128);
+    assert_true(m.per_job == series + 64 * sizeof(float) * 128 * 6 * 17);
+    /* linear in KRONOS_MAX_CANDLES: 512x the candles, well under 600x the memory */
+    engine_limits big = lim;
+    big.max_candles = 2048 * 512;
+    engine_memory mb;
+    assert_int_equal(e->ops->memory(e, &big, &mb, err, sizeof(err)), 0);
+    assert_true(mb.per_job > 100 * m.per_job && mb.per_job < 600 * m.per_job);
+    e->ops->destroy(e);
+
+    engine *bad = kronos_engine_create("/nonexistent/m", "/nonexistent/t", 128, 5.0, 1);
+    assert_int_equal(bad->ops->memory(bad, &lim, &m, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "config.json"));
+    bad->ops->destroy(bad);
+}
+
+/* The figures of docs/PERFORMANCE.md. */
+static void print_figures(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        const kr_shape *sh;
+        int M, T;
+    } rows[] = {
+        {"Kronos-mini, max_context 2048", &kronos_mini, 2048, 2048},
+        {"Kronos-small, max_context 512", &kronos_small, 512, 2048},
+        {"Kronos-small, KRONOS_MAX_CANDLES 1000000", &kronos_small, 512, 1000000},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int M = rows[i].M, P = 512 < M ? 512 : M;
+        for (int threads = 1; threads <= 4; threads *= 4) {
+            size_t series = kr_forecast_bytes_max(rows[i].sh, M, rows[i].T, P, 16, threads) +
+                            sizeof(kr_stamp) * (size_t)(rows[i].T + P);
+            size_t outputs = 64 * sizeof(float) * (size_t)P * 6 * 17;
+            fprintf(stderr, "%s, %d thread(s): series %.1f MiB + outputs %.1f MiB = %.1f MiB\n",
+                    rows[i].name, threads, series / 1048576.0, outputs / 1048576.0,
+                    (series + outputs) / 1048576.0);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(attention_scratch_is_linear),
+        cmocka_unit_test(bound_covers_every_length),
+        cmocka_unit_test(engine_figure_under_limits),
+        cmocka_unit_test(print_figures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
