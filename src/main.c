@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "api/app.h"
 #include "config.h"
 #include "engine/baseline/baseline.h"
 #include "engine/delay_engine.h"
@@ -196,7 +196,7 @@ static http_server *start_http(app *a, char *err, size_t errlen)
         .routes = api_routes,
         .nroutes = api_route_count,
         .admit = api_admit,
-        .app = a,
+        .ctx = a,
         .draining = &a->draining,
     };
     return http_server_start(&hc, err, errlen);

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app.h"
+#include "api/app.h"
 #include "http/observe.h"
 #include "http/response.h"
 #include "security/identity.h"
@@ -54,7 +54,7 @@ static bool refuse_rate(http_request *r, const ratelimit_result *rl)
 
 bool api_admit(http_request *r)
 {
-    const security_config *sec = r->app->security;
+    const security_config *sec = app_of(r)->security;
     security_identity who;
     security_identify(sec, r->peer, http_header(r, "X-Container-Name"),
                       http_header_count(r, "X-Container-Name"), http_header(r, "Authorization"),
@@ -66,7 +66,8 @@ bool api_admit(http_request *r)
     if (who.verdict != SECURITY_ALLOW)
         return refuse_identity(r, &who);
     ratelimit_result rl;
-    if (r->app->ratelimit && !ratelimit_check(r->app->ratelimit, who.name, ratelimit_now_ns(), &rl))
+    if (app_of(r)->ratelimit &&
+        !ratelimit_check(app_of(r)->ratelimit, who.name, ratelimit_now_ns(), &rl))
         return refuse_rate(r, &rl);
     return true;
 }

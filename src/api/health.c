@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "app.h"
+#include "api/app.h"
 #include "api/handlers.h"
 #include "api/readiness.h"
 #include "http/response.h"
@@ -42,7 +42,7 @@ http_result handle_healthz(http_request *r)
 http_result handle_readyz(http_request *r)
 {
     readiness rd;
-    readiness_get(r->app, &rd);
+    readiness_get(app_of(r), &rd);
     json_t *body = json_pack("{s:s, s:b, s:s, s:s, s:s, s:s}", "status", rd.status, "model_loaded",
                              rd.model_loaded, "engine", rd.engine, "model", rd.model, "tokenizer",
                              rd.tokenizer, "device", "cpu");
@@ -126,9 +126,9 @@ static const char *worst(const char *a, const char *b)
 http_result handle_healthz_detailed(http_request *r)
 {
     readiness rd;
-    readiness_get(r->app, &rd);
-    json_t *model = readiness_model_check(r->app, &rd);
-    json_t *queue = readiness_queue_check(r->app);
+    readiness_get(app_of(r), &rd);
+    json_t *model = readiness_model_check(app_of(r), &rd);
+    json_t *queue = readiness_queue_check(app_of(r));
     json_t *memory = memory_check();
     json_t *disk = disk_check();
     json_t *checks[] = {model, queue, memory, disk};
@@ -140,7 +140,7 @@ http_result handle_healthz_detailed(http_request *r)
     const char *status = "pass";
     for (size_t i = 0; i < 4; i++)
         status = worst(status, json_string_value(json_object_get(checks[i], "status")));
-    double uptime = (double)(clock_mono_ns() - r->app->start_mono_ns) / 1e9;
+    double uptime = (double)(clock_mono_ns() - app_of(r)->start_mono_ns) / 1e9;
     json_t *body =
         json_pack("{s:s, s:s, s:s, s:f, s:{s:o, s:o, s:o, s:o}}", "status", status, "version",
                   KRONOS_VERSION, "revision", KRONOS_GIT_REVISION, "uptime_seconds", uptime,

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "app.h"
+#include "api/app.h"
 #include "api/handlers.h"
 #include "api/predict_observe.h"
 #include "api/predict_request.h"
@@ -22,6 +22,7 @@ enum { PHASE_SUBMITTED, PHASE_SUSPENDED, PHASE_DONE };
 
 typedef struct predict_call {
     predict_request req;
+    predict_log log;
     sched_job *job;
     http_request *http;
     atomic_int phase;
@@ -53,6 +54,12 @@ static void on_job_done(sched_job *job, void *user)
     if (atomic_exchange(&pc->phase, PHASE_DONE) == PHASE_SUSPENDED)
         http_resume(pc->http);
     call_unref(pc);
+}
+
+static void call_log_fields(log_line *l, void *state)
+{
+    predict_call *pc = state;
+    predict_log_request_fields(l, &pc->log);
 }
 
 /* The client went away while its forecast waited or ran: drop the work. */
@@ -115,7 +122,7 @@ static http_result respond_503(http_request *r, const char *code, const char *ms
 
 static http_result start(http_request *r, bool batch)
 {
-    app *a = r->app;
+    app *a = app_of(r);
     if (!is_json_content_type(http_header(r, "Content-Type")))
         return http_respond_error(r, HTTP_STATUS_BAD_REQUEST, "bad_request",
                                   "Content-Type must be application/json", NULL, NULL, 0);
@@ -153,7 +160,7 @@ static http_result start(http_request *r, bool batch)
         free(pc);
         return respond_refused(r, &err);
     }
-    predict_observe_input(r, &pc->req);
+    predict_observe_input(&pc->log, &pc->req);
 
     pc->job = sched_job_create(pc->req.series, pc->req.n, cfg->inference_timeout, on_job_done, pc);
     if (!pc->job) {
@@ -167,6 +174,7 @@ static http_result start(http_request *r, bool batch)
     atomic_init(&pc->refs, 2);
     r->handler_state = pc;
     r->handler_cleanup = call_cleanup;
+    r->log_fields = call_log_fields;
     int rc = scheduler_submit(a->sched, pc->job);
     if (rc != SCHED_SUBMITTED) {
         atomic_store(&pc->refs, 1);
@@ -185,9 +193,9 @@ static http_result start(http_request *r, bool batch)
 
 static http_result finish(http_request *r, predict_call *pc)
 {
-    app *a = r->app;
+    app *a = app_of(r);
     sched_outcome outcome = sched_job_outcome(pc->job);
-    predict_observe_outcome(r, &pc->req, pc->job);
+    predict_observe_outcome(r, &pc->log, &pc->req, pc->job);
     switch (outcome) {
     case SCHED_OK: {
         engine_forecast *fc = sched_job_take_forecasts(pc->job);
@@ -211,7 +219,7 @@ static http_result finish(http_request *r, predict_call *pc)
         if (!body)
             return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
                                       "the engine produced an unusable forecast", NULL, NULL, 0);
-        predict_observe_output(r, &pc->req, &stats);
+        predict_observe_output(r, &pc->log, &pc->req, &stats);
         return http_respond(r, HTTP_STATUS_OK, CT_JSON, body, len, true, NULL, 0);
     }
     case SCHED_TIMEOUT: {

@@ -1,4 +1,4 @@
-#include "app.h"
+#include "api/app.h"
 #include "api/predict_observe.h"
 
 #include <stdio.h>
@@ -11,33 +11,49 @@ static enum sm_endpoint endpoint_of(bool batch)
     return batch ? SM_ENDPOINT_BATCH : SM_ENDPOINT_SINGLE;
 }
 
-void predict_observe_input(http_request *r, const predict_request *req)
+void predict_observe_input(predict_log *pl, const predict_request *req)
 {
     enum sm_endpoint ep = endpoint_of(req->batch);
     for (size_t i = 0; i < req->n; i++)
         sm_input_size(ep, req->series[i].rows);
     if (req->batch)
         sm_batch_items(req->n);
-    r->predict.series_count = req->n;
-    r->predict.rows = req->total_rows;
-    r->predict.pred_len = req->total_pred_len;
+    pl->series_count = req->n;
+    pl->rows = req->total_rows;
+    pl->pred_len = req->total_pred_len;
     if (req->n == 1 && req->items[0].series_id)
-        snprintf(r->predict.series_id, sizeof(r->predict.series_id), "%s", req->items[0].series_id);
+        snprintf(pl->series_id, sizeof(pl->series_id), "%s", req->items[0].series_id);
+}
+
+void predict_log_request_fields(log_line *l, const predict_log *pl)
+{
+    if (!pl->series_count)
+        return;
+    if (pl->series_id[0])
+        log_str(l, "series_id", pl->series_id);
+    log_uint(l, "rows", pl->rows);
+    log_uint(l, "pred_len", pl->pred_len);
+    log_uint(l, "series_count", pl->series_count);
+    if (pl->status) {
+        log_double(l, "queue_time_ms", pl->queue_time_ms);
+        log_double(l, "model_inference_ms", pl->model_inference_ms);
+        log_str(l, "status", pl->status);
+    }
 }
 
 /* The fields every prediction log line carries (SPEC §4); never candle values. */
-static void log_prediction_fields(log_line *l, const http_request *r)
+static void log_prediction_fields(log_line *l, const http_request *r, const predict_log *pl)
 {
     log_str(l, "request_id", r->request_id);
     log_str(l, "trace_id", r->trace.trace_id);
     log_str(l, "container", r->identity);
-    if (r->predict.series_id[0])
-        log_str(l, "series_id", r->predict.series_id);
-    log_uint(l, "rows", r->predict.rows);
-    log_uint(l, "pred_len", r->predict.pred_len);
-    log_uint(l, "series_count", r->predict.series_count);
-    log_double(l, "queue_time_ms", r->predict.queue_time_ms);
-    log_double(l, "model_inference_ms", r->predict.model_inference_ms);
+    if (pl->series_id[0])
+        log_str(l, "series_id", pl->series_id);
+    log_uint(l, "rows", pl->rows);
+    log_uint(l, "pred_len", pl->pred_len);
+    log_uint(l, "series_count", pl->series_count);
+    log_double(l, "queue_time_ms", pl->queue_time_ms);
+    log_double(l, "model_inference_ms", pl->model_inference_ms);
 }
 
 static const char *outcome_status(sched_outcome o)
@@ -54,13 +70,14 @@ static const char *outcome_status(sched_outcome o)
     }
 }
 
-void predict_observe_outcome(http_request *r, const predict_request *req, const sched_job *job)
+void predict_observe_outcome(const http_request *r, predict_log *pl, const predict_request *req,
+                             const sched_job *job)
 {
     bool batch = req->batch;
     sched_outcome o = sched_job_outcome(job);
-    r->predict.status = outcome_status(o);
-    r->predict.queue_time_ms = sched_job_queue_wait_seconds(job) * 1e3;
-    r->predict.model_inference_ms = sched_job_inference_seconds(job) * 1e3;
+    pl->status = outcome_status(o);
+    pl->queue_time_ms = sched_job_queue_wait_seconds(job) * 1e3;
+    pl->model_inference_ms = sched_job_inference_seconds(job) * 1e3;
     enum sm_endpoint ep = endpoint_of(batch);
     sm_queue_wait(ep, sched_job_queue_wait_seconds(job));
     if (sched_job_started(job))
@@ -76,10 +93,10 @@ void predict_observe_outcome(http_request *r, const predict_request *req, const 
     log_line l;
     if (!log_begin(&l, o == SCHED_CANCELLED ? LOG_WARNING : LOG_ERROR, "kronosd.predict", message))
         return;
-    log_prediction_fields(&l, r);
-    log_str(&l, "status", r->predict.status);
+    log_prediction_fields(&l, r, pl);
+    log_str(&l, "status", pl->status);
     if (o == SCHED_TIMEOUT)
-        log_double(&l, "timeout_seconds", r->app->cfg->inference_timeout);
+        log_double(&l, "timeout_seconds", app_of(r)->cfg->inference_timeout);
     if (o == SCHED_FAILED) {
         log_str(&l, "error_type", "inference_error");
         log_str(&l, "error_message", sched_job_error(job));
@@ -87,8 +104,8 @@ void predict_observe_outcome(http_request *r, const predict_request *req, const 
     log_end(&l);
 }
 
-void predict_observe_output(http_request *r, const predict_request *req,
-                            const predict_output_stats *stats)
+void predict_observe_output(const http_request *r, const predict_log *pl,
+                            const predict_request *req, const predict_output_stats *stats)
 {
     bool batch = req->batch;
     sm_predicted_points(endpoint_of(batch), stats->points);
@@ -96,7 +113,7 @@ void predict_observe_output(http_request *r, const predict_request *req,
     if (!log_begin(&l, LOG_INFO, "kronosd.predict",
                    batch ? "batch prediction completed" : "single prediction completed"))
         return;
-    log_prediction_fields(&l, r);
+    log_prediction_fields(&l, r, pl);
     log_str(&l, "status", "success");
     log_uint(&l, "ohlc_adjusted", stats->ohlc_adjusted);
     log_uint(&l, "volume_clamped", stats->volume_clamped);

@@ -5,6 +5,11 @@
 
 /* timestamps and prediction_timestamps: ISO 8601, strictly ascending by UTC instant. */
 
+static engine_time engine_time_of(const iso_wall *w)
+{
+    return (engine_time){w->minute, w->hour, w->weekday, w->day, w->month};
+}
+
 /* Parses an array of timestamps, checking each and their strict UTC order. times and raw (each
  * may be NULL) receive the parsed values and copies of the strings. Returns -1 on OOM, else
  * the number of elements that parsed; *last gets the last element when it parsed. */
@@ -75,7 +80,7 @@ int predict_parse_timestamps(const item_ctx *c, const json_t *obj, size_t rows, 
     long good = parse_times(c, arr, "timestamps", times, NULL, last, last_ok);
     if (times && good == (long)rows)
         for (size_t i = 0; i < rows; i++)
-            it->x_time[i] = times[i].wall;
+            it->x_time[i] = engine_time_of(&times[i].wall);
     free(times);
     return 0;
 }
@@ -126,7 +131,7 @@ int predict_parse_prediction_timestamps(const item_ctx *c, const json_t *obj, pr
         predict_viol(c, "after the last of timestamps", first, "prediction_timestamps[0]");
     if (good == (long)n)
         for (size_t i = 0; i < n; i++)
-            it->y_time[i] = times[i].wall;
+            it->y_time[i] = engine_time_of(&times[i].wall);
     free(times);
     return 0;
 }

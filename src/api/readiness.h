@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 
-#include "app.h"
+#include "api/app.h"
 #include "http/request.h"
 
 #define READINESS_REASON_MAX 256

@@ -69,7 +69,7 @@ static http_request *request_begin(http_conn *c, const http_head *head)
     if (!r)
         return NULL;
     r->conn = c;
-    r->app = cfg->app;
+    r->ctx = cfg->ctx;
     r->head = head;
     r->label = SM_ROUTE_OTHER;
     r->container = "unknown";

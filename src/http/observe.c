@@ -37,18 +37,8 @@ void http_observe_completed(http_request *r, bool completed_ok)
     log_double(&l, "latency_ms", latency_ms);
     log_uint(&l, "request_size_bytes", r->request_bytes);
     log_uint(&l, "response_size_bytes", r->response_bytes);
-    if (r->predict.series_count) {
-        if (r->predict.series_id[0])
-            log_str(&l, "series_id", r->predict.series_id);
-        log_uint(&l, "rows", r->predict.rows);
-        log_uint(&l, "pred_len", r->predict.pred_len);
-        log_uint(&l, "series_count", r->predict.series_count);
-        if (r->predict.status) {
-            log_double(&l, "queue_time_ms", r->predict.queue_time_ms);
-            log_double(&l, "model_inference_ms", r->predict.model_inference_ms);
-            log_str(&l, "status", r->predict.status);
-        }
-    }
+    if (r->log_fields)
+        r->log_fields(&l, r->handler_state);
     if (r->error_code) {
         log_str(&l, "error_type", r->error_code);
         log_str(&l, "error_message", r->error_message);

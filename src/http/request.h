@@ -11,8 +11,8 @@
 #include "obs/trace.h"
 #include "util/strbuf.h"
 
-struct app;
 struct http_conn;
+struct log_line;
 
 /* What a handler returns: HTTP_RESULT_CLOSE when it could not answer (the server then sends a
  * fixed 500 and closes the connection). */
@@ -21,7 +21,7 @@ typedef enum http_result { HTTP_RESULT_OK = 0, HTTP_RESULT_CLOSE = 1 } http_resu
 /* Everything known about one request, from its complete head to its completion. */
 typedef struct http_request {
     struct http_conn *conn;
-    struct app *app;    /* the handlers' context; opaque to the HTTP layer */
+    void *ctx;          /* the handlers' context (http_server_config.ctx) */
     const route *route; /* NULL for unknown paths */
     int label;          /* enum sm_route: bounded metric label */
     const http_head *head;
@@ -45,22 +45,13 @@ typedef struct http_request {
     char identity[129];
     const char *container; /* bounded metric label of the identity */
 
-    /* Prediction figures for the log lines (SPEC §4); zero when not a prediction. */
-    struct {
-        char series_id[129];
-        size_t rows;
-        size_t pred_len;
-        size_t series_count;
-        double queue_time_ms;
-        double model_inference_ms;
-        const char *status; /* success, timeout, failed, cancelled */
-    } predict;
-
     /* Handler-owned state for requests answered asynchronously: cleanup runs on completion;
      * on_hangup runs (on the connection's thread) when the client goes away while suspended. */
     void *handler_state;
     void (*handler_cleanup)(void *state);
     void (*on_hangup)(void *state);
+    /* Adds the handler's own fields to the request's `request completed` log line. */
+    void (*log_fields)(struct log_line *l, void *state);
 } http_request;
 
 /* First value of a header (case-insensitive), NULL when absent; and how many lines carry it. */

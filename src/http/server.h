@@ -31,7 +31,7 @@ typedef struct http_server_config {
     /* Runs once the head is parsed and routed, before the body is read. Returns false when it
      * answered the request itself (401/403/429...). */
     bool (*admit)(http_request *r);
-    struct app *app;             /* handed to handlers as r->app */
+    void *ctx;                   /* the handlers' context, handed to them as r->ctx */
     const atomic_bool *draining; /* when set, answers carry Connection: close */
 } http_server_config;
 

@@ -15,12 +15,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/engine.h"
+/* Calendar fields of the wall-clock time as written. */
+typedef struct iso_wall {
+    int minute;  /* 0..59 */
+    int hour;    /* 0..23 */
+    int weekday; /* Monday = 0 .. Sunday = 6 */
+    int day;     /* 1..31 */
+    int month;   /* 1..12 */
+} iso_wall;
 
 typedef struct iso_time {
     int64_t epoch_sec; /* UTC instant: seconds since 1970-01-01T00:00:00Z (may be negative) */
     int32_t nsec;      /* 0..999999999 */
-    engine_time wall;  /* calendar fields as written, before any zone shift */
+    iso_wall wall;     /* calendar fields as written, before any zone shift */
 } iso_time;
 
 /* Parses s[0..len). Returns 0 and fills *out, or -1 when s is not exactly one valid

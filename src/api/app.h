@@ -1,14 +1,16 @@
-#ifndef KRONOS_APP_H
-#define KRONOS_APP_H
+#ifndef KRONOS_API_APP_H
+#define KRONOS_API_APP_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
+#include "http/request.h"
 
-/* Process-wide state shared by the HTTP layer and the handlers. main.c builds it; everything
- * here is either immutable after start or atomic. */
+/* The handlers' context: what the API layer needs, built by main.c before the HTTP server starts
+ * and handed to it as an opaque pointer. Every field is set before the server starts and never
+ * changes afterwards, except `draining` (atomic). */
 
 typedef struct engine engine;
 typedef struct engine_host engine_host;
@@ -27,5 +29,10 @@ typedef struct app {
     security_config *security;
     ratelimit *ratelimit; /* NULL when rate limiting is off */
 } app;
+
+static inline app *app_of(const http_request *r)
+{
+    return r->ctx;
+}
 
 #endif
