@@ -11,19 +11,8 @@
 
 static bool refuse_identity(http_request *r, const security_identity *who)
 {
-    switch (who->event) {
-    case SECURITY_EVENT_UNAUTHORIZED:
-        http_observe_security_event(r, SM_EVENT_UNAUTHORIZED);
-        break;
-    case SECURITY_EVENT_INVALID_API_KEY:
-        http_observe_security_event(r, SM_EVENT_INVALID_API_KEY);
-        break;
-    case SECURITY_EVENT_BLOCKED:
-        http_observe_security_event(r, SM_EVENT_BLOCKED);
-        break;
-    case SECURITY_EVENT_NONE:
-        break;
-    }
+    if (who->has_event)
+        http_observe_security_event(r, who->event);
     http_header_kv challenge = {"WWW-Authenticate", "Bearer"};
     bool is_401 = who->http_status == HTTP_STATUS_UNAUTHORIZED;
     http_respond_error(r, (unsigned)who->http_status, who->code, who->message, NULL,

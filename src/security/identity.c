@@ -86,23 +86,9 @@ const char *security_label_at(const security_config *cfg, size_t i)
     return i < cfg->n_labels ? cfg->labels[i] : NULL;
 }
 
-const char *security_event_name(security_event e)
-{
-    switch (e) {
-    case SECURITY_EVENT_UNAUTHORIZED:
-        return "unauthorized";
-    case SECURITY_EVENT_INVALID_API_KEY:
-        return "invalid_api_key";
-    case SECURITY_EVENT_BLOCKED:
-        return "blocked";
-    case SECURITY_EVENT_NONE:
-        break;
-    }
-    return NULL;
-}
+#define NO_EVENT (-1)
 
-static void refuse(security_identity *out, security_verdict v, security_event e,
-                   const char *message)
+static void refuse(security_identity *out, security_verdict v, int event, const char *message)
 {
     static const struct {
         int status;
@@ -116,7 +102,8 @@ static void refuse(security_identity *out, security_verdict v, security_event e,
     out->verdict = v;
     out->http_status = answers[v].status;
     out->code = answers[v].code;
-    out->event = e;
+    out->has_event = event != NO_EVENT;
+    out->event = out->has_event ? (enum sm_event)event : SM_EVENT_UNAUTHORIZED;
     out->message = message;
 }
 
@@ -155,14 +142,14 @@ static void believe_header(const security_config *cfg, const char *value, size_t
         /* a proxy that appends its value after the client's would otherwise let the client's
          * own (first) value win */
         if (cfg->enabled)
-            refuse(out, SECURITY_BAD_REQUEST, SECURITY_EVENT_NONE,
+            refuse(out, SECURITY_BAD_REQUEST, NO_EVENT,
                    "more than one X-Container-Name header: a proxy must replace the client's "
                    "value, not add its own");
     } else if (security_name_valid(value, strlen(value))) {
         snprintf(out->name, sizeof(out->name), "%s", value);
         out->source = SECURITY_SOURCE_HEADER;
     } else if (cfg->enabled) {
-        refuse(out, SECURITY_BAD_REQUEST, SECURITY_EVENT_NONE,
+        refuse(out, SECURITY_BAD_REQUEST, NO_EVENT,
                "invalid X-Container-Name header: expected 1-128 characters of [A-Za-z0-9._:-]");
     }
 }
@@ -172,7 +159,7 @@ void security_identify(const security_config *cfg, const struct sockaddr *peer,
                        const char *authorization, security_identity *out)
 {
     memset(out, 0, sizeof(*out));
-    refuse(out, SECURITY_ALLOW, SECURITY_EVENT_NONE, NULL);
+    refuse(out, SECURITY_ALLOW, NO_EVENT, NULL);
 
     uint8_t addr[16];
     bool have_addr = cidr_addr_from_sockaddr(peer, addr) == 0;
@@ -196,9 +183,9 @@ void security_identify(const security_config *cfg, const struct sockaddr *peer,
             snprintf(out->name, sizeof(out->name), "%s", name);
             out->source = SECURITY_SOURCE_API_KEY;
         } else if (presented) {
-            refuse(out, SECURITY_UNAUTHORIZED, SECURITY_EVENT_INVALID_API_KEY, "invalid API key");
+            refuse(out, SECURITY_UNAUTHORIZED, SM_EVENT_INVALID_API_KEY, "invalid API key");
         } else {
-            refuse(out, SECURITY_UNAUTHORIZED, SECURITY_EVENT_UNAUTHORIZED,
+            refuse(out, SECURITY_UNAUTHORIZED, SM_EVENT_UNAUTHORIZED,
                    "missing API key: send 'Authorization: Bearer <key>'");
         }
     } else if (container_header && container_headers > 0 && have_addr &&
@@ -210,5 +197,5 @@ void security_identify(const security_config *cfg, const struct sockaddr *peer,
     if (out->verdict != SECURITY_ALLOW || !cfg->enabled)
         return;
     if (out->source != SECURITY_SOURCE_API_KEY && !whitelist_find(&cfg->whitelist, out->name))
-        refuse(out, SECURITY_FORBIDDEN, SECURITY_EVENT_BLOCKED, "caller identity is not allowed");
+        refuse(out, SECURITY_FORBIDDEN, SM_EVENT_BLOCKED, "caller identity is not allowed");
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "obs/service_metrics.h"
 #include "security/apikeys.h"
 #include "security/cidr.h"
 #include "security/names.h"
@@ -44,13 +45,6 @@ typedef enum security_verdict {
     SECURITY_FORBIDDEN,    /* 403: identity not in the whitelist */
 } security_verdict;
 
-typedef enum security_event {
-    SECURITY_EVENT_NONE = 0,
-    SECURITY_EVENT_UNAUTHORIZED,    /* no usable Bearer credentials */
-    SECURITY_EVENT_INVALID_API_KEY, /* a Bearer key that matches no configured key */
-    SECURITY_EVENT_BLOCKED,         /* not whitelisted */
-} security_event;
-
 typedef enum security_source {
     SECURITY_SOURCE_PEER = 0, /* derived from the socket address */
     SECURITY_SOURCE_HEADER,   /* X-Container-Name from a trusted proxy */
@@ -59,8 +53,9 @@ typedef enum security_source {
 
 typedef struct security_identity {
     security_verdict verdict;
-    int http_status; /* 200, 400, 401 or 403 */
-    security_event event;
+    int http_status;     /* 200, 400, 401 or 403 */
+    bool has_event;      /* a refusal counted in kronos_security_events_total */
+    enum sm_event event; /* which, when has_event */
     security_source source;
     const char *code;    /* error code for the envelope ("unauthorized", ...); NULL when allowed */
     const char *message; /* one-line detail for the envelope; NULL when allowed */
@@ -85,8 +80,5 @@ const char *security_label(const security_config *cfg, const char *identity);
 /* Every label security_label can return, "unknown" last: for creating metric series at 0. */
 size_t security_label_count(const security_config *cfg);
 const char *security_label_at(const security_config *cfg, size_t i);
-
-/* "unauthorized", "invalid_api_key", "blocked"; NULL for SECURITY_EVENT_NONE. */
-const char *security_event_name(security_event e);
 
 #endif

@@ -7,13 +7,15 @@ import os
 import re
 import sys
 
-# util below obs, security and engine; those below http (and config); http below api; api below main.
+# util below obs; obs below security and engine (they report into metrics and logs); those below
+# http (and config); http below api; api below main.
 LAYERS = {
     "util": 0, "version.h": 0,
-    "obs": 1, "security": 1, "engine": 1,
-    "http": 2, "config": 2,
-    "api": 3,
-    "main": 4,
+    "obs": 1,
+    "security": 2, "engine": 2,
+    "http": 3, "config": 3,
+    "api": 4,
+    "main": 5,
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
