@@ -82,8 +82,9 @@ static void run(const char *name, bool batch, int items, int rows, int pred, int
     if (batch)
         add(&t, "]}");
 
-    predict_limits lim = predict_limits_default();
-    predict_defaults def = predict_defaults_default();
+    predict_limits lim = {
+        .max_candles = 2048, .max_pred_len = 512, .max_batch_items = 64, .max_sample_count = 16};
+    predict_defaults def = {.temperature = 1.0, .top_p = 0.9, .sample_count = 1};
     double parse[7], resp[7];
     size_t out_len = 0;
     for (int r = 0; r < 7; r++) {

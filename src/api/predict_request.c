@@ -6,17 +6,6 @@
 
 #include "api/predict_item.h"
 
-predict_limits predict_limits_default(void)
-{
-    return (predict_limits){
-        .max_candles = 2048, .max_pred_len = 512, .max_batch_items = 64, .max_sample_count = 16};
-}
-
-predict_defaults predict_defaults_default(void)
-{
-    return (predict_defaults){.temperature = 1.0, .top_k = 0, .top_p = 0.9, .sample_count = 1};
-}
-
 int predict_json_prescan(const char *body, size_t len, int max_depth, size_t max_values)
 {
     int depth = 0;

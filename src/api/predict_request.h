@@ -79,10 +79,6 @@ enum {
     PREDICT_NOMEM = 500,
 };
 
-/* The SPEC §2 defaults, for tests and for callers without a configuration. */
-predict_limits predict_limits_default(void);
-predict_defaults predict_defaults_default(void);
-
 /* Parses body[0..len) as a single (batch = false) or batch request. Returns PREDICT_OK with
  * *out filled (free it with predict_request_free), or the HTTP status with *err filled
  * (err must have been initialised with predict_error_init; clear it afterwards). On error

@@ -202,37 +202,9 @@ double engine_host_load_seconds(const engine_host *h)
     return s;
 }
 
-bool engine_host_loaded_late(const engine_host *h)
-{
-    engine_host *m = (engine_host *)h;
-    pthread_mutex_lock(&m->mu);
-    bool late = m->late;
-    pthread_mutex_unlock(&m->mu);
-    return late;
-}
-
 engine *engine_host_engine(const engine_host *h)
 {
     return h->e;
-}
-
-engine_state engine_host_wait(engine_host *h, double timeout_s)
-{
-    double until = timeout_s > 0 ? clock_mono_seconds() + timeout_s : INFINITY;
-    pthread_mutex_lock(&h->mu);
-    while (h->state == ENGINE_STATE_LOADING) {
-        if (isinf(until)) {
-            pthread_cond_wait(&h->cv, &h->mu);
-        } else {
-            if (clock_mono_seconds() >= until)
-                break;
-            struct timespec ts = clock_mono_timespec(until);
-            pthread_cond_timedwait(&h->cv, &h->mu, &ts);
-        }
-    }
-    engine_state s = h->state;
-    pthread_mutex_unlock(&h->mu);
-    return s;
 }
 
 void engine_host_destroy(engine_host *h)

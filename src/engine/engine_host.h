@@ -10,8 +10,8 @@
  *   FAILED(timeout) --load ok later--> READY, reported through the listener with late = true
  *
  * So readiness reports failed as soon as the startup timeout passes; a load that finishes
- * afterwards still makes the service usable, but never silently: the listener is told, and
- * engine_host_loaded_late() stays true so logs and health checks can say so. A load error after
+ * afterwards still makes the service usable, but never silently: the listener is told (late =
+ * true) so logs can say so. A load error after
  * the timeout keeps FAILED and replaces the reason with the engine's message, so FAILED can be
  * reported twice for one load (count load failures on the first FAILED only).
  */
@@ -45,12 +45,8 @@ bool engine_host_ready(const engine_host *h);
 void engine_host_reason(const engine_host *h, char *buf, size_t len);
 /* Seconds the load took, or has been running so far while LOADING (or FAILED by timeout). */
 double engine_host_load_seconds(const engine_host *h);
-bool engine_host_loaded_late(const engine_host *h);
 engine *engine_host_engine(const engine_host *h);
 const char *engine_state_name(engine_state s); /* "loading", "ready", "failed" */
-
-/* Waits up to timeout_s (<= 0: forever) for the state to leave LOADING; returns the state. */
-engine_state engine_host_wait(engine_host *h, double timeout_s);
 
 /* Joins the host's threads (this waits for a load still in progress) and frees the host; the
  * engine itself is not destroyed. */

@@ -96,12 +96,6 @@ void log_str(log_line *l, const char *key, const char *value)
         put_field(l, key, value, strlen(value), false);
 }
 
-void log_strn(log_line *l, const char *key, const char *value, size_t len)
-{
-    if (value)
-        put_field(l, key, value, len, false);
-}
-
 void log_int(log_line *l, const char *key, int64_t value)
 {
     char num[32];

@@ -37,7 +37,6 @@ void log_set_fd(int fd);
 
 bool log_begin(log_line *l, log_level level, const char *logger, const char *message);
 void log_str(log_line *l, const char *key, const char *value);
-void log_strn(log_line *l, const char *key, const char *value, size_t len);
 void log_int(log_line *l, const char *key, int64_t value);
 void log_uint(log_line *l, const char *key, uint64_t value);
 void log_double(log_line *l, const char *key, double value);

@@ -169,16 +169,3 @@ uint64_t ratelimit_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
-
-size_t ratelimit_tracked(ratelimit *rl)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < rl->n_stripes; i++) {
-        stripe *s = &rl->stripes[i];
-        pthread_mutex_lock(&s->lock);
-        for (size_t j = 0; j < rl->slots_per_stripe; j++)
-            n += s->hashes[j] != 0;
-        pthread_mutex_unlock(&s->lock);
-    }
-    return n;
-}

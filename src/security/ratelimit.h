@@ -45,7 +45,4 @@ bool ratelimit_check(ratelimit *rl, const char *identity, uint64_t now_ns, ratel
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t ratelimit_now_ns(void);
 
-/* Identities holding a slot now (idle ones included until reused). */
-size_t ratelimit_tracked(ratelimit *rl);
-
 #endif

@@ -8,8 +8,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    predict_limits lim = predict_limits_default();
-    predict_defaults def = predict_defaults_default();
+    predict_limits lim = {
+        .max_candles = 2048, .max_pred_len = 512, .max_batch_items = 64, .max_sample_count = 16};
+    predict_defaults def = {.temperature = 1.0, .top_p = 0.9, .sample_count = 1};
     for (int batch = 0; batch < 2; batch++) {
         predict_request req;
         predict_error err;

@@ -9,6 +9,18 @@
 
 #include "api/predict_request.h"
 
+/* SPEC §1/§2 default limits and sampling defaults, as kronosd starts without configuration. */
+static inline predict_limits predict_limits_default(void)
+{
+    return (predict_limits){
+        .max_candles = 2048, .max_pred_len = 512, .max_batch_items = 64, .max_sample_count = 16};
+}
+
+static inline predict_defaults predict_defaults_default(void)
+{
+    return (predict_defaults){.temperature = 1.0, .top_k = 0, .top_p = 0.9, .sample_count = 1};
+}
+
 #define BASE_SINGLE                                                                                \
     "{\"series_id\":\"BTC-USDT\","                                                                 \
     "\"candles\":[{\"open\":10,\"high\":12,\"low\":9,\"close\":11,\"volume\":100,\"amount\":1000}" \

@@ -97,7 +97,6 @@ static void nasty_strings_escaped(void **state)
     log_line l;
     assert_true(log_begin(&l, LOG_INFO, "kronosd.test", nasty));
     log_str(&l, "path", nasty);
-    log_strn(&l, "with_nul", "a\0b", 3);
     log_end(&l);
     json_t *j = read_line();
     const char *msg = json_string_value(json_object_get(j, "message"));
@@ -106,8 +105,6 @@ static void nasty_strings_escaped(void **state)
     assert_non_null(strstr(msg, "bad \xef\xbf\xbd\xef\xbf\xbd lone \xef\xbf\xbd overlong"));
     assert_non_null(strstr(msg, "surrogate \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end"));
     assert_string_equal(json_string_value(json_object_get(j, "path")), msg);
-    size_t n = json_string_length(json_object_get(j, "with_nul"));
-    assert_int_equal(n, 3);
     json_decref(j);
 }
 
