@@ -415,8 +415,13 @@ static int cross_check(config *c, char *err, size_t errlen)
             return CONFIG_INVALID;
         snprintf(c->tokenizer_path, n, "%s/tokenizer", c->model_path);
     }
+    /* Checked here so a bad list names the variable like any other; security/ parses it again
+     * into the list it uses. */
     char why[256] = "";
-    if (cidr_list_parse(c->trusted_proxies, &c->trusted_proxy_list, why, sizeof(why)) != 0) {
+    cidr_list proxies;
+    int bad = cidr_list_parse(c->trusted_proxies, &proxies, why, sizeof(why));
+    cidr_list_free(&proxies);
+    if (bad) {
         snprintf(err, errlen, "invalid configuration: KRONOS_TRUSTED_PROXIES: %s", why);
         return CONFIG_INVALID;
     }
@@ -508,7 +513,6 @@ void config_free(config *c)
             *field = NULL;
         }
     }
-    cidr_list_free(&c->trusted_proxy_list);
 }
 
 size_t config_max_request_bytes(const config *c)

@@ -46,7 +46,6 @@ typedef struct config {
     int max_connections_per_ip;
     char *instance;
 
-    cidr_list trusted_proxy_list; /* parsed trusted_proxies */
 } config;
 
 enum config_result {

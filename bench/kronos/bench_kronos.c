@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "safetensors_write.h"
 #include "engine/kronos/forecast.h"
 #include "engine/kronos/safetensors.h"
 #include "engine/kronos/weights.h"

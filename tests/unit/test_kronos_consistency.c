@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "safetensors_write.h"
 #include "engine/kronos/forecast.h"
 #include "engine/kronos/weights.h"
 #include "kronos_test_util.h"

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "safetensors_write.h"
 #include "engine/kronos/kronos_engine.h"
 #include "kronos_test_util.h"
 

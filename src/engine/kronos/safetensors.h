@@ -53,16 +53,4 @@ const kst_tensor *kst_find(const kst_file *f, const char *name);
 const char *kst_dtype_name(enum kst_dtype t);
 size_t kst_dtype_size(enum kst_dtype t);
 
-/* One tensor to write; data holds the product of shape elements of dtype. */
-typedef struct kst_out {
-    const char *name;
-    enum kst_dtype dtype;
-    int ndim;
-    int64_t shape[KST_MAX_DIMS];
-    const void *data;
-} kst_out;
-
-/* Writes a safetensors file (header padded to 8 bytes, tensors in the given order). */
-int kst_write(const char *path, const kst_out *t, size_t n, char *err, size_t errlen);
-
 #endif

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/kronos/safetensors.h"
+#include "safetensors_write.h"
 
 static size_t out_bytes(const kst_out *t)
 {
