@@ -8,6 +8,7 @@
 #include "http/response.h"
 #include "security/identity.h"
 #include "security/ratelimit.h"
+#include "util/clock.h"
 
 static bool refuse_identity(http_request *r, const security_identity *who)
 {
@@ -56,7 +57,7 @@ bool api_admit(http_request *r)
         return refuse_identity(r, &who);
     ratelimit_result rl;
     if (app_of(r)->ratelimit &&
-        !ratelimit_check(app_of(r)->ratelimit, who.name, ratelimit_now_ns(), &rl))
+        !ratelimit_check(app_of(r)->ratelimit, who.name, clock_mono_ns(), &rl))
         return refuse_rate(r, &rl);
     return true;
 }

@@ -1,7 +1,8 @@
 #include "api/predict_response.h"
 
 #include "api/predict_number.h"
-#include "util/utf8.h"
+#include "util/json_escape.h"
+#include "util/strbuf.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -13,70 +14,14 @@
 static const char *const FIELD_NAMES[ENGINE_FEATURES] = {"open",  "high",   "low",
                                                          "close", "volume", "amount"};
 
-typedef struct outbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} outbuf;
-
-static void put(outbuf *b, const char *s, size_t n)
+/* A JSON string, or null. Client strings are UTF-8 already (jansson checked them) and engine
+ * names are made so where derived; the escaper still turns any invalid byte into U+FFFD. */
+static void put_string(strbuf *b, const char *s)
 {
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_raw(outbuf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-/* A JSON string. Client strings are UTF-8 already (jansson checked them) and engine names are
- * made so when derived; a byte that is still not UTF-8 becomes U+FFFD, so the answer stays
- * valid JSON whatever a name holds. */
-static void put_string(outbuf *b, const char *s)
-{
-    if (!s) {
-        puts_raw(b, "null");
-        return;
-    }
-    put(b, "\"", 1);
-    const char *run = s;
-    const char *end = s + strlen(s);
-    while (s < end) {
-        unsigned char ch = (unsigned char)*s;
-        size_t n = ch < 0x80 ? 1 : utf8_valid_len((const unsigned char *)s, (size_t)(end - s));
-        if (n > 1 || (n == 1 && ch >= 0x20 && ch != '"' && ch != '\\')) {
-            s += n;
-            continue;
-        }
-        put(b, run, (size_t)(s - run));
-        char esc[8];
-        if (n == 0)
-            snprintf(esc, sizeof esc, "\xef\xbf\xbd");
-        else if (ch == '"' || ch == '\\')
-            snprintf(esc, sizeof esc, "\\%c", ch);
-        else
-            snprintf(esc, sizeof esc, "\\u%04x", ch);
-        puts_raw(b, esc);
-        run = ++s;
-    }
-    put(b, run, (size_t)(s - run));
-    put(b, "\"", 1);
+    if (s)
+        json_escape_append(b, s, strlen(s));
+    else
+        sb_puts(b, "null");
 }
 
 void predict_bar_make_consistent(float *bar, predict_output_stats *stats)
@@ -116,18 +61,18 @@ static bool bars_finite(const float *v, size_t n)
     return true;
 }
 
-static void put_bar(outbuf *b, const char *timestamp, const float *bar)
+static void put_bar(strbuf *b, const char *timestamp, const float *bar)
 {
     char num[32];
-    puts_raw(b, "{\"timestamp\":");
+    sb_puts(b, "{\"timestamp\":");
     put_string(b, timestamp);
     for (int f = 0; f < ENGINE_FEATURES; f++) {
-        put(b, ",\"", 2);
-        puts_raw(b, FIELD_NAMES[f]);
-        put(b, "\":", 2);
-        put(b, num, (size_t)predict_format_float(num, bar[f]));
+        sb_append(b, ",\"", 2);
+        sb_puts(b, FIELD_NAMES[f]);
+        sb_append(b, "\":", 2);
+        sb_append(b, num, (size_t)predict_format_float(num, bar[f]));
     }
-    put(b, "}", 1);
+    sb_append(b, "}", 1);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -180,57 +125,57 @@ static bool forecast_fits(const predict_item *it, const engine_series *s, const 
            bars_finite(fc->samples, (size_t)fc->sample_count * fc->pred_len * ENGINE_FEATURES);
 }
 
-static bool put_item(outbuf *b, const predict_item *it, const engine_series *s,
+static bool put_item(strbuf *b, const predict_item *it, const engine_series *s,
                      const engine_forecast *fc, const char *request_id, const char *model_version,
                      const char *tokenizer_version, const char *engine_name,
                      predict_output_stats *stats)
 {
     if (!forecast_fits(it, s, fc))
         return false;
-    puts_raw(b, "{\"series_id\":");
+    sb_puts(b, "{\"series_id\":");
     put_string(b, it->series_id);
-    puts_raw(b, ",\"request_id\":");
+    sb_puts(b, ",\"request_id\":");
     put_string(b, request_id);
-    puts_raw(b, ",\"prediction\":[");
+    sb_puts(b, ",\"prediction\":[");
     for (size_t t = 0; t < fc->pred_len; t++) {
         float bar[ENGINE_FEATURES];
         memcpy(bar, fc->mean + t * ENGINE_FEATURES, sizeof bar);
         predict_bar_make_consistent(bar, stats);
         if (t)
-            put(b, ",", 1);
+            sb_append(b, ",", 1);
         put_bar(b, it->pred_timestamps[t], bar);
     }
-    put(b, "]", 1);
+    sb_append(b, "]", 1);
     if (stats)
         stats->points += fc->pred_len;
     if (it->n_quantiles > 0) {
         float *qv = compute_quantiles(it, fc);
         if (!qv)
             return false;
-        puts_raw(b, ",\"quantiles\":{");
+        sb_puts(b, ",\"quantiles\":{");
         for (size_t q = 0; q < it->n_quantiles; q++) {
             char key[32];
             predict_format_double(key, it->quantiles[q]);
-            puts_raw(b, q ? ",\"" : "\"");
-            puts_raw(b, key);
-            puts_raw(b, "\":[");
+            sb_puts(b, q ? ",\"" : "\"");
+            sb_puts(b, key);
+            sb_puts(b, "\":[");
             for (size_t t = 0; t < fc->pred_len; t++) {
                 if (t)
-                    put(b, ",", 1);
+                    sb_append(b, ",", 1);
                 put_bar(b, it->pred_timestamps[t], qv + (q * fc->pred_len + t) * ENGINE_FEATURES);
             }
-            put(b, "]", 1);
+            sb_append(b, "]", 1);
         }
-        put(b, "}", 1);
+        sb_append(b, "}", 1);
         free(qv);
     }
-    puts_raw(b, ",\"model_version\":");
+    sb_puts(b, ",\"model_version\":");
     put_string(b, model_version);
-    puts_raw(b, ",\"tokenizer_version\":");
+    sb_puts(b, ",\"tokenizer_version\":");
     put_string(b, tokenizer_version);
-    puts_raw(b, ",\"engine\":");
+    sb_puts(b, ",\"engine\":");
     put_string(b, engine_name);
-    put(b, "}", 1);
+    sb_append(b, "}", 1);
     return true;
 }
 
@@ -239,29 +184,28 @@ char *predict_response_json(const predict_request *req, const engine_forecast *f
                             const char *tokenizer_version, const char *engine_name, size_t *len_out,
                             predict_output_stats *stats)
 {
-    outbuf b = {0};
+    strbuf b;
+    sb_init(&b, 0);
     if (stats)
         memset(stats, 0, sizeof *stats);
     if (!req || !fc || req->n == 0 || (!req->batch && req->n != 1))
         return NULL;
     if (req->batch)
-        put(&b, "[", 1);
+        sb_append(&b, "[", 1);
     for (size_t i = 0; i < req->n; i++) {
         if (i)
-            put(&b, ",", 1);
+            sb_append(&b, ",", 1);
         if (!put_item(&b, &req->items[i], &req->series[i], &fc[i], request_id, model_version,
                       tokenizer_version, engine_name, stats)) {
-            free(b.p);
+            sb_free(&b);
             return NULL;
         }
     }
     if (req->batch)
-        put(&b, "]", 1);
-    if (b.failed) {
-        free(b.p);
+        sb_append(&b, "]", 1);
+    if (!sb_ok(&b)) {
+        sb_free(&b);
         return NULL;
     }
-    if (len_out)
-        *len_out = b.len;
-    return b.p;
+    return sb_detach(&b, len_out);
 }

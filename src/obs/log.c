@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -140,16 +141,18 @@ void log_end(log_line *l)
     int fd = atomic_load_explicit(&out_fd, memory_order_relaxed);
     const char *p = l->buf;
     size_t left = l->len;
+    static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&write_lock);
     while (left > 0) {
         ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            break;
         p += w;
         left -= (size_t)w;
     }
+    pthread_mutex_unlock(&write_lock);
 }
 
 void log_msg(log_level level, const char *logger, const char *message)

@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 /* JSON-lines logging on stdout (SPEC §4). A line is built in a fixed buffer on the caller's
- * stack and written with a single write(), so lines from different threads never interleave.
+ * stack, then written under a mutex: a line longer than PIPE_BUF may take several write() calls
+ * on a pipe, and the mutex keeps lines from different threads whole.
  *
  *   log_line l;
  *   if (log_begin(&l, LOG_INFO, "kronosd.http", "request completed")) {

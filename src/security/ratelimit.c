@@ -162,10 +162,3 @@ bool ratelimit_check(ratelimit *rl, const char *identity, uint64_t now_ns, ratel
     pthread_mutex_unlock(&s->lock);
     return res->allowed;
 }
-
-uint64_t ratelimit_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}

@@ -42,7 +42,4 @@ void ratelimit_free(ratelimit *rl);
  * whether it may pass. Identities longer than 128 bytes go to the overflow bucket. */
 bool ratelimit_check(ratelimit *rl, const char *identity, uint64_t now_ns, ratelimit_result *res);
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t ratelimit_now_ns(void);
-
 #endif
