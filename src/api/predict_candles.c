@@ -132,24 +132,11 @@ static void fill_missing(const item_ctx *c, size_t rows, const candle_extra *ex,
  * when memory ran out. */
 int predict_parse_candles(const item_ctx *c, const json_t *obj, predict_item *it, size_t *rows_out)
 {
-    const json_t *arr = json_object_get(obj, "candles");
-    char constraint[64];
     *rows_out = 0;
-    if (predict_absent(arr)) {
-        predict_viol(c, "required", NULL, "candles");
+    const json_t *arr = predict_array_field(c, obj, "candles", 1, c->lim->max_candles);
+    if (!arr)
         return 0;
-    }
-    if (!json_is_array(arr)) {
-        predict_viol(c, "type: array", arr, "candles");
-        return 0;
-    }
     size_t rows = json_array_size(arr);
-    if (rows < 1 || rows > c->lim->max_candles) {
-        snprintf(constraint, sizeof constraint, "length %s %zu",
-                 rows < 1 ? ">=" : "<=", rows < 1 ? (size_t)1 : c->lim->max_candles);
-        predict_viol(c, constraint, arr, "candles");
-        return 0;
-    }
     it->x = calloc(rows * ENGINE_FEATURES, sizeof *it->x);
     candle_extra *ex = calloc(rows, sizeof *ex);
     if (!it->x || !ex) {

@@ -22,6 +22,29 @@ bool predict_absent(const json_t *v)
     return v == NULL || json_is_null(v);
 }
 
+const json_t *predict_array_field(const item_ctx *c, const json_t *obj, const char *name,
+                                  size_t min, size_t max)
+{
+    const json_t *arr = json_object_get(obj, name);
+    if (predict_absent(arr)) {
+        predict_viol(c, "required", NULL, "%s", name);
+        return NULL;
+    }
+    if (!json_is_array(arr)) {
+        predict_viol(c, "type: array", arr, "%s", name);
+        return NULL;
+    }
+    size_t n = json_array_size(arr);
+    if (n < min || n > max) {
+        char constraint[64];
+        snprintf(constraint, sizeof constraint, "length %s %zu",
+                 n < min ? ">=" : "<=", n < min ? min : max);
+        predict_viol(c, constraint, arr, "%s", name);
+        return NULL;
+    }
+    return arr;
+}
+
 static size_t utf8_chars(const char *s, size_t len)
 {
     size_t n = 0;

@@ -30,6 +30,11 @@ void predict_viol(const item_ctx *c, const char *constraint, const json_t *value
 /* Missing and JSON null are the same: absent. */
 bool predict_absent(const json_t *v);
 
+/* obj[name] when it is an array of min..max elements; otherwise records the violation
+ * (required, type, length) and returns NULL. */
+const json_t *predict_array_field(const item_ctx *c, const json_t *obj, const char *name,
+                                  size_t min, size_t max);
+
 /* candles -> it->x (filled per SPEC); *rows_out = number of candles, 0 when unusable.
  * Returns 0, or -1 when memory ran out. */
 int predict_parse_candles(const item_ctx *c, const json_t *obj, predict_item *it, size_t *rows_out);

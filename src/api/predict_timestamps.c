@@ -53,16 +53,10 @@ static long parse_times(const item_ctx *c, const json_t *arr, const char *name, 
 int predict_parse_timestamps(const item_ctx *c, const json_t *obj, size_t rows, predict_item *it,
                              iso_time *last, bool *last_ok)
 {
-    const json_t *arr = json_object_get(obj, "timestamps");
     *last_ok = false;
-    if (predict_absent(arr)) {
-        predict_viol(c, "required", NULL, "timestamps");
+    const json_t *arr = predict_array_field(c, obj, "timestamps", 0, SIZE_MAX);
+    if (!arr)
         return 0;
-    }
-    if (!json_is_array(arr)) {
-        predict_viol(c, "type: array", arr, "timestamps");
-        return 0;
-    }
     size_t n = json_array_size(arr);
     iso_time *times = NULL;
     if (rows > 0 && n != rows) {
@@ -89,24 +83,12 @@ int predict_parse_prediction_timestamps(const item_ctx *c, const json_t *obj, pr
                                         const iso_time *hist_last, bool hist_last_ok,
                                         size_t *pred_len)
 {
-    const json_t *arr = json_object_get(obj, "prediction_timestamps");
-    char constraint[64];
     *pred_len = 0;
-    if (predict_absent(arr)) {
-        predict_viol(c, "required", NULL, "prediction_timestamps");
+    const json_t *arr =
+        predict_array_field(c, obj, "prediction_timestamps", 1, c->lim->max_pred_len);
+    if (!arr)
         return 0;
-    }
-    if (!json_is_array(arr)) {
-        predict_viol(c, "type: array", arr, "prediction_timestamps");
-        return 0;
-    }
     size_t n = json_array_size(arr);
-    if (n < 1 || n > c->lim->max_pred_len) {
-        snprintf(constraint, sizeof constraint, "length %s %zu",
-                 n < 1 ? ">=" : "<=", n < 1 ? (size_t)1 : c->lim->max_pred_len);
-        predict_viol(c, constraint, arr, "prediction_timestamps");
-        return 0;
-    }
     iso_time *times = malloc(n * sizeof *times);
     it->y_time = malloc(n * sizeof *it->y_time);
     it->pred_timestamps = calloc(n, sizeof *it->pred_timestamps);
