@@ -105,6 +105,8 @@ static const option_spec specs[] = {
      "seconds: idle keep-alive timeout and absolute limit to receive a request"},
     {"KRONOS_MAX_BUFFERED_MB", K_INT, "256", 1, 1048576, false, OFF(max_buffered_mb),
      "MiB of request bodies being received plus answers being sent, all connections together"},
+    {"KRONOS_MIN_SEND_RATE_KB", K_INT, "64", 1, 1048576, false, OFF(min_send_rate_kb),
+     "KiB/s a client must read an answer at (after KRONOS_CONNECTION_TIMEOUT), else dropped"},
     {"KRONOS_HEADER_TIMEOUT", K_INT, "10", 1, 3600, false, OFF(header_timeout),
      "seconds: limit to send a complete request head (a new connection idles at most this long)"},
     {"KRONOS_MAX_CONNECTIONS", K_INT, "1024", 1, 1000000, false, OFF(max_connections),

@@ -41,6 +41,7 @@ typedef struct config {
     int rate_limit_burst;
     int connection_timeout;
     int header_timeout;
+    int min_send_rate_kb;
     int max_buffered_mb;
     int max_connections;
     int max_connections_per_ip;

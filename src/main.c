@@ -189,6 +189,7 @@ static http_server *start_http(app *a, char *err, size_t errlen)
         .threads = (unsigned)(cores > 2 ? 2 * cores : 4),
         .header_timeout = cfg->header_timeout,
         .connection_timeout = cfg->connection_timeout,
+        .min_send_rate = cfg->min_send_rate_kb * 1024.0,
         .max_connections = (unsigned)cfg->max_connections,
         .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
         .max_body = config_max_request_bytes(cfg),

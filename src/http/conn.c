@@ -15,8 +15,6 @@
 #include "security/cidr.h"
 #include "util/clock.h"
 
-/* After KRONOS_CONNECTION_TIMEOUT, a reader must have taken the answer at this average rate. */
-#define MIN_SEND_RATE (64 * 1024)
 /* After an answer that closes the connection, input is discarded this long (or this much) so that
  * the close does not reset the connection under the answer (RFC 9112 §9.6). */
 #define LINGER_NS 2000000000ull
@@ -183,8 +181,10 @@ void conn_set_answer(http_conn *c, int status, char *head, size_t head_len, char
     worker_charge(c->w, c->out_charged, true); /* the work is done: charged, never refused */
     c->close_after = closes;
     c->state = CONN_WRITING;
-    double grace = worker_config(c->w)->connection_timeout;
-    c->send_deadline_ns = clock_mono_ns() + to_ns(grace + (double)body_len / MIN_SEND_RATE);
+    /* After the connection timeout, the reader must have kept up the minimum average rate. */
+    const http_server_config *cfg = worker_config(c->w);
+    double seconds = cfg->connection_timeout + (double)c->out_total / cfg->min_send_rate;
+    c->send_deadline_ns = clock_mono_ns() + to_ns(seconds);
 }
 
 void conn_set_fallback_answer(http_conn *c)
@@ -609,8 +609,13 @@ void conn_check_deadlines(http_conn *c, uint64_t now)
         }
         return;
     case CONN_WRITING:
-        if (now >= c->send_deadline_ns)
+        if (now >= c->send_deadline_ns) {
+            /* Reset, not close: a plain close would leave the unsent answer in the kernel's
+             * send buffer for as long as the slow reader keeps the window open. */
+            struct linger reset = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
             conn_close(c, "client too slow to read the answer");
+        }
         return;
     case CONN_LINGER:
         if (now >= c->linger_until_ns)

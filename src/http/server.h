@@ -20,6 +20,7 @@ typedef struct http_server_config {
     unsigned threads;
     double header_timeout;     /* seconds to send a complete request head */
     double connection_timeout; /* seconds to send a whole request; keep-alive idle limit */
+    double min_send_rate;      /* bytes/s a client must read an answer at, after the timeout */
     unsigned max_connections;
     unsigned max_connections_per_ip;
     size_t max_body;     /* bytes */

@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 
+import predict_data
 from harness import BIN, Checker, Kronosd
 
 c = Checker()
@@ -300,6 +301,47 @@ with Kronosd(env={"KRONOS_MAX_BUFFERED_MB": "1", "KRONOS_MAX_REQUEST_SIZE_MB": "
     metrics = k.get("/v1/metrics").body.decode()
     c.check('kronos_requests_total{route="/v1/predict/single",status="unavailable"} 1' in metrics,
             "the budget refusal is counted as unavailable")
+
+# a slow reader of a large answer is dropped once it falls below KRONOS_MIN_SEND_RATE_KB (after
+# KRONOS_CONNECTION_TIMEOUT), and its request counts as cancelled: the answer does not stay in memory
+with Kronosd(env={"KRONOS_CONNECTION_TIMEOUT": "1", "KRONOS_MIN_SEND_RATE_KB": "4096",
+                  "KRONOS_RATE_LIMIT_ENABLED": "false"}) as k:
+    items = []
+    for i in range(16):
+        item = predict_data.single(n=32, pred=512, series_id="s%d" % i,
+                                   overrides={"sample_count": 16, "quantiles": [0.1 * q for q in
+                                                                               range(1, 10)]})
+        items.append(item)
+    body = json.dumps({"items": items}).encode()
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", k.port))
+    slow.sendall(b"POST /v1/predict/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    t0 = time.time()
+    got, closed_after = 0, None
+    slow.settimeout(1)
+    while time.time() - t0 < 40:
+        try:
+            chunk = slow.recv(100)
+        except socket.timeout:
+            continue
+        except OSError:
+            closed_after = time.time() - t0
+            break
+        if not chunk:
+            closed_after = time.time() - t0
+            break
+        got += len(chunk)
+        time.sleep(0.05)  # about 2 KB/s
+    slow.close()
+    print("slow reader: cut after %s s having read %d bytes" % (closed_after, got))
+    c.check(closed_after is not None, "a reader far below the minimum send rate is dropped")
+    time.sleep(0.3)
+    text = k.get("/v1/metrics").body.decode()
+    c.check('kronos_requests_total{route="/v1/predict/batch",status="cancelled"} 1' in text,
+            "the dropped slow reader counts as cancelled")
+    c.eq(k.get("/v1/healthz").status, 200, "server fine after the slow reader")
 
 # an absolute deadline to receive a request: trickling the body does not keep it alive ...
 with Kronosd(env={"KRONOS_CONNECTION_TIMEOUT": "1"}) as k:
