@@ -263,6 +263,33 @@ static void answer_too_large(http_conn *c)
     http_respond_error(r, HTTP_STATUS_CONTENT_TOO_LARGE, "payload_too_large", msg, NULL, NULL, 0);
 }
 
+/* "/v1/healthz/" answers 307 to "/v1/healthz" (query kept), as FastAPI's redirect_slashes does. */
+static bool redirect_trailing_slash(http_conn *c)
+{
+    const http_server_config *cfg = worker_config(c->w);
+    char path[sizeof(c->head.path)];
+    size_t n = strlen(c->head.path);
+    if (n < 2 || c->head.path[n - 1] != '/')
+        return false;
+    memcpy(path, c->head.path, n - 1);
+    path[n - 1] = '\0';
+    const route *to = router_find(cfg->routes, cfg->nroutes, path);
+    if (!to)
+        return false;
+    http_request *r = c->req;
+    strbuf location;
+    sb_init(&location, 0);
+    sb_puts(&location, path);
+    if (c->head.query[0])
+        sb_printf(&location, "?%s", c->head.query);
+    char msg[300];
+    snprintf(msg, sizeof(msg), "moved to %s", path);
+    http_header_kv where = {"Location", sb_ok(&location) ? location.data : path};
+    http_respond_error(r, HTTP_STATUS_TEMPORARY_REDIRECT, "redirect", msg, NULL, &where, 1);
+    sb_free(&location);
+    return true;
+}
+
 /* Routing, admission and the size limit, before any body byte is read. */
 static void dispatch_head(http_conn *c)
 {
@@ -270,7 +297,9 @@ static void dispatch_head(http_conn *c)
     http_request *r = c->req;
     r->route = router_find(cfg->routes, cfg->nroutes, c->head.path);
     if (!r->route) {
-        http_respond_error(r, HTTP_STATUS_NOT_FOUND, "not_found", "route not found", NULL, NULL, 0);
+        if (!redirect_trailing_slash(c))
+            http_respond_error(r, HTTP_STATUS_NOT_FOUND, "not_found", "route not found", NULL, NULL,
+                               0);
         return;
     }
     r->label = r->route->label;

@@ -87,7 +87,7 @@ with Kronosd(env={"KRONOS_MAX_REQUEST_SIZE_MB": "0.01"}) as k:
 
     # 404 and 405 envelopes
     check_envelope(k.get("/v1/nope"), 404, "not_found", "404")
-    check_envelope(k.get("/v1/healthz/"), 404, "not_found", "404 trailing slash")
+    check_envelope(k.get("/v1/healthz/x"), 404, "not_found", "404 below a route")
     r = k.post("/v1/healthz", "")
     check_envelope(r, 405, "method_not_allowed", "405 POST healthz")
     c.eq(r.header("Allow"), "GET, HEAD", "405 Allow for GET route")
@@ -268,6 +268,17 @@ def seconds_until_408(port, head, trickle, interval, give_up=6.0):
     finally:
         s.close()
 
+
+# a trailing slash redirects (307, query kept) to the route without it, as FastAPI does
+with Kronosd() as k:
+    for path, want in [("/v1/healthz/", "/v1/healthz"), ("/v1/readyz/?x=1&y", "/v1/readyz?x=1&y"),
+                       ("/v1/metrics/", "/v1/metrics")]:
+        r = k.get(path)
+        c.eq((r.status, r.header("Location")), (307, want), "redirect " + path)
+    r = k.post("/v1/predict/single/", {"candles": []})
+    c.eq((r.status, r.header("Location")), (307, "/v1/predict/single"), "POST keeps 307")
+    c.eq(k.get("/nope/").status, 404, "no redirect to an unknown route")
+    c.eq(k.get("/").status, 200, "the root is not redirected")
 
 # the process-wide buffer budget: a body that would cross KRONOS_MAX_BUFFERED_MB is refused 503
 with Kronosd(env={"KRONOS_MAX_BUFFERED_MB": "1", "KRONOS_MAX_REQUEST_SIZE_MB": "1"}) as k:
