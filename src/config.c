@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -30,7 +31,12 @@ typedef enum kind {
     K_CIDRS,
     K_IDLIST,
     K_NAME,
+    K_ENGINE,
 } kind;
+
+static const char *const engine_names[] = {[CONFIG_ENGINE_AUTO] = "auto",
+                                           [CONFIG_ENGINE_KRONOS] = "kronos",
+                                           [CONFIG_ENGINE_BASELINE] = "baseline"};
 
 typedef struct option_spec {
     const char *env;
@@ -51,6 +57,8 @@ static const option_spec specs[] = {
     {"KRONOS_PORT", K_PORT, "8000", 1, 65535, false, OFF(port), "listen port"},
     {"KRONOS_LOG_LEVEL", K_LEVEL, "INFO", NO_RANGE, OFF(log_level),
      "DEBUG, INFO, WARNING, ERROR or CRITICAL"},
+    {"KRONOS_ENGINE", K_ENGINE, "auto", NO_RANGE, OFF(engine),
+     "kronos (never falls back to the baseline), baseline, or auto (kronos when a model is set)"},
     {"KRONOS_MODEL_PATH", K_DIR, NULL, NO_RANGE, OFF(model_path),
      "Kronos model folder (config.json + model.safetensors); unset: baseline engine"},
     {"KRONOS_TOKENIZER_PATH", K_DIR, NULL, NO_RANGE, OFF(tokenizer_path),
@@ -156,6 +164,8 @@ static const char *kind_allowed(const option_spec *s, char *buf, size_t n)
         return "a comma list of names of [A-Za-z0-9._:-], each 1..128 chars";
     case K_NAME:
         return "1..128 printable characters";
+    case K_ENGINE:
+        return "auto, kronos or baseline";
     }
     return "";
 }
@@ -304,6 +314,13 @@ static bool apply(config *c, const option_spec *s, const char *v, char *why, siz
         if (!valid_name(v))
             return false;
         break;
+    case K_ENGINE:
+        for (int e = 0; e < (int)(sizeof(engine_names) / sizeof(engine_names[0])); e++)
+            if (strcmp(v, engine_names[e]) == 0) {
+                *(int *)field = e;
+                return true;
+            }
+        return false;
     }
     char *copy = strdup(v);
     if (!copy) {
@@ -354,8 +371,9 @@ static void print_help(strbuf *out)
         sb_printf(out, "  %-34s %-30s %s\n      default: %s; allowed: %s\n", flag, specs[i].env,
                   specs[i].help, def, kind_allowed(&specs[i], buf, sizeof(buf)));
     }
-    sb_printf(out, "  %-34s %-30s %s\n  %-34s %-30s %s\n", "--help", "", "this text", "--version",
-              "", "version, git revision and compiler");
+    sb_printf(out, "  %-34s %-30s %s\n  %-34s %-30s %s\n  %-34s %-30s %s\n", "--help", "",
+              "this text", "--version", "", "version, git revision and compiler", "--check-config",
+              "", "validate the configuration (loading the model), print it, exit 0 or 2");
 }
 
 static void fail(char *err, size_t errlen, const option_spec *s, const char *source,
@@ -403,6 +421,12 @@ static int cross_check(config *c, char *err, size_t errlen)
                  c->max_buffered_mb, c->max_request_size_mb);
         return CONFIG_INVALID;
     }
+    if (c->engine == CONFIG_ENGINE_KRONOS && !c->model_path) {
+        snprintf(err, errlen,
+                 "invalid configuration: KRONOS_ENGINE=\"kronos\": expected together with "
+                 "KRONOS_MODEL_PATH (the Kronos weights to load)");
+        return CONFIG_INVALID;
+    }
     if (c->tokenizer_path && !c->model_path) {
         snprintf(err, errlen,
                  "invalid configuration: KRONOS_TOKENIZER_PATH=\"%s\": expected together with "
@@ -445,6 +469,8 @@ int config_load(config *c, int argc, char **argv, const char *(*getenv_fn)(const
                       KRONOS_GIT_REVISION, "gcc-compatible " __VERSION__);
             return CONFIG_EXIT_OK;
         }
+        if (strcmp(argv[i], "--check-config") == 0)
+            c->check_config = true;
     }
 
     /* Defaults, then the environment, then flags: each layer validated as it is applied. */
@@ -462,6 +488,8 @@ int config_load(config *c, int argc, char **argv, const char *(*getenv_fn)(const
     }
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
+        if (strcmp(arg, "--check-config") == 0)
+            continue;
         if (strncmp(arg, "--", 2) != 0) {
             snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", arg);
             return CONFIG_INVALID;
@@ -517,6 +545,65 @@ void config_free(config *c)
     }
 }
 
+/* Levenshtein distance, for "did you mean". */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(b), row[128];
+    if (n >= sizeof(row) / sizeof(row[0]))
+        return SIZE_MAX;
+    for (size_t j = 0; j <= n; j++)
+        row[j] = j;
+    for (size_t i = 1; *a; a++, i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= n; j++) {
+            size_t up = row[j];
+            size_t best = diag + (*a != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[n];
+}
+
+void config_unknown_variables(char *const *envp, config_unknown_fn report, void *ctx)
+{
+    for (; envp && *envp; envp++) {
+        const char *eq = strchr(*envp, '=');
+        size_t len = eq ? (size_t)(eq - *envp) : strlen(*envp);
+        char name[128];
+        if (strncmp(*envp, "KRONOS_", 7) != 0 || len >= sizeof(name))
+            continue;
+        memcpy(name, *envp, len);
+        name[len] = '\0';
+        const char *closest = NULL;
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < NSPECS; i++) {
+            if (strcmp(specs[i].env, name) == 0) {
+                closest = NULL;
+                best = 0;
+                break;
+            }
+            size_t d = edit_distance(name, specs[i].env);
+            if (d < best) {
+                best = d;
+                closest = specs[i].env;
+            }
+        }
+        if (best > 0)
+            report(name, closest, ctx);
+    }
+}
+
+bool config_uses_kronos(const config *c)
+{
+    return c->engine == CONFIG_ENGINE_KRONOS || (c->engine == CONFIG_ENGINE_AUTO && c->model_path);
+}
+
 size_t config_max_request_bytes(const config *c)
 {
     return (size_t)(c->max_request_size_mb * 1024.0 * 1024.0);
@@ -545,6 +632,9 @@ void config_to_json(const config *c, strbuf *sb)
             break;
         case K_LEVEL:
             sb_printf(sb, "\"%s\"", log_level_name(*(const int *)field));
+            break;
+        case K_ENGINE:
+            sb_printf(sb, "\"%s\"", engine_names[*(const int *)field]);
             break;
         default: {
             const char *v = *(char *const *)field;

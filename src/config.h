@@ -10,11 +10,14 @@
 
 /* The effective configuration (SPEC §2): KRONOS_* environment variables, each overridable by a
  * --kebab-case flag. Every value is validated; strings are owned by the struct. */
+enum config_engine { CONFIG_ENGINE_AUTO, CONFIG_ENGINE_KRONOS, CONFIG_ENGINE_BASELINE };
+
 typedef struct config {
     char *host;
     int port;
     int log_level;
-    char *model_path;     /* NULL: the baseline engine */
+    int engine;           /* enum config_engine */
+    char *model_path;     /* NULL: the baseline engine (unless KRONOS_ENGINE=kronos) */
     char *tokenizer_path; /* defaults to <model_path>/tokenizer */
     int max_context;
     double default_temperature;
@@ -46,6 +49,7 @@ typedef struct config {
     int max_connections;
     int max_connections_per_ip;
     char *instance;
+    bool check_config; /* --check-config: validate, print, exit */
 
 } config;
 
@@ -61,7 +65,13 @@ enum config_result {
 int config_load(config *c, int argc, char **argv, const char *(*getenv_fn)(const char *),
                 strbuf *out, char *err, size_t errlen);
 void config_free(config *c);
+/* Reports each KRONOS_* variable of envp that kronosd does not know, with the closest known name.
+ */
+typedef void (*config_unknown_fn)(const char *name, const char *closest, void *ctx);
+void config_unknown_variables(char *const *envp, config_unknown_fn report, void *ctx);
 size_t config_max_request_bytes(const config *c);
+/* KRONOS_ENGINE resolved: kronos, or auto with a model path. */
+bool config_uses_kronos(const config *c);
 /* The effective configuration as a JSON object (for the start-up log line). */
 void config_to_json(const config *c, strbuf *sb);
 

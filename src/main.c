@@ -24,6 +24,7 @@
 #include "obs/log.h"
 #include "obs/service_metrics.h"
 #include "util/clock.h"
+#include "util/json_escape.h"
 #include "util/fd_limit.h"
 #include "util/signal_pipe.h"
 #include "util/memlimit.h"
@@ -32,6 +33,18 @@
 /* Open files beyond one per connection: model and tokenizer files, log output, the listening
  * socket, epoll and event fds of the HTTP, scheduler and watch threads. */
 #define KRONOS_FD_MARGIN 64
+
+static void warn_unknown_variable(const char *name, const char *closest, void *ctx)
+{
+    (void)ctx;
+    log_line l;
+    if (log_begin(&l, LOG_WARNING, "kronosd", "unknown configuration variable; ignored")) {
+        log_str(&l, "variable", name);
+        if (closest)
+            log_str(&l, "did_you_mean", closest);
+        log_end(&l);
+    }
+}
 
 static const char *env_lookup(const char *name)
 {
@@ -94,7 +107,7 @@ static double queue_capacity(void *arg)
 
 static int threads_per_forecast(const config *cfg)
 {
-    if (!cfg->model_path)
+    if (!config_uses_kronos(cfg))
         return 1;
     return cfg->inference_threads < KRONOS_THREADS_PER_FORECAST_MAX
                ? cfg->inference_threads
@@ -103,7 +116,7 @@ static int threads_per_forecast(const config *cfg)
 
 static engine *create_engine(const config *cfg)
 {
-    engine *e = cfg->model_path
+    engine *e = config_uses_kronos(cfg)
                     ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
                                            cfg->clip_value, threads_per_forecast(cfg))
                     : baseline_engine_create();
@@ -175,6 +188,34 @@ static void log_startup(const config *cfg, unsigned port, int workers, int per_f
         log_end(&l);
     }
     sb_free(&cj);
+}
+
+/* --check-config: everything start-up checks has passed; load the model as serving would, then
+ * print the effective configuration (it holds no secrets: the API keys stay in their file) and
+ * the outcome. 0 when kronosd would serve, 2 otherwise. */
+static int check_config(const config *cfg, engine *e)
+{
+    char err[1024] = "";
+    bool ok = e && (!e->ops->load || e->ops->load(e, err, sizeof(err)) == ENGINE_OK);
+    strbuf out;
+    sb_init(&out, 0);
+    sb_puts(&out, "{\"config\":");
+    config_to_json(cfg, &out);
+    const char *names[][2] = {{"engine", e ? e->name : "none"},
+                              {"model", e ? e->model_version : ""},
+                              {"tokenizer", e ? e->tokenizer_version : ""}};
+    for (size_t i = 0; i < 3; i++) {
+        sb_printf(&out, ",\"%s\":", names[i][0]);
+        json_escape_append(&out, names[i][1], strlen(names[i][1]));
+    }
+    sb_printf(&out, ",\"valid\":%s}\n", ok ? "true" : "false");
+    fputs(sb_ok(&out) ? out.data : "{\"valid\":false}\n", stdout);
+    sb_free(&out);
+    if (!ok)
+        fprintf(stderr, "kronosd: the model does not load: %s\n", err[0] ? err : "no engine");
+    if (e)
+        e->ops->destroy(e);
+    return ok ? 0 : 2;
 }
 
 /* Handlers never wait on the model, but parsing a large body takes milliseconds: twice the cores
@@ -291,6 +332,10 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level((log_level)cfg.log_level);
+    config_unknown_variables(environ, warn_unknown_variable, NULL);
+    if (cfg.engine == CONFIG_ENGINE_BASELINE && cfg.model_path)
+        log_msg(LOG_WARNING, "kronosd",
+                "KRONOS_ENGINE=baseline: the weights in KRONOS_MODEL_PATH are not loaded");
     unsigned long open_files;
     if (refuse_fd_limit(&cfg, &open_files) != 0) {
         config_free(&cfg);
@@ -333,6 +378,13 @@ int main(int argc, char **argv)
         security_config_free(&sec);
         config_free(&cfg);
         return 2;
+    }
+    if (cfg.check_config) {
+        int code = check_config(&cfg, a.engine);
+        ratelimit_free(rl);
+        security_config_free(&sec);
+        config_free(&cfg);
+        return code;
     }
     a.sched = a.engine ? scheduler_create(a.engine, workers, cfg.queue_size) : NULL;
     if (!a.engine || !a.sched) {
