@@ -111,6 +111,8 @@ static const option_spec specs[] = {
      "requests allowed in a burst"},
     {"KRONOS_CONNECTION_TIMEOUT", K_INT, "30", 1, 3600, false, OFF(connection_timeout),
      "seconds: idle keep-alive timeout and absolute limit to receive a request"},
+    {"KRONOS_MAX_DECOMPRESSED_MB", K_INT, "32", 1, 4096, false, OFF(max_decompressed_mb),
+     "MiB a gzip request body (Content-Encoding: gzip) may inflate to"},
     {"KRONOS_MAX_BUFFERED_MB", K_INT, "256", 1, 1048576, false, OFF(max_buffered_mb),
      "MiB of request bodies being received plus answers being sent, all connections together"},
     {"KRONOS_MIN_SEND_RATE_KB", K_INT, "64", 1, 1048576, false, OFF(min_send_rate_kb),
@@ -412,6 +414,20 @@ static int cross_check(config *c, char *err, size_t errlen)
                  "invalid configuration: KRONOS_MAX_CONNECTIONS_PER_IP=\"%d\": expected at most "
                  "KRONOS_MAX_CONNECTIONS (%d)",
                  c->max_connections_per_ip, c->max_connections);
+        return CONFIG_INVALID;
+    }
+    if ((double)c->max_decompressed_mb < c->max_request_size_mb) {
+        snprintf(err, errlen,
+                 "invalid configuration: KRONOS_MAX_DECOMPRESSED_MB=\"%d\": expected at least "
+                 "KRONOS_MAX_REQUEST_SIZE_MB (%g)",
+                 c->max_decompressed_mb, c->max_request_size_mb);
+        return CONFIG_INVALID;
+    }
+    if (c->max_buffered_mb < c->max_decompressed_mb) {
+        snprintf(err, errlen,
+                 "invalid configuration: KRONOS_MAX_BUFFERED_MB=\"%d\": expected at least "
+                 "KRONOS_MAX_DECOMPRESSED_MB (%d)",
+                 c->max_buffered_mb, c->max_decompressed_mb);
         return CONFIG_INVALID;
     }
     if ((double)c->max_buffered_mb < c->max_request_size_mb) {

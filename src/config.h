@@ -46,6 +46,7 @@ typedef struct config {
     int header_timeout;
     int min_send_rate_kb;
     int max_buffered_mb;
+    int max_decompressed_mb;
     int max_connections;
     int max_connections_per_ip;
     char *instance;

@@ -235,6 +235,7 @@ static http_server *start_http(app *a, char *err, size_t errlen)
         .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
         .max_body = config_max_request_bytes(cfg),
         .max_buffered = (size_t)cfg->max_buffered_mb << 20,
+        .max_inflated = (size_t)cfg->max_decompressed_mb << 20,
         .routes = api_routes,
         .nroutes = api_route_count,
         .admit = api_admit,

@@ -15,6 +15,8 @@
 #include "engine/engine_host.h"
 #include "engine/scheduler.h"
 #include "http/response.h"
+#include "util/gzip.h"
+#include "util/strbuf.h"
 
 /* Who must resume the connection: the handler suspends, the job's done callback resumes; either
  * may come first. */
@@ -27,6 +29,14 @@ typedef struct predict_call {
     http_request *http;
     atomic_int phase;
     atomic_int refs; /* the request (cleanup) and the job (done callback) */
+
+    /* The answer of a successful job, built on the scheduler thread (not an HTTP thread): the
+     * JSON, gzipped when the client accepts it, or the 422 for a forecast beyond float32. */
+    bool gzip_ok;
+    strbuf answer;
+    bool gzipped;
+    predict_output_stats stats;
+    predict_error refused;
 } predict_call;
 
 static void call_unref(predict_call *pc)
@@ -35,6 +45,8 @@ static void call_unref(predict_call *pc)
         return;
     sched_job_release(pc->job);
     predict_request_free(&pc->req);
+    sb_free(&pc->answer);
+    predict_error_clear(&pc->refused);
     free(pc);
 }
 
@@ -46,11 +58,40 @@ static void call_cleanup(void *state)
     call_unref(pc);
 }
 
+/* Answers smaller than this are sent as they are: gzip would save little and cost a header. */
+#define GZIP_MIN_BYTES 1024
+
+/* Scheduler thread: serialises (and compresses) the forecasts of a successful job. */
+static void build_answer(predict_call *pc, sched_job *job)
+{
+    engine_forecast *fc = sched_job_take_forecasts(job);
+    if (!fc)
+        return;
+    const engine *e = app_of(pc->http)->engine;
+    if (!predict_forecast_unrepresentable(&pc->req, fc, &pc->refused)) {
+        size_t len = 0;
+        char *body = predict_response_json(&pc->req, fc, pc->http->request_id, e->model_version,
+                                           e->tokenizer_version, e->name, &len, &pc->stats);
+        if (body && pc->gzip_ok && len >= GZIP_MIN_BYTES &&
+            gzip_compress(body, len, &pc->answer) == 0) {
+            pc->gzipped = true;
+        } else if (body) {
+            sb_reset(&pc->answer);
+            sb_append(&pc->answer, body, len);
+        }
+        free(body);
+    }
+    for (size_t i = 0; i < pc->req.n; i++)
+        engine_forecast_free(&fc[i]);
+    free(fc);
+}
+
 /* Scheduler thread. */
 static void on_job_done(sched_job *job, void *user)
 {
-    (void)job;
     predict_call *pc = user;
+    if (sched_job_outcome(job) == SCHED_OK)
+        build_answer(pc, job);
     if (atomic_exchange(&pc->phase, PHASE_DONE) == PHASE_SUSPENDED)
         http_resume(pc->http);
     call_unref(pc);
@@ -170,6 +211,9 @@ static http_result start(http_request *r, bool batch)
                                   "out of memory", NULL, NULL, 0);
     }
     pc->http = r;
+    pc->gzip_ok = gzip_accepted(http_header(r, "Accept-Encoding"));
+    sb_init(&pc->answer, 0);
+    predict_error_init(&pc->refused);
     atomic_init(&pc->phase, PHASE_SUBMITTED);
     atomic_init(&pc->refs, 2);
     r->handler_state = pc;
@@ -198,29 +242,16 @@ static http_result finish(http_request *r, predict_call *pc)
     predict_observe_outcome(r, &pc->log, &pc->req, pc->job);
     switch (outcome) {
     case SCHED_OK: {
-        engine_forecast *fc = sched_job_take_forecasts(pc->job);
-        predict_error err;
-        predict_error_init(&err);
-        if (fc && predict_forecast_unrepresentable(&pc->req, fc, &err)) {
-            for (size_t i = 0; i < pc->req.n; i++)
-                engine_forecast_free(&fc[i]);
-            free(fc);
-            return respond_refused(r, &err);
-        }
-        predict_output_stats stats = {0};
-        size_t len = 0;
-        char *body =
-            fc ? predict_response_json(&pc->req, fc, r->request_id, a->engine->model_version,
-                                       a->engine->tokenizer_version, a->engine->name, &len, &stats)
-               : NULL;
-        for (size_t i = 0; fc && i < pc->req.n; i++)
-            engine_forecast_free(&fc[i]);
-        free(fc);
-        if (!body)
+        if (pc->refused.status)
+            return respond_refused(r, &pc->refused);
+        if (!sb_ok(&pc->answer) || !pc->answer.len)
             return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
                                       "the engine produced an unusable forecast", NULL, NULL, 0);
-        predict_observe_output(r, &pc->log, &pc->req, &stats);
-        return http_respond(r, HTTP_STATUS_OK, CT_JSON, body, len, true, NULL, 0);
+        predict_observe_output(r, &pc->log, &pc->req, &pc->stats);
+        http_header_kv gzip[] = {{"Content-Encoding", "gzip"}, {"Vary", "Accept-Encoding"}};
+        size_t len = 0;
+        char *body = sb_detach(&pc->answer, &len);
+        return http_respond(r, HTTP_STATUS_OK, CT_JSON, body, len, true, gzip, pc->gzipped ? 2 : 0);
     }
     case SCHED_TIMEOUT: {
         char msg[160];

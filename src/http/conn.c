@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -114,6 +115,7 @@ void conn_release_body(http_conn *c)
 {
     if (c->req)
         sb_free(&c->req->body);
+    gunzip_free(&c->gz);
     worker_uncharge(c->w, c->body_charged);
     c->body_charged = 0;
 }
@@ -243,14 +245,20 @@ static void body_sink(void *ctx, const char *data, size_t n)
     http_conn *c = ctx;
     http_request *r = c->req;
     r->request_bytes += n;
-    if (!r->route || !r->route->reads_body || r->request_bytes > r->body_limit || c->over_budget)
+    if (!r->route || !r->route->reads_body || r->request_bytes > r->body_limit || c->over_budget ||
+        c->gz_status != GUNZIP_OK)
         return;
-    if (!worker_charge(c->w, n, false)) {
+    size_t before = r->body.len;
+    if (c->body_gzip)
+        c->gz_status = gunzip_feed(&c->gz, data, n, &r->body);
+    else
+        sb_append(&r->body, data, n);
+    size_t grown = r->body.len - before;
+    if (!worker_charge(c->w, grown, false)) {
         c->over_budget = true;
         return;
     }
-    c->body_charged += n;
-    sb_append(&r->body, data, n);
+    c->body_charged += grown;
 }
 
 static void answer_too_large(http_conn *c)
@@ -261,6 +269,30 @@ static void answer_too_large(http_conn *c)
              r->body_limit);
     http_observe_oversized(r);
     http_respond_error(r, HTTP_STATUS_CONTENT_TOO_LARGE, "payload_too_large", msg, NULL, NULL, 0);
+}
+
+/* Content-Encoding of the body: identity, or gzip (inflated as it arrives, the size limit applying
+ * to the inflated body too); anything else is 415. */
+static bool accept_content_encoding(http_conn *c)
+{
+    http_request *r = c->req;
+    const char *ce = http_head_get(&c->head, "Content-Encoding");
+    if (!ce || strcasecmp(ce, "identity") == 0)
+        return true;
+    bool gzip = strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0;
+    if (!gzip || http_head_count(&c->head, "Content-Encoding") > 1) {
+        http_respond_error(r, HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                           "Content-Encoding must be gzip or identity", NULL, NULL, 0);
+        return false;
+    }
+    if (r->route->reads_body && body_pending(c)) {
+        if (gunzip_init(&c->gz, worker_config(c->w)->max_inflated) != 0) {
+            conn_set_fallback_answer(c);
+            return false;
+        }
+        c->body_gzip = true;
+    }
+    return true;
 }
 
 /* "/v1/healthz/" answers 307 to "/v1/healthz" (query kept), as FastAPI's redirect_slashes does. */
@@ -317,6 +349,8 @@ static void dispatch_head(http_conn *c)
         answer_too_large(c);
         return;
     }
+    if (!accept_content_encoding(c))
+        return;
     if (body_pending(c) && c->head.expect_continue) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         if (send(c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
@@ -386,6 +420,20 @@ static enum step step_body(http_conn *c)
         answer_too_large(c);
         return AGAIN;
     }
+    if (c->gz_status == GUNZIP_TOO_LARGE) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "gzip body inflates past %zu bytes (KRONOS_MAX_DECOMPRESSED_MB)",
+                 worker_config(c->w)->max_inflated);
+        http_observe_oversized(c->req);
+        http_respond_error(c->req, HTTP_STATUS_CONTENT_TOO_LARGE, "payload_too_large", msg, NULL,
+                           NULL, 0);
+        return AGAIN;
+    }
+    if (c->gz_status == GUNZIP_CORRUPT) {
+        http_respond_error(c->req, HTTP_STATUS_BAD_REQUEST, "bad_request",
+                           "the body is not valid gzip (Content-Encoding: gzip)", NULL, NULL, 0);
+        return AGAIN;
+    }
     if (c->over_budget) {
         conn_release_body(c);
         http_header_kv retry = {"Retry-After", "1"};
@@ -397,6 +445,11 @@ static enum step step_body(http_conn *c)
     }
     if (body_pending(c))
         return STOP;
+    if (c->body_gzip && c->req->route->reads_body && !gunzip_done(&c->gz)) {
+        http_respond_error(c->req, HTTP_STATUS_BAD_REQUEST, "bad_request",
+                           "the gzip body ends before its gzip stream", NULL, NULL, 0);
+        return AGAIN;
+    }
     run_handler(c);
     return AGAIN;
 }
@@ -433,6 +486,8 @@ static enum step answer_sent(http_conn *c)
     c->body_left = 0;
     c->body_chunked = false;
     c->over_budget = false;
+    c->body_gzip = false;
+    c->gz_status = GUNZIP_OK;
     c->req_start_ns = left ? c->idle_since_ns : 0;
     c->state = CONN_HEAD;
     worker_watch(c->w, c, EPOLLIN | EPOLLRDHUP);

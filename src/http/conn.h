@@ -14,6 +14,7 @@
 #include "http/head.h"
 #include "http/request.h"
 #include "http/server.h"
+#include "util/gzip.h"
 
 #define HTTP_CONN_BUFFER (HTTP_HEAD_MAX + 16384)
 
@@ -51,6 +52,9 @@ typedef struct http_conn {
     http_chunked chunked;
     size_t body_charged; /* bytes of the request body charged to the buffer budget */
     bool over_budget;
+    bool body_gzip; /* Content-Encoding: gzip, inflated as it arrives */
+    gunzip gz;
+    int gz_status; /* GUNZIP_* of the last feed */
 
     struct iovec out[2];
     char *out_head;

@@ -23,7 +23,8 @@ typedef struct http_server_config {
     double min_send_rate;      /* bytes/s a client must read an answer at, after the timeout */
     unsigned max_connections;
     unsigned max_connections_per_ip;
-    size_t max_body;     /* bytes */
+    size_t max_body;     /* bytes on the wire */
+    size_t max_inflated; /* bytes a gzip body may inflate to */
     size_t max_buffered; /* bytes of bodies being received plus answers being sent, all
                             connections together; a body that would cross it is refused (503) */
 
