@@ -11,7 +11,6 @@
 #include "app.h"
 #include "config.h"
 #include "engine/baseline/baseline.h"
-#include "engine/delay_engine.h"
 #include "engine/engine_host.h"
 #include "engine/kronos/kronos_engine.h"
 #include "engine/scheduler.h"
@@ -103,18 +102,10 @@ static int threads_per_forecast(const config *cfg)
 
 static engine *create_engine(const config *cfg)
 {
-    engine *e = cfg->model_path
-                    ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
-                                           cfg->clip_value, threads_per_forecast(cfg))
-                    : baseline_engine_create();
-#ifdef KRONOS_TEST_HOOKS
-    const char *delay = getenv("KRONOS_TEST_ENGINE_DELAY_MS");
-    const char *load_delay = getenv("KRONOS_TEST_ENGINE_LOAD_DELAY_MS");
-    int delay_ms = delay ? atoi(delay) : 0, load_ms = load_delay ? atoi(load_delay) : 0;
-    if (e && (delay_ms > 0 || load_ms > 0))
-        e = delay_engine_wrap(e, delay_ms, load_ms);
-#endif
-    return e;
+    return cfg->model_path
+               ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
+                                      cfg->clip_value, threads_per_forecast(cfg))
+               : baseline_engine_create();
 }
 
 /* Refuses request limits whose worst-case memory exceeds what the machine (or cgroup) has; *m
