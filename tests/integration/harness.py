@@ -163,7 +163,8 @@ class Kronosd:
         path = "/v1/readyz" if self.wait_ready else "/v1/healthz"
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("kronosd exited early: %s" % self.proc.stderr.read().decode())
+                raise RuntimeError("kronosd exited early (exit code %s): %s"
+                                   % (self.proc.returncode, self.proc.stderr.read().decode()))
             try:
                 r = self.request("GET", path)
                 if r.status == 200:
