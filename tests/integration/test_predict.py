@@ -179,26 +179,26 @@ c.check(not any(price in line for line in k.lines), "candle values never logged"
 SLOW = 60  # seconds a forecast that must not finish would take at least: far beyond every bound
 if have_tiny_model("timeout, overload and disconnect through the Kronos engine"):
     # Timeout: the client gets 504 at its deadline, the work is cancelled and the worker is free
-    # again: a short forecast right after is served within the same deadline.
-    env = kronos_env(SGEMM_DELAY_US, KRONOS_INFERENCE_TIMEOUT="1", KRONOS_RATE_LIMIT_ENABLED="false")
+    # again: a short forecast right after is served within the same deadline, which it could not
+    # be were the abandoned forecast still running.
+    env = kronos_env(SGEMM_DELAY_US, KRONOS_INFERENCE_TIMEOUT="5", KRONOS_RATE_LIMIT_ENABLED="false")
     with Kronosd(env=env, wait_ready=True) as k:
-        for which in ("first", "second"):
-            t0 = time.monotonic()
-            r = k.post("/v1/predict/single", slow_single(SLOW))
-            took = time.monotonic() - t0
-            print("%s slow forecast answered %d after %.2f s (deadline 1 s)" % (which, r.status, took))
-            c.eq((r.status, r.json()["error"]["code"]), (504, "timeout"), which + " timeout envelope")
-            c.check(took < SLOW / 4, "%s 504 arrives at the deadline, not after the work (%.2f s)"
-                    % (which, took))
+        t0 = time.monotonic()
+        r = k.post("/v1/predict/single", slow_single(SLOW))
+        took = time.monotonic() - t0
+        print("slow forecast answered %d after %.2f s (deadline 5 s)" % (r.status, took))
+        c.eq((r.status, r.json()["error"]["code"]), (504, "timeout"), "timeout envelope")
+        c.check(took < SLOW / 4, "504 arrives at the deadline, not after the work (%.2f s)" % took)
         t0 = time.monotonic()
         r = k.post("/v1/predict/single", single(8, 1))
-        print("short forecast after two timeouts: %d after %.2f s" % (r.status, time.monotonic() - t0))
-        c.eq(r.status, 200, "the worker was freed by the cancellations: a short forecast is served")
-    c.check(any(l["message"] == "single prediction timeout" and l.get("timeout_seconds") == 1
+        print("short forecast after the timeout: %d after %.2f s" % (r.status, time.monotonic() - t0))
+        c.eq(r.status, 200, "the worker was freed by the cancellation: a short forecast is served")
+    c.check(any(l["message"] == "single prediction timeout" and l.get("timeout_seconds") == 5
                 for l in k.log_records()), "timeout log line")
 
     # Overload: queue size 1, one worker: concurrent requests get 503 overloaded with Retry-After;
     # health answers throughout; nothing is a 500.
+    OVERLOAD_FORECAST = 4  # seconds each forecast takes at least
     env = kronos_env(SGEMM_DELAY_US, KRONOS_QUEUE_SIZE="1", KRONOS_RATE_LIMIT_ENABLED="false")
     with Kronosd(env=env, wait_ready=True) as k:
         results = []
@@ -207,7 +207,7 @@ if have_tiny_model("timeout, overload and disconnect through the Kronos engine")
 
         def fire():
             t0 = time.monotonic()
-            r = k.post("/v1/predict/single", slow_single(3))
+            r = k.post("/v1/predict/single", slow_single(OVERLOAD_FORECAST))
             if r.status == 200:
                 served_in.append(time.monotonic() - t0)
             results.append((r.status, r.header("Retry-After"), r.json().get("error", {}).get("code")
@@ -230,12 +230,14 @@ if have_tiny_model("timeout, overload and disconnect through the Kronos engine")
         c.check(all(ra is not None and code == "overloaded" for s, ra, code in results if s == 503),
                 "503 overloaded with Retry-After")
         print("served forecasts took %s s" % ", ".join("%.2f" % t for t in sorted(served_in)))
-        c.check(served_in and min(served_in) >= 3, "a slowed forecast takes at least the time "
-                "slow_single() promises (the shim is in effect)")
+        c.check(served_in and min(served_in) >= OVERLOAD_FORECAST, "a slowed forecast takes at "
+                "least the time slow_single() promises (the shim is in effect)")
         slowest = max(dt for _, dt in health)
-        print("healthz under load (forecasts of >= 3 s each): slowest answer %.3f s" % slowest)
-        c.check(all(s == 200 for s, _ in health) and slowest < 1.0,
-                "healthz answers promptly under load (slowest %.3f s)" % slowest)
+        print("healthz under load (forecasts of >= %d s each): slowest answer %.3f s"
+              % (OVERLOAD_FORECAST, slowest))
+        c.check(all(s == 200 for s, _ in health) and slowest < OVERLOAD_FORECAST / 2,
+                "healthz answers promptly under load, never behind a forecast (slowest %.3f s)"
+                % slowest)
 
     # A client that disconnects: its work is dropped, so a short forecast behind it on the single
     # worker is served at once rather than after the abandoned one.

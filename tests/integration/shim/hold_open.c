@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 typedef int open_fn(const char *, int, ...);
-static open_fn *real_open;
+static open_fn *real_open, *real_open64;
 static const char *hold_path, *release_fifo;
 static struct stat held;
 static atomic_int released;
@@ -19,7 +19,8 @@ static atomic_int released;
 __attribute__((constructor)) static void hold_open_init(void)
 {
     real_open = (open_fn *)dlsym(RTLD_NEXT, "open");
-    if (!real_open)
+    real_open64 = (open_fn *)dlsym(RTLD_NEXT, "open64");
+    if (!real_open || !real_open64)
         abort();
     hold_path = getenv("KRONOS_SHIM_HOLD_PATH");
     release_fifo = getenv("KRONOS_SHIM_HOLD_RELEASE");
@@ -51,16 +52,33 @@ static void wait_for_release(void)
     atomic_store(&released, 1);
 }
 
-int open(const char *path, int flags, ...)
+static mode_t mode_of(int flags, va_list ap)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    return flags & (O_CREAT | O_TMPFILE) ? va_arg(ap, mode_t) : 0;
+}
+
+static int held_open(open_fn *real, const char *path, int flags, mode_t mode)
+{
     if (is_held(path))
         wait_for_release();
-    return real_open(path, flags, mode);
+    return real(path, flags, mode);
+}
+
+int open(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = mode_of(flags, ap);
+    va_end(ap);
+    return held_open(real_open, path, flags, mode);
+}
+
+/* What a call to open() links to depends on _FILE_OFFSET_BITS and _FORTIFY_SOURCE. */
+int open64(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = mode_of(flags, ap);
+    va_end(ap);
+    return held_open(real_open64, path, flags, mode);
 }
