@@ -331,7 +331,8 @@ with Kronosd(env={"KRONOS_CONNECTION_TIMEOUT": "1"}) as k:
                             b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n",
                             b" " * 80, 0.25)
     print("slow body answered 408 after %s s (limit 1 s, trickle 20 s)" % cut)
-    c.check(cut is not None, "slow body cut at the absolute deadline, before its 20 s trickle ended")
+    c.check(cut is not None,
+            "slow body cut at the absolute deadline, before its 20 s trickle ended")
 
 # ... and neither does trickling the headers (slowloris): KRONOS_HEADER_TIMEOUT bounds the head
 with Kronosd(env={"KRONOS_HEADER_TIMEOUT": "1"}) as k:

@@ -181,7 +181,8 @@ if have_tiny_model("timeout, overload and disconnect through the Kronos engine")
     # Timeout: the client gets 504 at its deadline, the work is cancelled and the worker is free
     # again: a short forecast right after is served within the same deadline, which it could not
     # be were the abandoned forecast still running.
-    env = kronos_env(SGEMM_DELAY_US, KRONOS_INFERENCE_TIMEOUT="5", KRONOS_RATE_LIMIT_ENABLED="false")
+    env = kronos_env(SGEMM_DELAY_US, KRONOS_INFERENCE_TIMEOUT="5",
+                     KRONOS_RATE_LIMIT_ENABLED="false")
     with Kronosd(env=env, wait_ready=True) as k:
         t0 = time.monotonic()
         r = k.post("/v1/predict/single", slow_single(SLOW))
@@ -191,7 +192,8 @@ if have_tiny_model("timeout, overload and disconnect through the Kronos engine")
         c.check(took < SLOW / 4, "504 arrives at the deadline, not after the work (%.2f s)" % took)
         t0 = time.monotonic()
         r = k.post("/v1/predict/single", single(8, 1))
-        print("short forecast after the timeout: %d after %.2f s" % (r.status, time.monotonic() - t0))
+        took = time.monotonic() - t0
+        print("short forecast after the timeout: %d after %.2f s" % (r.status, took))
         c.eq(r.status, 200, "the worker was freed by the cancellation: a short forecast is served")
     c.check(any(l["message"] == "single prediction timeout" and l.get("timeout_seconds") == 5
                 for l in k.log_records()), "timeout log line")
@@ -245,14 +247,16 @@ if have_tiny_model("timeout, overload and disconnect through the Kronos engine")
     with Kronosd(env=env, wait_ready=True) as k:
         body = json.dumps(slow_single(SLOW)).encode()
         s = socket.create_connection(("127.0.0.1", k.port))
-        s.sendall(b"POST /v1/predict/single HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        s.sendall(b"POST /v1/predict/single HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                  + body)
         c.check(k.wait_forecasts_received(1), "the slow forecast is in flight")
         s.close()
         t0 = time.monotonic()
         r = k.post("/v1/predict/single", single(8, 1))
         took = time.monotonic() - t0
-        print("short forecast after a hang-up on a %d s one: %d after %.2f s" % (SLOW, r.status, took))
+        print("short forecast after a hang-up on a %d s one: %d after %.2f s"
+              % (SLOW, r.status, took))
         c.eq(r.status, 200, "served after a disconnect")
         c.check(took < SLOW / 4, "abandoned work dropped (%.2f s)" % took)
 

@@ -70,7 +70,8 @@ else:
 # 2. SIGTERM during a model load that never ends (hold_open.so holds it, never released): the
 #    process does not wait for the load.
 if have_tiny_model("SIGTERM during a held model load"):
-    with HeldLoad() as held, Kronosd(env=kronos_env(held_load=held, KRONOS_SHUTDOWN_GRACE="5")) as k:
+    with HeldLoad() as held, Kronosd(env=kronos_env(held_load=held,
+                                                    KRONOS_SHUTDOWN_GRACE="5")) as k:
         c.eq(k.get("/v1/readyz").json()["status"], "loading", "long load: readiness loading")
         rc, secs = stop_and_time(k)
         c.eq(rc, 0, "SIGTERM during a load: exit code 0 (no request was cut off)")
