@@ -31,7 +31,7 @@ run: deps-run build
 	KRONOS_PORT=$(PORT) ./build/release/kronosd
 
 test: deps-test
-	@cmake -S . -B $(TEST_DIR) $(TEST_FLAGS) -DKRONOS_TESTS=ON -DKRONOS_WERROR=ON -DKRONOS_TEST_HOOKS=ON >/dev/null
+	@cmake -S . -B $(TEST_DIR) $(TEST_FLAGS) -DKRONOS_TESTS=ON -DKRONOS_WERROR=ON >/dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 

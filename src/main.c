@@ -11,7 +11,6 @@
 #include "api/app.h"
 #include "config.h"
 #include "engine/baseline/baseline.h"
-#include "engine/delay_engine.h"
 #include "engine/engine_host.h"
 #include "engine/kronos/kronos_engine.h"
 #include "engine/scheduler.h"
@@ -116,18 +115,10 @@ static int threads_per_forecast(const config *cfg)
 
 static engine *create_engine(const config *cfg)
 {
-    engine *e = config_uses_kronos(cfg)
-                    ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
-                                           cfg->clip_value, threads_per_forecast(cfg))
-                    : baseline_engine_create();
-#ifdef KRONOS_TEST_HOOKS
-    const char *delay = getenv("KRONOS_TEST_ENGINE_DELAY_MS");
-    const char *load_delay = getenv("KRONOS_TEST_ENGINE_LOAD_DELAY_MS");
-    int delay_ms = delay ? atoi(delay) : 0, load_ms = load_delay ? atoi(load_delay) : 0;
-    if (e && (delay_ms > 0 || load_ms > 0))
-        e = delay_engine_wrap(e, delay_ms, load_ms);
-#endif
-    return e;
+    return config_uses_kronos(cfg)
+               ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
+                                      cfg->clip_value, threads_per_forecast(cfg))
+               : baseline_engine_create();
 }
 
 /* Refuses request limits whose worst-case memory exceeds what the machine (or cgroup) has; *m
@@ -333,10 +324,6 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level((log_level)cfg.log_level);
-    config_unknown_variables(environ, warn_unknown_variable, NULL);
-    if (cfg.engine == CONFIG_ENGINE_BASELINE && cfg.model_path)
-        log_msg(LOG_WARNING, "kronosd",
-                "KRONOS_ENGINE=baseline: the weights in KRONOS_MODEL_PATH are not loaded");
     unsigned long open_files;
     if (refuse_fd_limit(&cfg, &open_files) != 0) {
         config_free(&cfg);
@@ -407,6 +394,10 @@ int main(int argc, char **argv)
                   a.engine->max_context);
 
     log_startup(&cfg, (unsigned)cfg.port, workers, threads_per_forecast(&cfg), open_files);
+    config_unknown_variables(environ, warn_unknown_variable, NULL);
+    if (cfg.engine == CONFIG_ENGINE_BASELINE && cfg.model_path)
+        log_msg(LOG_WARNING, "kronosd",
+                "KRONOS_ENGINE=baseline: the weights in KRONOS_MODEL_PATH are not loaded");
     log_memory_bound(&mem);
     if (!cfg.security_enabled && cfg.api_keys_file)
         log_msg(LOG_WARNING, "kronosd.security",

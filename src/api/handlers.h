@@ -13,9 +13,6 @@ http_result handle_healthz_detailed(struct http_request *r);
 http_result handle_metrics(struct http_request *r);
 http_result handle_predict_single(struct http_request *r);
 http_result handle_predict_batch(struct http_request *r);
-#ifdef KRONOS_TEST_HOOKS
-http_result handle_debug_delay(struct http_request *r);
-#endif
 
 /* The route table served by kronosd. */
 extern const route api_routes[];

@@ -15,10 +15,6 @@ const route api_routes[] = {
     {"/v1/predict/batch", METHOD_POST, handle_predict_batch, SM_ROUTE_PREDICT_BATCH, "POST", true,
      true},
     {"/v1/metrics", METHOD_GET, handle_metrics, SM_ROUTE_METRICS, GET_ALLOW, false, false},
-#ifdef KRONOS_TEST_HOOKS
-    /* Test builds only: a request that takes ?ms=N milliseconds, for shutdown tests. */
-    {"/v1/debug/delay", METHOD_GET, handle_debug_delay, SM_ROUTE_OTHER, GET_ALLOW, false, false},
-#endif
 };
 
 const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -1,11 +1,21 @@
-"""Starts the real kronosd binary on a free port and talks to it over HTTP (stdlib only)."""
+"""Starts the real kronosd binary on a free port and talks to it over HTTP (stdlib only).
+
+kronosd has no test hooks: the binary under test is the one a release build makes. What a test
+needs to control comes from outside it: the Kronos engine on the tiny reference model, made slow
+by an LD_PRELOAD shim (shim/slow_sgemm.c) or with its model load held open by another
+(shim/hold_open.c); see kronos_env()."""
+import errno
 import http.client
 import json
+import math
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -13,12 +23,103 @@ BIN = os.environ.get("KRONOSD_BIN", "build/test/kronosd")
 GOLDEN = os.environ.get("KRONOS_GOLDEN_DIR", "")
 SANITIZE = os.environ.get("KRONOS_SANITIZE", "0") in ("1", "ON", "TRUE", "true")
 REQUIRED_LOG_FIELDS = ("timestamp", "level", "logger", "message")
+SHIM_SLOW_SGEMM = os.environ.get("KRONOS_SHIM_SLOW_SGEMM", "")
+SHIM_HOLD_OPEN = os.environ.get("KRONOS_SHIM_HOLD_OPEN", "")
+TINY = os.path.join(GOLDEN, "tiny") if GOLDEN else ""
+
+# With kronos_env(sgemm_delay_us=SGEMM_DELAY_US) each sample of slow_single() takes at least
+# this long: 128 sgemm calls (counted) of >= 2 ms each; a loaded machine only makes it longer.
+# The engine checks its cancel token every ~8 calls, so a cancelled forecast stops within ~20 ms.
+SGEMM_DELAY_US = 2000
+SECONDS_PER_SAMPLE = 0.25
 
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def have_tiny_model(what):
+    """True when the tiny reference model is there; else prints a SKIP line for `what`."""
+    if TINY and os.path.isdir(TINY) and SHIM_SLOW_SGEMM and SHIM_HOLD_OPEN:
+        return True
+    print("SKIP: %s (needs the golden data and the test shims)" % what, flush=True)
+    return False
+
+
+def sanitizer_runtime():
+    """The ASan or TSan runtime kronosd is linked with, if any: it must come first in LD_PRELOAD
+    (ASan refuses to start otherwise, and the shims' calls must go through its interceptors)."""
+    out = subprocess.run(["ldd", BIN], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        m = re.match(r"\s*lib[at]san\.so\S* => (\S+)", line)
+        if m:
+            return m.group(1)
+    return None
+
+
+def kronos_env(sgemm_delay_us=0, held_load=None, **overrides):
+    """Environment running the shipped kronosd on the Kronos engine with the tiny reference model
+    and one inference thread; with sgemm_delay_us every matrix product sleeps that long first
+    (slow_sgemm.so), with held_load (a HeldLoad) the model load waits for its release()."""
+    env = {"KRONOS_MODEL_PATH": os.path.join(TINY, "model"),
+           "KRONOS_TOKENIZER_PATH": os.path.join(TINY, "tokenizer"), "KRONOS_MAX_CONTEXT": "16",
+           "KRONOS_INFERENCE_THREADS": "1", "KRONOS_MAX_SAMPLE_COUNT": "1024"}
+    preload = []
+    if sgemm_delay_us:
+        preload.append(SHIM_SLOW_SGEMM)
+        env["KRONOS_SHIM_SGEMM_DELAY_US"] = str(sgemm_delay_us)
+    if held_load:
+        preload.append(SHIM_HOLD_OPEN)
+        env.update(held_load.env())
+    if preload:
+        first = sanitizer_runtime()
+        env["LD_PRELOAD"] = " ".join(([first] if first else []) + preload)
+    env.update(overrides)
+    return env
+
+
+def slow_single(seconds, series_id="SLOW"):
+    """A /v1/predict/single body that, under kronos_env(sgemm_delay_us=SGEMM_DELAY_US), takes at
+    least `seconds` (more on a loaded machine): 32 bars, so the 16-bar window slides from the
+    first step, 16 steps, and as many samples as needed."""
+    from predict_data import single
+    samples = max(1, math.ceil(seconds / SECONDS_PER_SAMPLE))
+    return single(32, 16, series_id=series_id, overrides={"sample_count": samples})
+
+
+class HeldLoad:
+    """Holds the Kronos model load of a kronosd until release(): hold_open.so makes the engine's
+    open() of the model weights wait on a FIFO that release() opens and closes. Use as a context
+    manager (it removes the FIFO)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="kronos-held-load-")
+        self.fifo = os.path.join(self.dir, "release")
+        os.mkfifo(self.fifo)
+
+    def env(self):
+        return {"KRONOS_SHIM_HOLD_PATH": os.path.join(TINY, "model", "model.safetensors"),
+                "KRONOS_SHIM_HOLD_RELEASE": self.fifo}
+
+    def release(self, timeout=30):
+        """Lets the load go on; False when kronosd never got to it within `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:  # without a reader yet (the load has not reached the open), ENXIO
+                os.close(os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK))
+                return True
+            except OSError as e:
+                if e.errno != errno.ENXIO or time.monotonic() > deadline:
+                    return False
+            time.sleep(0.02)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Response:
@@ -62,7 +163,8 @@ class Kronosd:
         path = "/v1/readyz" if self.wait_ready else "/v1/healthz"
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("kronosd exited early: %s" % self.proc.stderr.read().decode())
+                raise RuntimeError("kronosd exited early (exit code %s): %s"
+                                   % (self.proc.returncode, self.proc.stderr.read().decode()))
             try:
                 r = self.request("GET", path)
                 if r.status == 200:
@@ -115,6 +217,30 @@ class Kronosd:
 
     def log_records(self):
         return [json.loads(line) for line in self.lines]
+
+    def wait_forecasts_received(self, n=1, endpoint="single", timeout=30):
+        """Waits until the server has taken in n forecast requests on `endpoint` since it started
+        (kronos_prediction_input_size_count: parsed, now queued or running); returns whether it
+        had before the timeout. Unlike kronos_concurrent_requests, which a request leaves only
+        after its answer was sent, this cannot count an earlier request."""
+        pattern = re.compile(r'^kronos_prediction_input_size_count\{endpoint="%s"\} (\S+)$'
+                             % endpoint, re.M)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = pattern.search(self.get("/v1/metrics").body.decode())
+            if m and float(m.group(1)) >= n:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def wait_until_ready(self, timeout=30):
+        """Waits until readiness answers 200; returns whether it did before the timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.get("/v1/readyz").status == 200:
+                return True
+            time.sleep(0.02)
+        return False
 
 
 class Checker:

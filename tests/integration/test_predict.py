@@ -1,11 +1,12 @@
-"""Issue 4: the prediction API through the real binary (baseline engine)."""
+"""Issue 4: the prediction API through the real binary (baseline engine; the timeout, overload
+and disconnect cases on the Kronos engine, slowed from outside)."""
 import json
 import re
 import socket
 import threading
 import time
 
-from harness import Checker, Kronosd
+from harness import SGEMM_DELAY_US, Checker, Kronosd, have_tiny_model, kronos_env, slow_single
 from predict_data import future, series, single
 
 c = Checker()
@@ -173,77 +174,106 @@ c.check(any(l["message"] == "batch prediction completed" and l["series_count"] =
 price = str(req["candles"][10]["close"])
 c.check(not any(price in line for line in k.lines), "candle values never logged")
 
-# Timeout: the client gets 504, the work is cancelled and the worker is free again.
-env = dict(ENV, KRONOS_TEST_ENGINE_DELAY_MS="3000", KRONOS_INFERENCE_TIMEOUT="0.3",
-           KRONOS_INFERENCE_THREADS="1")
-with Kronosd(env=env, wait_ready=True) as k:
-    t0 = time.time()
-    r = k.post("/v1/predict/single", single(20, 3))
-    took = time.time() - t0
-    c.eq((r.status, r.json()["error"]["code"]), (504, "timeout"), "timeout envelope")
-    c.check(took < 2.0, "504 arrives at the deadline (%.2fs)" % took)
-    # the single worker was freed by the cancellation: the next request also times out at its
-    # own deadline instead of waiting for 3 s of abandoned work
-    t0 = time.time()
-    r = k.post("/v1/predict/single", single(20, 3))
-    c.eq(r.status, 504, "second request times out too")
-    c.check(time.time() - t0 < 2.0, "worker freed after cancellation (%.2fs)" % (time.time() - t0))
-    time.sleep(0.1)
-c.check(any(l["message"] == "single prediction timeout" and l.get("timeout_seconds") == 0.3
-            for l in k.log_records()), "timeout log line")
+# The slow cases run the Kronos engine on the tiny reference model with every matrix product
+# slowed by slow_sgemm.so (harness.kronos_env), so a forecast's length is set by its sample count.
+SLOW = 60  # seconds a forecast that must not finish would take at least: far beyond every bound
+if have_tiny_model("timeout, overload and disconnect through the Kronos engine"):
+    # Timeout: the client gets 504 at its deadline, the work is cancelled and the worker is free
+    # again: a short forecast right after is served within the same deadline, which it could not
+    # be were the abandoned forecast still running.
+    env = kronos_env(SGEMM_DELAY_US, KRONOS_INFERENCE_TIMEOUT="5",
+                     KRONOS_RATE_LIMIT_ENABLED="false")
+    with Kronosd(env=env, wait_ready=True) as k:
+        t0 = time.monotonic()
+        r = k.post("/v1/predict/single", slow_single(SLOW))
+        took = time.monotonic() - t0
+        print("slow forecast answered %d after %.2f s (deadline 5 s)" % (r.status, took))
+        c.eq((r.status, r.json()["error"]["code"]), (504, "timeout"), "timeout envelope")
+        c.check(took < SLOW / 4, "504 arrives at the deadline, not after the work (%.2f s)" % took)
+        t0 = time.monotonic()
+        r = k.post("/v1/predict/single", single(8, 1))
+        took = time.monotonic() - t0
+        print("short forecast after the timeout: %d after %.2f s" % (r.status, took))
+        c.eq(r.status, 200, "the worker was freed by the cancellation: a short forecast is served")
+    c.check(any(l["message"] == "single prediction timeout" and l.get("timeout_seconds") == 5
+                for l in k.log_records()), "timeout log line")
 
-# Overload: queue size 1, one worker: concurrent requests get 503 overloaded with Retry-After;
-# health answers throughout; nothing is a 500.
-env = dict(ENV, KRONOS_TEST_ENGINE_DELAY_MS="600", KRONOS_QUEUE_SIZE="1",
-           KRONOS_INFERENCE_THREADS="1")
-with Kronosd(env=env, wait_ready=True) as k:
-    results = []
+    # Overload: queue size 1, one worker: concurrent requests get 503 overloaded with Retry-After;
+    # health answers throughout; nothing is a 500.
+    OVERLOAD_FORECAST = 4  # seconds each forecast takes at least
+    env = kronos_env(SGEMM_DELAY_US, KRONOS_QUEUE_SIZE="1", KRONOS_RATE_LIMIT_ENABLED="false")
+    with Kronosd(env=env, wait_ready=True) as k:
+        results = []
 
-    def fire():
-        r = k.post("/v1/predict/single", single(20, 3))
-        results.append((r.status, r.header("Retry-After"), r.json().get("error", {}).get("code")
-                        if r.status != 200 else None))
+        served_in = []
 
-    threads = [threading.Thread(target=fire) for _ in range(6)]
-    for t in threads:
-        t.start()
-    health = []
-    for _ in range(10):
-        t0 = time.time()
-        health.append((k.get("/v1/healthz").status, time.time() - t0))
-        time.sleep(0.05)
-    for t in threads:
-        t.join(30)
-    codes = sorted(s for s, _, _ in results)
-    c.check(200 in codes and 503 in codes, "some served, some refused: %s" % codes)
-    c.check(all(s in (200, 503) for s in codes), "no 500s: %s" % codes)
-    c.check(all(ra is not None and code == "overloaded" for s, ra, code in results if s == 503),
-            "503 overloaded with Retry-After")
-    c.check(all(s == 200 and dt < 0.5 for s, dt in health), "healthz answers promptly under load")
+        def fire():
+            t0 = time.monotonic()
+            r = k.post("/v1/predict/single", slow_single(OVERLOAD_FORECAST))
+            if r.status == 200:
+                served_in.append(time.monotonic() - t0)
+            results.append((r.status, r.header("Retry-After"), r.json().get("error", {}).get("code")
+                            if r.status != 200 else None))
 
-# A client that disconnects: its queued work is dropped.
-env = dict(ENV, KRONOS_TEST_ENGINE_DELAY_MS="3000", KRONOS_INFERENCE_THREADS="1")
-with Kronosd(env=env, wait_ready=True) as k:
-    body = json.dumps(single(20, 3)).encode()
-    s = socket.create_connection(("127.0.0.1", k.port))
-    s.sendall(b"POST /v1/predict/single HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-              b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    time.sleep(0.2)
-    s.close()
-    time.sleep(0.5)
-    t0 = time.time()
-    r = k.post("/v1/predict/single", single(20, 3))
-    c.eq(r.status, 200, "served after a disconnect")
-    # with the first job dropped this takes its own 3 s; had it run on, 2.5 s more
-    c.check(time.time() - t0 < 4.5, "abandoned work dropped (%.2fs)" % (time.time() - t0))
-    time.sleep(0.1)
-    text = k.get("/v1/metrics").body.decode()
-    counts = dict(re.findall(r'^kronos_requests_total\{route="/v1/predict/single",'
-                             r'status="(\w+)"\} (\S+)$', text, re.M))
-    c.eq((counts.get("cancelled"), counts.get("unavailable"), counts.get("success")),
-         ("1", "0", "1"), "the hang-up is counted once as cancelled, never as unavailable")
-    c.check(any(l.get("status_code") == 499 and l["message"] == "request completed"
-                for l in k.log_records()), "the hang-up is logged with status_code 499")
-c.check(any(l["message"] == "single prediction cancelled" for l in k.log_records()),
-        "cancelled log line for the disconnected client")
+        threads = [threading.Thread(target=fire) for _ in range(6)]
+        for t in threads:
+            t.start()
+        k.wait_forecasts_received(1)
+        health = []
+        for _ in range(10):
+            t0 = time.monotonic()
+            health.append((k.get("/v1/healthz").status, time.monotonic() - t0))
+            time.sleep(0.05)
+        for t in threads:
+            t.join(60)
+        codes = sorted(s for s, _, _ in results)
+        c.check(200 in codes and 503 in codes, "some served, some refused: %s" % codes)
+        c.check(all(s in (200, 503) for s in codes), "no 500s: %s" % codes)
+        c.check(all(ra is not None and code == "overloaded" for s, ra, code in results if s == 503),
+                "503 overloaded with Retry-After")
+        print("served forecasts took %s s" % ", ".join("%.2f" % t for t in sorted(served_in)))
+        c.check(served_in and min(served_in) >= OVERLOAD_FORECAST, "a slowed forecast takes at "
+                "least the time slow_single() promises (the shim is in effect)")
+        slowest = max(dt for _, dt in health)
+        print("healthz under load (forecasts of >= %d s each): slowest answer %.3f s"
+              % (OVERLOAD_FORECAST, slowest))
+        c.check(all(s == 200 for s, _ in health) and slowest < OVERLOAD_FORECAST / 2,
+                "healthz answers promptly under load, never behind a forecast (slowest %.3f s)"
+                % slowest)
+
+    # A client that disconnects: its work is dropped, so a short forecast behind it on the single
+    # worker is served at once rather than after the abandoned one.
+    env = kronos_env(SGEMM_DELAY_US, KRONOS_RATE_LIMIT_ENABLED="false")
+    with Kronosd(env=env, wait_ready=True) as k:
+        body = json.dumps(slow_single(SLOW)).encode()
+        s = socket.create_connection(("127.0.0.1", k.port))
+        s.sendall(b"POST /v1/predict/single HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                  + body)
+        c.check(k.wait_forecasts_received(1), "the slow forecast is in flight")
+        s.close()
+        t0 = time.monotonic()
+        r = k.post("/v1/predict/single", single(8, 1))
+        took = time.monotonic() - t0
+        print("short forecast after a hang-up on a %d s one: %d after %.2f s"
+              % (SLOW, r.status, took))
+        c.eq(r.status, 200, "served after a disconnect")
+        c.check(took < SLOW / 4, "abandoned work dropped (%.2f s)" % took)
+
+        def counts():
+            text = k.get("/v1/metrics").body.decode()
+            return dict(re.findall(r'^kronos_requests_total\{route="/v1/predict/single",'
+                                   r'status="(\w+)"\} (\S+)$', text, re.M))
+
+        deadline = time.monotonic() + 10
+        got = counts()
+        while time.monotonic() < deadline and got.get("cancelled") != "1":
+            time.sleep(0.02)
+            got = counts()
+        c.eq((got.get("cancelled"), got.get("unavailable"), got.get("success")), ("1", "0", "1"),
+             "the hang-up is counted once as cancelled, never as unavailable")
+        c.check(any(l.get("status_code") == 499 and l["message"] == "request completed"
+                    for l in k.log_records()), "the hang-up is logged with status_code 499")
+    c.check(any(l["message"] == "single prediction cancelled" for l in k.log_records()),
+            "cancelled log line for the disconnected client")
 c.done()

@@ -8,8 +8,8 @@ import tempfile
 import threading
 import time
 
-from harness import GOLDEN, SANITIZE, Checker, Kronosd
-from predict_data import single
+from harness import (GOLDEN, SANITIZE, SGEMM_DELAY_US, Checker, HeldLoad, Kronosd, have_tiny_model,
+                     kronos_env, slow_single)
 
 c = Checker()
 SLACK = 3.0 if SANITIZE else 1.0  # seconds allowed beyond a deadline for the teardown
@@ -67,16 +67,20 @@ if GOLDEN and os.path.isdir(GOLDEN):
 else:
     print("SKIP: no golden data for the Kronos-engine signal test")
 
-# 2. SIGTERM during a model load that takes 60 s: the process does not wait for the load.
-with Kronosd(env={"KRONOS_TEST_ENGINE_LOAD_DELAY_MS": "60000", "KRONOS_SHUTDOWN_GRACE": "5"}) as k:
-    c.eq(k.get("/v1/readyz").json()["status"], "loading", "long load: readiness loading")
-    rc, secs = stop_and_time(k)
-    c.eq(rc, 0, "SIGTERM during a load: exit code 0 (no request was cut off)")
-    c.check(secs < 5 + SLACK, "SIGTERM during a load: exits within the grace period (%.1f s)" % secs)
-    msgs = messages(k)
-    c.check("model load still running; exiting without waiting for it" in msgs,
-            "SIGTERM during a load: the abandoned load is logged")
-    c.eq(msgs[-1] if msgs else None, "kronosd stopped", "SIGTERM during a load: stop logged")
+# 2. SIGTERM during a model load that never ends (hold_open.so holds it, never released): the
+#    process does not wait for the load.
+if have_tiny_model("SIGTERM during a held model load"):
+    with HeldLoad() as held, Kronosd(env=kronos_env(held_load=held,
+                                                    KRONOS_SHUTDOWN_GRACE="5")) as k:
+        c.eq(k.get("/v1/readyz").json()["status"], "loading", "long load: readiness loading")
+        rc, secs = stop_and_time(k)
+        c.eq(rc, 0, "SIGTERM during a load: exit code 0 (no request was cut off)")
+        c.check(secs < 5 + SLACK, "SIGTERM during a load: exits within the grace period (%.1f s)"
+                % secs)
+        msgs = messages(k)
+        c.check("model load still running; exiting without waiting for it" in msgs,
+                "SIGTERM during a load: the abandoned load is logged")
+        c.eq(msgs[-1] if msgs else None, "kronosd stopped", "SIGTERM during a load: stop logged")
 
 # 3. model.safetensors is a FIFO: the loader blocks in open() for ever. Readiness is not ready,
 #    and SIGTERM still ends the process within KRONOS_SHUTDOWN_GRACE.
@@ -107,32 +111,31 @@ if GOLDEN and os.path.isdir(GOLDEN):
 else:
     print("SKIP: no golden data for the FIFO test")
 
-# 4. A request still running when the grace period ends is cancelled (503) and the exit code is
-#    non-zero; the whole shutdown fits in the grace period.
-with Kronosd(env={"KRONOS_TEST_ENGINE_DELAY_MS": "20000", "KRONOS_SHUTDOWN_GRACE": "2",
-                  "KRONOS_RATE_LIMIT_ENABLED": "false"}, wait_ready=True) as k:
-    result = {}
+# 4. A forecast still running when the grace period ends (it would take >= 60 s) is cancelled
+#    (503) and the exit code is non-zero; the whole shutdown fits in the grace period.
+if have_tiny_model("grace period cut-off"):
+    env = kronos_env(SGEMM_DELAY_US, KRONOS_SHUTDOWN_GRACE="2", KRONOS_RATE_LIMIT_ENABLED="false")
+    with Kronosd(env=env, wait_ready=True) as k:
+        result = {}
 
-    def slow():
-        try:
-            result["r"] = k.post("/v1/predict/single", single(n=32, pred=4), timeout=30)
-        except OSError as e:
-            result["error"] = e
+        def slow():
+            try:
+                result["r"] = k.post("/v1/predict/single", slow_single(60), timeout=120)
+            except OSError as e:
+                result["error"] = e
 
-    t = threading.Thread(target=slow)
-    t.start()
-    deadline = time.time() + 10  # the scrape counts itself: 2 = the forecast is in flight too
-    while time.time() < deadline and "kronos_concurrent_requests 2" not in k.get(
-            "/v1/metrics").body.decode():
-        time.sleep(0.05)
-    rc, secs = stop_and_time(k)
-    t.join(10)
-    c.eq(rc, 1, "request cut off by the grace period: exit code 1")
-    c.check(secs < 2 + SLACK, "cut-off shutdown within the grace period (%.1f s)" % secs)
-    r = result.get("r")
-    c.eq(r.status if r else result.get("error"), 503, "the cut-off request is answered 503")
-    stopped = [rec for rec in k.log_records() if rec["message"] == "kronosd stopped"]
-    c.check(stopped and stopped[0].get("clean") is False and stopped[0].get("requests_cut_off") == 1,
-            "stop line says 1 request was cut off: %r" % stopped)
+        t = threading.Thread(target=slow)
+        t.start()
+        c.check(k.wait_forecasts_received(1), "the slow forecast is in flight")
+        rc, secs = stop_and_time(k)
+        t.join(30)
+        c.eq(rc, 1, "request cut off by the grace period: exit code 1")
+        c.check(secs < 2 + SLACK, "cut-off shutdown within the grace period (%.1f s)" % secs)
+        r = result.get("r")
+        c.eq(r.status if r else result.get("error"), 503, "the cut-off request is answered 503")
+        stopped = [rec for rec in k.log_records() if rec["message"] == "kronosd stopped"]
+        c.check(stopped and stopped[0].get("clean") is False
+                and stopped[0].get("requests_cut_off") == 1,
+                "stop line says 1 request was cut off: %r" % stopped)
 
 c.done()
