@@ -16,6 +16,7 @@
 #include "engine/engine_host.h"
 #include "engine/scheduler.h"
 #include "http/response.h"
+#include "util/clock.h"
 
 /* Who must resume the connection: the handler suspends, the job's done callback resumes; either
  * may come first. */
@@ -148,6 +149,7 @@ static http_result start(http_request *r, bool batch)
                             cfg->default_sample_count};
     predict_error err;
     predict_error_init(&err);
+    uint64_t phase_ns = clock_mono_ns();
     int parsed = predict_parse(r->body.data ? r->body.data : "", r->body.len, batch, &lim, &def,
                                &pc->req, &err);
     http_body_release(r); /* the parsed request holds all it needs */
@@ -161,6 +163,7 @@ static http_result start(http_request *r, bool batch)
         return api_respond_refused(r, &err);
     }
     predict_observe_input(&pc->log, &pc->req);
+    predict_observe_phase(r, "prediction validated", phase_ns, &pc->log);
 
     pc->job = sched_job_create(pc->req.series, pc->req.n, cfg->inference_timeout, on_job_done, pc);
     if (!pc->job) {
@@ -184,6 +187,7 @@ static http_result start(http_request *r, bool batch)
         return respond_503(r, "not_ready", "the service is shutting down", "5");
     }
     r->on_hangup = call_hangup;
+    predict_observe_phase(r, "prediction queued", phase_ns, &pc->log);
     http_suspend(r);
     int expected = PHASE_SUBMITTED;
     if (!atomic_compare_exchange_strong(&pc->phase, &expected, PHASE_SUSPENDED))
@@ -196,6 +200,8 @@ static http_result finish(http_request *r, predict_call *pc)
     app *a = app_of(r);
     sched_outcome outcome = sched_job_outcome(pc->job);
     predict_observe_outcome(r, &pc->log, &pc->req, pc->job);
+    predict_observe_phase(r, "prediction job done", r->start_ns, &pc->log);
+    uint64_t phase_ns = clock_mono_ns();
     switch (outcome) {
     case SCHED_OK: {
         engine_forecast *fc = sched_job_take_forecasts(pc->job);
@@ -220,6 +226,7 @@ static http_result finish(http_request *r, predict_call *pc)
             return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
                                       "the engine produced an unusable forecast", NULL, NULL, 0);
         predict_observe_output(r, &pc->log, &pc->req, &stats);
+        predict_observe_phase(r, "prediction answer built", phase_ns, &pc->log);
         return http_respond(r, HTTP_STATUS_OK, CT_JSON, body, len, true, NULL, 0);
     }
     case SCHED_TIMEOUT: {
