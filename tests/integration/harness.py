@@ -13,6 +13,15 @@ BIN = os.environ.get("KRONOSD_BIN", "build/test/kronosd")
 GOLDEN = os.environ.get("KRONOS_GOLDEN_DIR", "")
 SANITIZE = os.environ.get("KRONOS_SANITIZE", "0") in ("1", "ON", "TRUE", "true")
 REQUIRED_LOG_FIELDS = ("timestamp", "level", "logger", "message")
+# Every answer request() receives is checked against the OpenAPI document (contract.py);
+# KRONOS_CONTRACT_CHECK=0 turns it off.
+CONTRACT_CHECK = os.environ.get("KRONOS_CONTRACT_CHECK", "1") != "0"
+
+
+def contract_check(method, path, answer):
+    import contract
+    contract.check(method, path, answer.status, {k.lower(): v for k, v in answer.headers},
+                   answer.body)
 
 
 def free_port():
@@ -103,7 +112,10 @@ class Kronosd:
                 body = body.encode()
             conn.request(method, path, body=body, headers=hdrs)
             resp = conn.getresponse()
-            return Response(resp.status, resp.getheaders(), resp.read())
+            answer = Response(resp.status, resp.getheaders(), resp.read())
+            if CONTRACT_CHECK:
+                contract_check(method, path, answer)
+            return answer
         finally:
             conn.close()
 
