@@ -67,6 +67,14 @@ with Kronosd(env=ENV, wait_ready=True) as k:
     r = k.post("/v1/predict/single", dated)
     c.eq(r.status, 200, "dates alone are midnight")
 
+    # The old guide's end-to-end requests: 400 candles -> 120 bars, and 3 x (200 -> 60) batch.
+    r = k.post("/v1/predict/single", single(400, 120))
+    c.check(r.status == 200 and len(r.json()["prediction"]) == 120, "400 -> 120 single")
+    r = k.post("/v1/predict/batch", {"items": [single(200, 60, series_id=s, seed=i)
+                                               for i, s in enumerate(("BTC", "ETH", "SOL"))]})
+    c.check(r.status == 200 and [len(f["prediction"]) for f in r.json()] == [60, 60, 60] and
+            [f["series_id"] for f in r.json()] == ["BTC", "ETH", "SOL"], "3 x (200 -> 60) batch")
+
     # Content types: none is JSON, +json is JSON, text/plain stays a 400.
     raw = json.dumps(base).encode()
     c.eq(k.request("POST", "/v1/predict/single", body=raw).status, 200, "no Content-Type is JSON")
