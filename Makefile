@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 ifeq ($(SANITIZE),1)
 TEST_DIR := build/asan
 TEST_FLAGS := -DSANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
-CTEST_ARGS := -LE e2e
+CTEST_ARGS := -LE "e2e|slow"
 else ifeq ($(TSAN),1)
 # ThreadSanitizer on the concurrent parts only: the suites labelled tsan in tests/CMakeLists.txt.
 TEST_DIR := build/tsan

@@ -4,7 +4,9 @@
 #        scripts/install-deps.sh --list MODE   prints the packages MODE adds on top of `run`
 set -euo pipefail
 run_pkgs=(build-essential cmake pkg-config libjansson-dev zlib1g-dev libopenblas-dev curl)
-test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2)
+# python3-jsonschema: the contract check of every answer against src/api/openapi.json;
+# python3-hypothesis: the property-based test of the predict routes; chromium: /docs in a browser.
+test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2 python3-jsonschema python3-hypothesis chromium)
 bench_pkgs=(prometheus-cpp-dev g++)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
@@ -31,7 +33,29 @@ missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The npm tools of the test suite (tests/js: @redocly/cli, playwright-core, swagger-ui-dist),
+# exactly as package-lock.json pins them; the machine's Node.js and npm install them.
+npm_test_tools() {
+    case "$mode" in test | bench | fuzz) ;; *) return 0 ;; esac
+    local js
+    js="$(cd "$(dirname "$0")/.." && pwd)/tests/js"
+    # node_modules/.kronosd-lock.json: the lock file it was installed from
+    if cmp -s "$js/package-lock.json" "$js/node_modules/.kronosd-lock.json"; then
+        return 0
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "kronosd: npm is missing: the test suite's npm tools (tests/js) need Node.js 20+ and npm" >&2
+        exit 1
+    fi
+    echo "kronosd: installing the test suite's npm tools (tests/js, npm ci)"
+    (cd "$js" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    cp "$js/package-lock.json" "$js/node_modules/.kronosd-lock.json"
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+    npm_test_tools
+    exit 0
+fi
 echo "kronosd: installing missing Debian packages: ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
@@ -47,3 +71,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+npm_test_tools

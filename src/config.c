@@ -32,6 +32,7 @@ typedef enum kind {
     K_IDLIST,
     K_NAME,
     K_ENGINE,
+    K_URL,
 } kind;
 
 static const char *const engine_names[] = {[CONFIG_ENGINE_AUTO] = "auto",
@@ -125,6 +126,12 @@ static const option_spec specs[] = {
      "concurrent connections per client IP"},
     {"KRONOS_INSTANCE", K_NAME, "@hostname", NO_RANGE, OFF(instance),
      "instance name in the service's own log lines"},
+    {"KRONOS_DOCS_ENABLED", K_BOOL, "true", NO_RANGE, OFF(docs_enabled),
+     "serve /openapi.json, /docs (Swagger UI) and /redoc"},
+    /* The CDN FastAPI loads them from: same URLs, so a CSP written for FastAPI keeps working. */
+    {"KRONOS_DOCS_ASSETS_URL", K_URL, "https://cdn.jsdelivr.net/npm", NO_RANGE,
+     OFF(docs_assets_url),
+     "where /docs and /redoc load swagger-ui-dist@5/ and redoc@2/ from (a self-hosted copy)"},
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -168,8 +175,26 @@ static const char *kind_allowed(const option_spec *s, char *buf, size_t n)
         return "1..128 printable characters";
     case K_ENGINE:
         return "auto, kronos or baseline";
+    case K_URL:
+        return "an http:// or https:// URL, or a path starting with /, without quotes, <, > or "
+               "spaces";
     }
     return "";
+}
+
+/* A base URL the docs pages put into <script src> and <link href>: absolute http(s) or a path
+ * on this server, printable ASCII without the characters that would end an HTML attribute. */
+static bool valid_url(const char *v)
+{
+    if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0 && v[0] != '/')
+        return false;
+    size_t n = strlen(v);
+    if (n > 512)
+        return false;
+    for (const char *p = v; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || strchr("\"'<>`\\", *p))
+            return false;
+    return true;
 }
 
 static bool parse_long(const char *v, long *out)
@@ -323,6 +348,10 @@ static bool apply(config *c, const option_spec *s, const char *v, char *why, siz
                 return true;
             }
         return false;
+    case K_URL:
+        if (!valid_url(v))
+            return false;
+        break;
     }
     char *copy = strdup(v);
     if (!copy) {
@@ -336,7 +365,8 @@ static bool apply(config *c, const option_spec *s, const char *v, char *why, siz
 
 static bool is_string_kind(kind k)
 {
-    return k == K_HOST || k == K_DIR || k == K_FILE || k == K_CIDRS || k == K_IDLIST || k == K_NAME;
+    return k == K_HOST || k == K_DIR || k == K_FILE || k == K_CIDRS || k == K_IDLIST ||
+           k == K_NAME || k == K_URL;
 }
 
 static const char *computed_default(const option_spec *s, char *buf, size_t n)

@@ -50,7 +50,9 @@ typedef struct config {
     int max_connections;
     int max_connections_per_ip;
     char *instance;
-    bool check_config; /* --check-config: validate, print, exit */
+    bool check_config;     /* --check-config: validate, print, exit */
+    bool docs_enabled;     /* KRONOS_DOCS_ENABLED: /openapi.json, /docs, /redoc */
+    char *docs_assets_url; /* KRONOS_DOCS_ASSETS_URL: base of swagger-ui-dist@5/ and redoc@2/ */
 
 } config;
 

@@ -215,6 +215,8 @@ static http_server *start_http(app *a, char *err, size_t errlen)
 {
     const config *cfg = a->cfg;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nroutes;
+    const route *routes = api_route_table(cfg, &nroutes);
     http_server_config hc = {
         .host = cfg->host,
         .port = cfg->port,
@@ -227,8 +229,8 @@ static http_server *start_http(app *a, char *err, size_t errlen)
         .max_body = config_max_request_bytes(cfg),
         .max_buffered = (size_t)cfg->max_buffered_mb << 20,
         .max_inflated = (size_t)cfg->max_decompressed_mb << 20,
-        .routes = api_routes,
-        .nroutes = api_route_count,
+        .routes = routes,
+        .nroutes = nroutes,
         .admit = api_admit,
         .ctx = a,
         .draining = &a->draining,

@@ -1,4 +1,5 @@
 #include "api/predict_item.h"
+#include "api/predict_lax.h"
 
 #include <float.h>
 #include <math.h>
@@ -15,13 +16,17 @@ static bool in_engine_range(const item_ctx *c, const json_t *v, float f, double 
                             size_t i, const char *name)
 {
     char constraint[64];
-    if (lo > 0 && f < (float)lo)
+    predict_issue is;
+    if (lo > 0 && f < (float)lo) {
         snprintf(constraint, sizeof constraint, ">= %g (the engine's range)", lo);
-    else if (hi > 0 && f > (float)hi)
+        is = predict_issue_bound("greater_than_equal", lo, constraint);
+    } else if (hi > 0 && f > (float)hi) {
         snprintf(constraint, sizeof constraint, "<= %g (the engine's range)", hi);
-    else
+        is = predict_issue_bound("less_than_equal", hi, constraint);
+    } else {
         return true;
-    predict_viol(c, constraint, v, "candles[%zu].%s", i, name);
+    }
+    predict_viol(c, is, v, "candles[%zu].%s", i, name);
     return false;
 }
 
@@ -30,21 +35,23 @@ static bool price(const item_ctx *c, const json_t *cd, size_t i, const char *nam
 {
     const json_t *v = json_object_get(cd, name);
     if (predict_absent(v)) {
-        predict_viol(c, "required", NULL, "candles[%zu].%s", i, name);
+        predict_viol(c, predict_issue_missing(), NULL, "candles[%zu].%s", i, name);
         return false;
     }
-    if (!json_is_number(v)) {
-        predict_viol(c, "type: number", v, "candles[%zu].%s", i, name);
+    double d;
+    const char *why;
+    if (!predict_lax_float(v, &d, &why)) {
+        predict_viol(c, predict_issue_type(why), v, "candles[%zu].%s", i, name);
         return false;
     }
-    double d = json_number_value(v);
     if (!(d > 0)) {
-        predict_viol(c, "> 0", v, "candles[%zu].%s", i, name);
+        predict_viol(c, predict_issue_bound("greater_than", 0, NULL), v, "candles[%zu].%s", i,
+                     name);
         return false;
     }
     float f = (float)d;
     if (!(f > 0) || isinf(f)) {
-        predict_viol(c, FLOAT32_RANGE, v, "candles[%zu].%s", i, name);
+        predict_viol(c, predict_issue_value(FLOAT32_RANGE), v, "candles[%zu].%s", i, name);
         return false;
     }
     if (!in_engine_range(c, v, f, c->lim->price_min, c->lim->price_max, i, name))
@@ -60,17 +67,19 @@ static int quantity(const item_ctx *c, const json_t *cd, size_t i, const char *n
     const json_t *v = json_object_get(cd, name);
     if (predict_absent(v))
         return 0;
-    if (!json_is_number(v)) {
-        predict_viol(c, "type: number", v, "candles[%zu].%s", i, name);
+    double d;
+    const char *why;
+    if (!predict_lax_float(v, &d, &why)) {
+        predict_viol(c, predict_issue_type(why), v, "candles[%zu].%s", i, name);
         return -1;
     }
-    double d = json_number_value(v);
     if (!(d >= 0)) {
-        predict_viol(c, ">= 0", v, "candles[%zu].%s", i, name);
+        predict_viol(c, predict_issue_bound("greater_than_equal", 0, NULL), v, "candles[%zu].%s", i,
+                     name);
         return -1;
     }
     if (isinf((float)d)) {
-        predict_viol(c, FLOAT32_RANGE, v, "candles[%zu].%s", i, name);
+        predict_viol(c, predict_issue_value(FLOAT32_RANGE), v, "candles[%zu].%s", i, name);
         return -1;
     }
     if (!in_engine_range(c, v, (float)d, 0, c->lim->quantity_max, i, name))
@@ -98,14 +107,14 @@ static void fill_missing(const item_ctx *c, size_t rows, const candle_extra *ex,
     if (nvol > 0 && nvol < rows)
         for (size_t i = 0; i < rows; i++)
             if (!(ex[i].has & HAS_VOLUME))
-                predict_viol(c, "required when other candles have volume", NULL,
-                             "candles[%zu].volume", i);
+                predict_viol(c, predict_issue_value("required when other candles have volume"),
+                             NULL, "candles[%zu].volume", i);
     /* Without any volume the model's convention zeroes amount too, whatever was sent. */
     if (nvol > 0 && namt > 0 && namt < rows)
         for (size_t i = 0; i < rows; i++)
             if (!(ex[i].has & HAS_AMOUNT))
-                predict_viol(c, "required when other candles have amount", NULL,
-                             "candles[%zu].amount", i);
+                predict_viol(c, predict_issue_value("required when other candles have amount"),
+                             NULL, "candles[%zu].amount", i);
     it->volume_given = nvol == rows;
     it->amount_given = it->volume_given && namt == rows;
     if (!it->x)
@@ -121,7 +130,7 @@ static void fill_missing(const item_ctx *c, size_t rows, const candle_extra *ex,
                 char constraint[80];
                 snprintf(constraint, sizeof constraint,
                          "volume * mean(open, high, low, close) <= %g", top);
-                predict_viol(c, constraint, NULL, "candles[%zu].volume", i);
+                predict_viol(c, predict_issue_value(constraint), NULL, "candles[%zu].volume", i);
             }
             r[F_AMOUNT] = (float)amount;
         }
@@ -146,7 +155,7 @@ int predict_parse_candles(const item_ctx *c, const json_t *obj, predict_item *it
     for (size_t i = 0; i < rows; i++) {
         const json_t *cd = json_array_get(arr, i);
         if (!json_is_object(cd)) {
-            predict_viol(c, "type: object", cd, "candles[%zu]", i);
+            predict_viol(c, predict_issue_model("Candle"), cd, "candles[%zu]", i);
             ex[i].has = HAS_VOLUME | HAS_AMOUNT; /* not a partial-volume case */
             continue;
         }
@@ -157,11 +166,11 @@ int predict_parse_candles(const item_ctx *c, const json_t *obj, predict_item *it
         bool ok_c = price(c, cd, i, "close", &cl);
         if (ok_o && ok_h && ok_l && ok_c) {
             if (!(l <= fmin(o, cl)))
-                predict_viol(c, "low <= min(open, close)", json_object_get(cd, "low"),
-                             "candles[%zu].low", i);
+                predict_viol(c, predict_issue_value("low <= min(open, close)"),
+                             json_object_get(cd, "low"), "candles[%zu].low", i);
             if (!(h >= fmax(o, cl)))
-                predict_viol(c, "high >= max(open, close)", json_object_get(cd, "high"),
-                             "candles[%zu].high", i);
+                predict_viol(c, predict_issue_value("high >= max(open, close)"),
+                             json_object_get(cd, "high"), "candles[%zu].high", i);
         }
         int vs = quantity(c, cd, i, "volume", &vol);
         int as = quantity(c, cd, i, "amount", &amt);

@@ -12,9 +12,11 @@
 #include "api/predict_request.h"
 #include "api/predict_response.h"
 #include "api/readiness.h"
+#include "api/refusal.h"
 #include "engine/engine_host.h"
 #include "engine/scheduler.h"
 #include "http/response.h"
+#include "util/clock.h"
 #include "util/gzip.h"
 #include "util/strbuf.h"
 
@@ -110,13 +112,21 @@ static void call_hangup(void *state)
     sched_job_abandon(pc->job);
 }
 
+/* What FastAPI reads as JSON: no Content-Type at all, application/json or application/<x>+json
+ * (parameters and case aside). Anything else stays a 400. */
 static bool is_json_content_type(const char *ct)
 {
-    static const char json[] = "application/json";
-    if (!ct || strncasecmp(ct, json, sizeof(json) - 1) != 0)
+    static const char app[] = "application/";
+    if (!ct)
+        return true;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strncasecmp(ct, app, sizeof(app) - 1) != 0)
         return false;
-    char next = ct[sizeof(json) - 1];
-    return next == '\0' || next == ';' || next == ' ';
+    const char *sub = ct + sizeof(app) - 1;
+    size_t n = strcspn(sub, "; \t");
+    return (n == 4 && strncasecmp(sub, "json", 4) == 0) ||
+           (n > 5 && strncasecmp(sub + n - 5, "+json", 5) == 0);
 }
 
 /* The Kronos model decodes at most max_context rows, so a longer forecast is a client mistake
@@ -136,22 +146,12 @@ static bool exceeds_engine_horizon(const engine *e, const predict_request *req, 
         snprintf(constraint, sizeof(constraint), "length <= %d (the model's max_context)",
                  e->max_pred_len);
         json_t *len = json_integer((json_int_t)req->series[i].pred_len);
-        predict_error_add(err, field, constraint, len);
+        predict_issue is = predict_issue_value(constraint);
+        predict_error_add(err, field, &is, len);
         json_decref(len);
     }
     predict_error_finish(err);
     return err->status != 0;
-}
-
-/* The 400/422 envelope for a request predict_parse (or the engine's limits) refused. */
-static http_result respond_refused(http_request *r, predict_error *err)
-{
-    json_t *details = err->details;
-    err->details = NULL;
-    http_result ret =
-        http_respond_error(r, (unsigned)err->status, err->code, err->message, details, NULL, 0);
-    predict_error_clear(err);
-    return ret;
 }
 
 static http_result respond_503(http_request *r, const char *code, const char *msg,
@@ -166,7 +166,8 @@ static http_result start(http_request *r, bool batch)
     app *a = app_of(r);
     if (!is_json_content_type(http_header(r, "Content-Type")))
         return http_respond_error(r, HTTP_STATUS_BAD_REQUEST, "bad_request",
-                                  "Content-Type must be application/json", NULL, NULL, 0);
+                                  "Content-Type must be application/json (or absent)", NULL, NULL,
+                                  0);
     readiness rd;
     readiness_get(a, &rd);
     if (!rd.ready) {
@@ -189,19 +190,21 @@ static http_result start(http_request *r, bool batch)
                             cfg->default_sample_count};
     predict_error err;
     predict_error_init(&err);
+    uint64_t phase_ns = clock_mono_ns();
     int parsed = predict_parse(r->body.data ? r->body.data : "", r->body.len, batch, &lim, &def,
                                &pc->req, &err);
     http_body_release(r); /* the parsed request holds all it needs */
     if (parsed != PREDICT_OK) {
         free(pc);
-        return respond_refused(r, &err);
+        return api_respond_refused(r, &err);
     }
     if (exceeds_engine_horizon(a->engine, &pc->req, &err)) {
         predict_request_free(&pc->req);
         free(pc);
-        return respond_refused(r, &err);
+        return api_respond_refused(r, &err);
     }
     predict_observe_input(&pc->log, &pc->req);
+    predict_observe_phase(r, "prediction validated", phase_ns, &pc->log);
 
     pc->job = sched_job_create(pc->req.series, pc->req.n, cfg->inference_timeout, on_job_done, pc);
     if (!pc->job) {
@@ -228,6 +231,7 @@ static http_result start(http_request *r, bool batch)
         return respond_503(r, "not_ready", "the service is shutting down", "5");
     }
     r->on_hangup = call_hangup;
+    predict_observe_phase(r, "prediction queued", phase_ns, &pc->log);
     http_suspend(r);
     int expected = PHASE_SUBMITTED;
     if (!atomic_compare_exchange_strong(&pc->phase, &expected, PHASE_SUSPENDED))
@@ -240,14 +244,17 @@ static http_result finish(http_request *r, predict_call *pc)
     app *a = app_of(r);
     sched_outcome outcome = sched_job_outcome(pc->job);
     predict_observe_outcome(r, &pc->log, &pc->req, pc->job);
+    predict_observe_phase(r, "prediction job done", r->start_ns, &pc->log);
+    uint64_t phase_ns = clock_mono_ns();
     switch (outcome) {
     case SCHED_OK: {
         if (pc->refused.status)
-            return respond_refused(r, &pc->refused);
+            return api_respond_refused(r, &pc->refused);
         if (!sb_ok(&pc->answer) || !pc->answer.len)
             return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
                                       "the engine produced an unusable forecast", NULL, NULL, 0);
         predict_observe_output(r, &pc->log, &pc->req, &pc->stats);
+        predict_observe_phase(r, "prediction answer built", phase_ns, &pc->log);
         http_header_kv gzip[] = {{"Content-Encoding", "gzip"}, {"Vary", "Accept-Encoding"}};
         size_t len = 0;
         char *body = sb_detach(&pc->answer, &len);

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void predict_viol(const item_ctx *c, const char *constraint, const json_t *value, const char *fmt,
-                  ...)
+void predict_viol(const item_ctx *c, predict_issue is, const json_t *value, const char *fmt, ...)
 {
     char field[160];
     int off = snprintf(field, sizeof field, "%s", c->prefix);
@@ -14,7 +13,7 @@ void predict_viol(const item_ctx *c, const char *constraint, const json_t *value
     va_start(ap, fmt);
     vsnprintf(field + off, sizeof field - off, fmt, ap);
     va_end(ap);
-    predict_error_add(c->err, field, constraint, value);
+    predict_error_add(c->err, field, &is, value);
 }
 
 bool predict_absent(const json_t *v)
@@ -27,19 +26,16 @@ const json_t *predict_array_field(const item_ctx *c, const json_t *obj, const ch
 {
     const json_t *arr = json_object_get(obj, name);
     if (predict_absent(arr)) {
-        predict_viol(c, "required", NULL, "%s", name);
+        predict_viol(c, predict_issue_missing(), NULL, "%s", name);
         return NULL;
     }
     if (!json_is_array(arr)) {
-        predict_viol(c, "type: array", arr, "%s", name);
+        predict_viol(c, predict_issue_type("list_type"), arr, "%s", name);
         return NULL;
     }
     size_t n = json_array_size(arr);
     if (n < min || n > max) {
-        char constraint[64];
-        snprintf(constraint, sizeof constraint, "length %s %zu",
-                 n < min ? ">=" : "<=", n < min ? min : max);
-        predict_viol(c, constraint, arr, "%s", name);
+        predict_viol(c, predict_issue_length(n, min, max, false), arr, "%s", name);
         return NULL;
     }
     return arr;
@@ -58,15 +54,17 @@ static int parse_series_id(const item_ctx *c, const json_t *obj, predict_item *i
     const json_t *v = json_object_get(obj, "series_id");
     if (predict_absent(v)) {
         if (c->series_id_required)
-            predict_viol(c, "required", NULL, "series_id");
+            predict_viol(c, predict_issue_missing(), NULL, "series_id");
         return 0;
     }
     if (!json_is_string(v)) {
-        predict_viol(c, "type: string", v, "series_id");
+        predict_viol(c, predict_issue_type("string_type"), v, "series_id");
         return 0;
     }
-    if (utf8_chars(json_string_value(v), json_string_length(v)) > PREDICT_MAX_SERIES_ID) {
-        predict_viol(c, "length <= 128", v, "series_id");
+    size_t chars = utf8_chars(json_string_value(v), json_string_length(v));
+    if (chars > PREDICT_MAX_SERIES_ID) {
+        predict_viol(c, predict_issue_length(chars, 0, PREDICT_MAX_SERIES_ID, true), v,
+                     "series_id");
         return 0;
     }
     it->series_id = strdup(json_string_value(v));
@@ -104,5 +102,6 @@ void predict_item_free(predict_item *it)
     free(it->x);
     free(it->x_time);
     free(it->y_time);
+    json_decref(it->warnings);
     memset(it, 0, sizeof *it);
 }

@@ -24,14 +24,14 @@ int predict_item_parse(const item_ctx *c, const json_t *obj, predict_item *it, e
 void predict_item_free(predict_item *it);
 
 /* Records a violation at c->prefix + the printf-formatted field path. */
-void predict_viol(const item_ctx *c, const char *constraint, const json_t *value, const char *fmt,
-                  ...) __attribute__((format(printf, 4, 5)));
+void predict_viol(const item_ctx *c, predict_issue is, const json_t *value, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Missing and JSON null are the same: absent. */
 bool predict_absent(const json_t *v);
 
 /* obj[name] when it is an array of min..max elements; otherwise records the violation
- * (required, type, length) and returns NULL. */
+ * (missing, list_type, too_short/too_long) and returns NULL. */
 const json_t *predict_array_field(const item_ctx *c, const json_t *obj, const char *name,
                                   size_t min, size_t max);
 

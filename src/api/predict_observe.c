@@ -5,6 +5,7 @@
 
 #include "obs/log.h"
 #include "obs/service_metrics.h"
+#include "util/clock.h"
 
 static enum sm_endpoint endpoint_of(bool batch)
 {
@@ -41,9 +42,19 @@ void predict_log_request_fields(log_line *l, const predict_log *pl)
     }
 }
 
-/* The fields every prediction log line carries (SPEC §4); never candle values. */
-static void log_prediction_fields(log_line *l, const http_request *r, const predict_log *pl)
+static double ms_since(uint64_t start_ns)
 {
+    return (double)(clock_mono_ns() - start_ns) / 1e6;
+}
+
+/* The fields every prediction log line carries (SPEC §4, the old guide's endpoint, latency_ms,
+ * status, series_id, rows, pred_len, plus ours); never candle values. */
+static void log_prediction_fields(log_line *l, const http_request *r, const predict_log *pl,
+                                  bool batch, const char *status)
+{
+    log_str(l, "endpoint", sm_endpoint_names[endpoint_of(batch)]);
+    log_double(l, "latency_ms", ms_since(r->start_ns));
+    log_str(l, "status", status);
     log_str(l, "request_id", r->request_id);
     log_str(l, "trace_id", r->trace.trace_id);
     log_str(l, "container", r->identity);
@@ -91,10 +102,11 @@ void predict_observe_outcome(const http_request *r, predict_log *pl, const predi
     snprintf(message, sizeof(message), "%s %s", what,
              o == SCHED_TIMEOUT ? "timeout" : (o == SCHED_CANCELLED ? "cancelled" : "failed"));
     log_line l;
-    if (!log_begin(&l, o == SCHED_CANCELLED ? LOG_WARNING : LOG_ERROR, "kronosd.predict", message))
+    /* A timeout is the service protecting itself (WARNING, as the old service logged it). */
+    log_level level = o == SCHED_FAILED ? LOG_ERROR : LOG_WARNING;
+    if (!log_begin(&l, level, "kronosd.predict", message))
         return;
-    log_prediction_fields(&l, r, pl);
-    log_str(&l, "status", pl->status);
+    log_prediction_fields(&l, r, pl, batch, pl->status);
     if (o == SCHED_TIMEOUT)
         log_double(&l, "timeout_seconds", app_of(r)->cfg->inference_timeout);
     if (o == SCHED_FAILED) {
@@ -113,9 +125,31 @@ void predict_observe_output(const http_request *r, const predict_log *pl,
     if (!log_begin(&l, LOG_INFO, "kronosd.predict",
                    batch ? "batch prediction completed" : "single prediction completed"))
         return;
-    log_prediction_fields(&l, r, pl);
-    log_str(&l, "status", "success");
+    log_prediction_fields(&l, r, pl, batch, "success");
     log_uint(&l, "ohlc_adjusted", stats->ohlc_adjusted);
     log_uint(&l, "volume_clamped", stats->volume_clamped);
+    log_end(&l);
+}
+
+void predict_observe_phase(const http_request *r, const char *phase, uint64_t phase_start_ns,
+                           const predict_log *pl)
+{
+    log_line l;
+    if (!log_begin(&l, LOG_DEBUG, "kronosd.predict", phase))
+        return;
+    log_str(&l, "request_id", r->request_id);
+    log_str(&l, "path", r->path);
+    log_double(&l, "phase_ms", ms_since(phase_start_ns));
+    log_double(&l, "latency_ms", ms_since(r->start_ns));
+    if (pl && pl->series_count) {
+        log_uint(&l, "rows", pl->rows);
+        log_uint(&l, "pred_len", pl->pred_len);
+        log_uint(&l, "series_count", pl->series_count);
+    }
+    if (pl && pl->status) {
+        log_str(&l, "status", pl->status);
+        log_double(&l, "queue_time_ms", pl->queue_time_ms);
+        log_double(&l, "model_inference_ms", pl->model_inference_ms);
+    }
     log_end(&l);
 }

@@ -2,6 +2,7 @@
 #define KRONOS_API_PREDICT_OBSERVE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "api/predict_request.h"
 #include "api/predict_response.h"
@@ -31,6 +32,10 @@ void predict_observe_outcome(const http_request *r, predict_log *pl, const predi
 /* A forecast answered: points produced and consistency adjustments. */
 void predict_observe_output(const http_request *r, const predict_log *pl,
                             const predict_request *req, const predict_output_stats *stats);
+/* A DEBUG line per phase of a request ("prediction validated", "prediction queued", "prediction
+ * job done", "prediction answer built"): how long the phase took, with the request's figures. */
+void predict_observe_phase(const http_request *r, const char *phase, uint64_t phase_start_ns,
+                           const predict_log *pl);
 /* The prediction fields of the request's `request completed` line. */
 void predict_log_request_fields(log_line *l, const predict_log *pl);
 

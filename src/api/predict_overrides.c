@@ -1,29 +1,15 @@
 #include "api/predict_item.h"
+#include "api/predict_lax.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
 /* overrides: sampling parameters over the server defaults, quantiles, seed. */
-
-/* Integers, and reals with an integral value (2.0), as pydantic accepts them. */
-static bool as_integer(const json_t *v, long long *out)
-{
-    if (json_is_integer(v)) {
-        *out = json_integer_value(v);
-        return true;
-    }
-    if (json_is_real(v)) {
-        double d = json_real_value(v);
-        if (d == floor(d) && fabs(d) <= 9007199254740992.0) {
-            *out = (long long)d;
-            return true;
-        }
-    }
-    return false;
-}
 
 static uint64_t random_seed(void)
 {
@@ -41,13 +27,13 @@ static uint64_t random_seed(void)
 static bool number_override(const item_ctx *c, const json_t *ov, const char *name, double *out)
 {
     const json_t *v = json_object_get(ov, name);
+    const char *why;
     if (predict_absent(v))
         return false;
-    if (!json_is_number(v)) {
-        predict_viol(c, "type: number", v, "overrides.%s", name);
+    if (!predict_lax_float(v, out, &why)) {
+        predict_viol(c, predict_issue_type(why), v, "overrides.%s", name);
         return false;
     }
-    *out = json_number_value(v);
     return true;
 }
 
@@ -55,13 +41,78 @@ static bool number_override(const item_ctx *c, const json_t *ov, const char *nam
 static int integer_override(const item_ctx *c, const json_t *ov, const char *name, long long *out)
 {
     const json_t *v = json_object_get(ov, name);
+    const char *why;
     if (predict_absent(v))
         return 0;
-    if (!as_integer(v, out)) {
-        predict_viol(c, "type: integer", v, "overrides.%s", name);
+    if (!predict_lax_int(v, out, &why)) {
+        predict_viol(c, predict_issue_type(why), v, "overrides.%s", name);
         return -1;
     }
     return 1;
+}
+
+/* The keys of PredictionOverrides. */
+static const char *const KNOWN[] = {"pred_len",     "temperature", "top_k",    "top_p",
+                                    "sample_count", "seed",        "quantiles"};
+#define N_KNOWN (sizeof KNOWN / sizeof KNOWN[0])
+
+/* Levenshtein distance of two short keys (longer ones count as far apart). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return SIZE_MAX;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* Unknown keys stay ignored, as pydantic ignores them, but the answer names them so a misspelt
+ * override ("sample_cnt") no longer does nothing silently. */
+static void warn_unknown_keys(const json_t *ov, predict_item *it)
+{
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)ov, key, v)
+    {
+        size_t best = SIZE_MAX, k = 0;
+        for (size_t i = 0; i < N_KNOWN; i++) {
+            size_t d = strcmp(key, KNOWN[i]) == 0 ? 0 : edit_distance(key, KNOWN[i]);
+            if (d < best)
+                best = d, k = i;
+        }
+        if (best == 0)
+            continue;
+        char text[256];
+        int keylen = (int)(strlen(key) > 64 ? 64 : strlen(key));
+        if (best <= 3)
+            snprintf(text, sizeof text,
+                     "overrides.%.*s is not an override and was ignored; did you mean %s?", keylen,
+                     key, KNOWN[k]);
+        else
+            snprintf(text, sizeof text,
+                     "overrides.%.*s is not an override and was ignored (known: pred_len, "
+                     "temperature, top_k, top_p, sample_count, seed, quantiles)",
+                     keylen, key);
+        if (!it->warnings)
+            it->warnings = json_array();
+        json_array_append_new(it->warnings, json_string(text));
+    }
 }
 
 static void parse_quantiles(const item_ctx *c, const json_t *ov, int sample_count,
@@ -71,37 +122,43 @@ static void parse_quantiles(const item_ctx *c, const json_t *ov, int sample_coun
     if (predict_absent(arr))
         return;
     if (!json_is_array(arr)) {
-        predict_viol(c, "type: array", arr, "overrides.quantiles");
+        predict_viol(c, predict_issue_type("list_type"), arr, "overrides.quantiles");
         return;
     }
     size_t n = json_array_size(arr);
     if (n > PREDICT_MAX_QUANTILES) {
-        predict_viol(c, "length <= 9", NULL, "overrides.quantiles");
+        predict_viol(c, predict_issue_length(n, 0, PREDICT_MAX_QUANTILES, false), NULL,
+                     "overrides.quantiles");
         return;
     }
     bool ok = true;
     for (size_t i = 0; i < n; i++) {
         const json_t *v = json_array_get(arr, i);
-        if (!json_is_number(v)) {
-            predict_viol(c, "type: number", v, "overrides.quantiles[%zu]", i);
+        double q;
+        const char *why;
+        if (!predict_lax_float(v, &q, &why)) {
+            predict_viol(c, predict_issue_type(why), v, "overrides.quantiles[%zu]", i);
             ok = false;
             continue;
         }
-        double q = json_number_value(v);
         if (!(q > 0 && q < 1)) {
-            predict_viol(c, "0 < q < 1", v, "overrides.quantiles[%zu]", i);
+            predict_viol(c,
+                         q > 0 ? predict_issue_bound("less_than", 1, "0 < q < 1")
+                               : predict_issue_bound("greater_than", 0, "0 < q < 1"),
+                         v, "overrides.quantiles[%zu]", i);
             ok = false;
             continue;
         }
         for (size_t j = 0; j < it->n_quantiles; j++)
             if (it->quantiles[j] == q) {
-                predict_viol(c, "unique", v, "overrides.quantiles[%zu]", i);
+                predict_viol(c, predict_issue_value("unique"), v, "overrides.quantiles[%zu]", i);
                 ok = false;
             }
         it->quantiles[it->n_quantiles++] = q;
     }
     if (n > 0 && sample_count_ok && sample_count < 2)
-        predict_viol(c, "needs sample_count >= 2", NULL, "overrides.quantiles");
+        predict_viol(c, predict_issue_value("needs sample_count >= 2"), NULL,
+                     "overrides.quantiles");
     if (!ok)
         it->n_quantiles = 0;
 }
@@ -123,33 +180,40 @@ void predict_parse_overrides(const item_ctx *c, const json_t *obj, size_t pred_l
         return;
     }
     if (!json_is_object(ov)) {
-        predict_viol(c, "type: object", ov, "overrides");
+        predict_viol(c, predict_issue_model("PredictionOverrides"), ov, "overrides");
         return;
     }
+    warn_unknown_keys(ov, it);
     long long iv;
     double dv;
     char constraint[64];
 
     if (integer_override(c, ov, "pred_len", &iv) > 0 && pred_len > 0 && iv != (long long)pred_len)
-        predict_viol(c, "== len(prediction_timestamps)", json_object_get(ov, "pred_len"),
-                     "overrides.pred_len");
+        predict_viol(c, predict_issue_value("== len(prediction_timestamps)"),
+                     json_object_get(ov, "pred_len"), "overrides.pred_len");
     if (number_override(c, ov, "temperature", &dv)) {
         if (dv > 0)
             s->temperature = dv;
         else
-            predict_viol(c, "> 0", json_object_get(ov, "temperature"), "overrides.temperature");
+            predict_viol(c, predict_issue_bound("greater_than", 0, NULL),
+                         json_object_get(ov, "temperature"), "overrides.temperature");
     }
     int rc = integer_override(c, ov, "top_k", &iv);
     if (rc > 0 && iv >= 0 && iv <= INT_MAX)
         s->top_k = (int)iv;
     else if (rc > 0)
-        predict_viol(c, iv < 0 ? ">= 0" : "<= 2147483647", json_object_get(ov, "top_k"),
-                     "overrides.top_k");
+        predict_viol(c,
+                     iv < 0 ? predict_issue_bound("greater_than_equal", 0, NULL)
+                            : predict_issue_bound("less_than_equal", INT_MAX, NULL),
+                     json_object_get(ov, "top_k"), "overrides.top_k");
     if (number_override(c, ov, "top_p", &dv)) {
         if (dv > 0 && dv <= 1)
             s->top_p = dv;
         else
-            predict_viol(c, "0 < top_p <= 1", json_object_get(ov, "top_p"), "overrides.top_p");
+            predict_viol(c,
+                         dv > 0 ? predict_issue_bound("less_than_equal", 1, "0 < top_p <= 1")
+                                : predict_issue_bound("greater_than", 0, "0 < top_p <= 1"),
+                         json_object_get(ov, "top_p"), "overrides.top_p");
     }
     rc = integer_override(c, ov, "sample_count", &iv);
     if (rc > 0 && iv >= 1 && iv <= c->lim->max_sample_count) {
@@ -159,8 +223,11 @@ void predict_parse_overrides(const item_ctx *c, const json_t *obj, size_t pred_l
         if (rc > 0) {
             snprintf(constraint, sizeof constraint, "1 <= sample_count <= %d",
                      c->lim->max_sample_count);
-            predict_viol(c, constraint, json_object_get(ov, "sample_count"),
-                         "overrides.sample_count");
+            predict_viol(c,
+                         iv < 1 ? predict_issue_bound("greater_than_equal", 1, constraint)
+                                : predict_issue_bound("less_than_equal", c->lim->max_sample_count,
+                                                      constraint),
+                         json_object_get(ov, "sample_count"), "overrides.sample_count");
         }
     }
     rc = integer_override(c, ov, "seed", &iv);
@@ -168,7 +235,8 @@ void predict_parse_overrides(const item_ctx *c, const json_t *obj, size_t pred_l
         s->seed = (uint64_t)iv;
         it->seed_random = false;
     } else if (rc > 0) {
-        predict_viol(c, ">= 0", json_object_get(ov, "seed"), "overrides.seed");
+        predict_viol(c, predict_issue_bound("greater_than_equal", 0, NULL),
+                     json_object_get(ov, "seed"), "overrides.seed");
     }
     if (it->seed_random)
         s->seed = random_seed();

@@ -51,7 +51,8 @@ bool predict_forecast_unrepresentable(const predict_request *req, const engine_f
             snprintf(constraint, sizeof constraint,
                      "the %s forecast at this scale exceeds the float32 range", COLUMN[col]);
             json_t *value = json_real((double)s->x[row * ENGINE_FEATURES + named]);
-            predict_error_add(err, field, constraint, value);
+            predict_issue is = predict_issue_value(constraint);
+            predict_error_add(err, field, &is, value);
             json_decref(value);
         }
     }

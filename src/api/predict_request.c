@@ -58,18 +58,13 @@ static json_t *load_object(const char *body, size_t len, size_t max_values, pred
         predict_error_bad_request(err, "more than %zu JSON values for this route", max_values);
         return NULL;
     }
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         if (json_error_code(&jerr) == json_error_out_of_memory)
             predict_error_nomem(err);
         else
             predict_error_bad_request(err, "invalid JSON: %s (line %d, column %d)", jerr.text,
                                       jerr.line, jerr.column);
-        return NULL;
-    }
-    if (!json_is_object(root)) {
-        predict_error_bad_request(err, "request body must be a JSON object");
-        json_decref(root);
         return NULL;
     }
     return root;
@@ -92,23 +87,10 @@ static int parse_single(const json_t *root, const item_ctx *c, predict_request *
 
 static int parse_batch(const json_t *root, item_ctx *c, predict_request *out)
 {
-    const json_t *items = json_object_get(root, "items");
-    if (!items || json_is_null(items)) {
-        predict_error_add(c->err, "items", "required", NULL);
+    const json_t *items = predict_array_field(c, root, "items", 1, c->lim->max_batch_items);
+    if (!items)
         return 0;
-    }
-    if (!json_is_array(items)) {
-        predict_error_add(c->err, "items", "type: array", items);
-        return 0;
-    }
     size_t n = json_array_size(items);
-    if (n < 1 || n > c->lim->max_batch_items) {
-        char constraint[64];
-        snprintf(constraint, sizeof constraint, "length %s %zu",
-                 n < 1 ? ">=" : "<=", n < 1 ? (size_t)1 : c->lim->max_batch_items);
-        predict_error_add(c->err, "items", constraint, items);
-        return 0;
-    }
     if (alloc_items(out, n) < 0)
         return -1;
     char prefix[32];
@@ -120,7 +102,8 @@ static int parse_batch(const json_t *root, item_ctx *c, predict_request *out)
         if (!json_is_object(item)) {
             char field[32];
             snprintf(field, sizeof field, "items[%zu]", i);
-            predict_error_add(c->err, field, "type: object", item);
+            predict_issue is = predict_issue_model("PredictBatchItem");
+            predict_error_add(c->err, field, &is, item);
             continue;
         }
         if (predict_item_parse(c, item, &out->items[i], &out->series[i]) < 0)
@@ -130,7 +113,8 @@ static int parse_batch(const json_t *root, item_ctx *c, predict_request *out)
             if (out->items[j].series_id && strcmp(out->items[j].series_id, id) == 0) {
                 char field[48];
                 snprintf(field, sizeof field, "items[%zu].series_id", i);
-                predict_error_add(c->err, field, "unique", json_object_get(item, "series_id"));
+                predict_issue is = predict_issue_value("unique");
+                predict_error_add(c->err, field, &is, json_object_get(item, "series_id"));
                 break;
             }
     }
@@ -147,7 +131,14 @@ int predict_parse(const char *body, size_t len, bool batch, const predict_limits
         return err->status;
 
     item_ctx c = {.err = err, .lim = lim, .def = def, .prefix = "", .series_id_required = false};
-    int rc = batch ? parse_batch(root, &c, out) : parse_single(root, &c, out);
+    int rc = 0;
+    if (!json_is_object(root)) {
+        /* JSON, but not the object the schema wants: a 422 at loc ["body"], as FastAPI says. */
+        predict_issue is = predict_issue_type("model_attributes_type");
+        predict_error_add(err, "", &is, root);
+    } else {
+        rc = batch ? parse_batch(root, &c, out) : parse_single(root, &c, out);
+    }
     json_decref(root);
     if (rc < 0) {
         predict_request_free(out);

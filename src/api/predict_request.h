@@ -26,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "api/predict_error.h"
 #include "engine/engine.h"
 
@@ -50,17 +52,18 @@ typedef struct predict_defaults {
 } predict_defaults;
 
 typedef struct predict_item {
-    char *series_id;                         /* NULL when absent (single route only) */
-    float *x;                                /* [rows][ENGINE_FEATURES] */
-    engine_time *x_time;                     /* [rows] */
-    engine_time *y_time;                     /* [pred_len] */
-    size_t pred_len;                         /* number of prediction_timestamps */
-    char **pred_timestamps;                  /* [pred_len], exactly as the client wrote them */
-    size_t n_quantiles;                      /* 0 = none asked */
+    char *series_id;        /* NULL when absent (single route only) */
+    float *x;               /* [rows][ENGINE_FEATURES] */
+    engine_time *x_time;    /* [rows] */
+    engine_time *y_time;    /* [pred_len] */
+    size_t pred_len;        /* number of prediction_timestamps */
+    char **pred_timestamps; /* [pred_len], as the client wrote them (a number: RFC 3339 UTC) */
+    size_t n_quantiles;     /* 0 = none asked */
     double quantiles[PREDICT_MAX_QUANTILES]; /* in request order, distinct, each in (0, 1) */
     bool seed_random;                        /* no seed given: sampling.seed was drawn at random */
     bool volume_given;                       /* false: volume and amount were filled with 0 */
     bool amount_given;                       /* false: amount = volume x mean(OHLC) (or 0) */
+    json_t *warnings; /* strings for the answer's "warnings" (unknown overrides), or NULL */
 } predict_item;
 
 typedef struct predict_request {

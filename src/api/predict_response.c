@@ -175,6 +175,15 @@ static bool put_item(strbuf *b, const predict_item *it, const engine_series *s,
     put_string(b, tokenizer_version);
     sb_puts(b, ",\"engine\":");
     put_string(b, engine_name);
+    if (it->warnings && json_array_size(it->warnings) > 0) {
+        sb_puts(b, ",\"warnings\":[");
+        for (size_t w = 0; w < json_array_size(it->warnings); w++) {
+            if (w)
+                sb_append(b, ",", 1);
+            put_string(b, json_string_value(json_array_get(it->warnings, w)));
+        }
+        sb_append(b, "]", 1);
+    }
     sb_append(b, "}", 1);
     return true;
 }

@@ -1,18 +1,43 @@
 #include "api/predict_item.h"
+#include "api/predict_lax.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* timestamps and prediction_timestamps: ISO 8601, strictly ascending by UTC instant. */
+/* timestamps and prediction_timestamps: ISO 8601 text or Unix times (util/iso8601.h), strictly
+ * ascending by UTC instant. */
 
 static engine_time engine_time_of(const iso_wall *w)
 {
     return (engine_time){w->minute, w->hour, w->weekday, w->day, w->month};
 }
 
+/* One timestamp; records the violation when it is none. */
+static bool read_time(const item_ctx *c, const json_t *v, const char *name, size_t i, iso_time *t,
+                      bool *numeric)
+{
+    const char *why, *reason;
+    if (predict_lax_time(v, t, numeric, &why, &reason))
+        return true;
+    predict_issue is = strcmp(why, "datetime_type") == 0 ? predict_issue_type(why)
+                                                         : predict_issue_datetime(why, reason);
+    predict_viol(c, is, v, "%s[%zu]", name, i);
+    return false;
+}
+
+/* The echo of a timestamp in forecast points: the client's text, or RFC 3339 UTC for a number. */
+static char *echo_of(const json_t *v, const iso_time *t, bool numeric)
+{
+    if (!numeric)
+        return strdup(json_string_value(v));
+    char buf[ISO8601_UTC_MAX];
+    iso8601_format_utc(t, buf);
+    return strdup(buf);
+}
+
 /* Parses an array of timestamps, checking each and their strict UTC order. times and raw (each
- * may be NULL) receive the parsed values and copies of the strings. Returns -1 on OOM, else
- * the number of elements that parsed; *last gets the last element when it parsed. */
+ * may be NULL) receive the parsed values and their echoes. Returns -1 on OOM, else the number
+ * of elements that parsed; *last gets the last element when it parsed. */
 static long parse_times(const item_ctx *c, const json_t *arr, const char *name, iso_time *times,
                         char **raw, iso_time *last, bool *last_ok)
 {
@@ -24,23 +49,18 @@ static long parse_times(const item_ctx *c, const json_t *arr, const char *name, 
     for (size_t i = 0; i < n; i++) {
         const json_t *v = json_array_get(arr, i);
         iso_time t;
-        if (!json_is_string(v)) {
-            predict_viol(c, "type: string", v, "%s[%zu]", name, i);
+        bool numeric;
+        if (!read_time(c, v, name, i, &t, &numeric))
             continue;
-        }
-        if (iso8601_parse(json_string_value(v), json_string_length(v), &t) != 0) {
-            predict_viol(c, "ISO 8601 date-time", v, "%s[%zu]", name, i);
-            continue;
-        }
         /* Compared with the last valid one, so one bad element hides no disorder. */
         if (have_prev && iso_time_cmp(&prev, &t) >= 0)
-            predict_viol(c, "strictly ascending", v, "%s[%zu]", name, i);
+            predict_viol(c, predict_issue_value("strictly ascending"), v, "%s[%zu]", name, i);
         prev = t;
         have_prev = true;
         good++;
         if (times)
             times[i] = t;
-        if (raw && !(raw[i] = strdup(json_string_value(v))))
+        if (raw && !(raw[i] = echo_of(v, &t, numeric)))
             return -1;
         if (i == n - 1) {
             *last = t;
@@ -60,7 +80,7 @@ int predict_parse_timestamps(const item_ctx *c, const json_t *obj, size_t rows, 
     size_t n = json_array_size(arr);
     iso_time *times = NULL;
     if (rows > 0 && n != rows) {
-        predict_viol(c, "length == len(candles)", NULL, "timestamps");
+        predict_viol(c, predict_issue_value("length == len(candles)"), NULL, "timestamps");
     } else if (rows > 0) {
         if (!(times = malloc(rows * sizeof *times)) ||
             !(it->x_time = malloc(rows * sizeof *it->x_time))) {
@@ -68,7 +88,7 @@ int predict_parse_timestamps(const item_ctx *c, const json_t *obj, size_t rows, 
             return -1;
         }
     } else if (n == 0) {
-        predict_viol(c, "length >= 1", arr, "timestamps");
+        predict_viol(c, predict_issue_length(0, 1, SIZE_MAX, false), arr, "timestamps");
         return 0;
     }
     long good = parse_times(c, arr, "timestamps", times, NULL, last, last_ok);
@@ -107,10 +127,12 @@ int predict_parse_prediction_timestamps(const item_ctx *c, const json_t *obj, pr
     }
     *pred_len = n;
     const json_t *first = json_array_get(arr, 0);
-    if (hist_last_ok && json_is_string(first) &&
-        iso8601_parse(json_string_value(first), json_string_length(first), &times[0]) == 0 &&
+    const char *why, *reason;
+    bool numeric;
+    if (hist_last_ok && predict_lax_time(first, &times[0], &numeric, &why, &reason) &&
         iso_time_cmp(&times[0], hist_last) <= 0)
-        predict_viol(c, "after the last of timestamps", first, "prediction_timestamps[0]");
+        predict_viol(c, predict_issue_value("after the last of timestamps"), first,
+                     "prediction_timestamps[0]");
     if (good == (long)n)
         for (size_t i = 0; i < n; i++)
             it->y_time[i] = engine_time_of(&times[i].wall);

@@ -44,6 +44,9 @@ typedef struct http_request {
     char error_message[256];
     char identity[129];
     const char *container; /* bounded metric label of the identity */
+    /* Header lines ("Name: value\r\n") that every answer of this request carries, whoever gives
+     * it; set by the admission middleware (RateLimit-* on a rate-limited route). */
+    char answer_headers[160];
 
     /* Handler-owned state for requests answered asynchronously: cleanup runs on completion;
      * on_hangup runs (on the connection's thread) when the client goes away while suspended. */

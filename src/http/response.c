@@ -61,6 +61,7 @@ http_result http_respond(http_request *r, int status, const char *content_type, 
               traceparent);
     for (size_t i = 0; i < nextra; i++)
         sb_printf(&h, "%s: %s\r\n", extra[i].name, extra[i].value);
+    sb_puts(&h, r->answer_headers);
     if (closes)
         sb_puts(&h, "Connection: close\r\n");
     else if (r->head && r->head->minor == 0)

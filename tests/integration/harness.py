@@ -32,6 +32,15 @@ TINY = os.path.join(GOLDEN, "tiny") if GOLDEN else ""
 # The engine checks its cancel token every ~8 calls, so a cancelled forecast stops within ~20 ms.
 SGEMM_DELAY_US = 2000
 SECONDS_PER_SAMPLE = 0.25
+# Every answer request() receives is checked against the OpenAPI document (contract.py);
+# KRONOS_CONTRACT_CHECK=0 turns it off.
+CONTRACT_CHECK = os.environ.get("KRONOS_CONTRACT_CHECK", "1") != "0"
+
+
+def contract_check(method, path, answer):
+    import contract
+    contract.check(method, path, answer.status, {k.lower(): v for k, v in answer.headers},
+                   answer.body)
 
 
 def free_port():
@@ -205,7 +214,10 @@ class Kronosd:
                 body = body.encode()
             conn.request(method, path, body=body, headers=hdrs)
             resp = conn.getresponse()
-            return Response(resp.status, resp.getheaders(), resp.read())
+            answer = Response(resp.status, resp.getheaders(), resp.read())
+            if CONTRACT_CHECK:
+                contract_check(method, path, answer)
+            return answer
         finally:
             conn.close()
 

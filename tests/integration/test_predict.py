@@ -125,7 +125,7 @@ with Kronosd(env=ENV, wait_ready=True) as k:
     mutate(lambda b: b["candles"][2].update(high=b["candles"][2]["low"] / 2), "candles[2].high")
     mutate(lambda b: b["candles"][2].update(volume=-1), "candles[2].volume")
     mutate(lambda b: b["candles"][2].update(amount=-5), "candles[2].amount")
-    mutate(lambda b: b["candles"][2].update(open="1.0"), "candles[2].open")
+    mutate(lambda b: b["candles"][2].update(open="one"), "candles[2].open")
     mutate(lambda b: b["timestamps"].pop(), "timestamps")
     mutate(lambda b: b["timestamps"].__setitem__(3, b["timestamps"][2]), "timestamps[3]")
     mutate(lambda b: b["timestamps"].__setitem__(1, "2025-13-01T00:00:00Z"), "timestamps[1]")

@@ -101,7 +101,8 @@ static void every_request_gets_its_answer(void **state)
         int st = predict_parse(body, len, strcmp(r->route, "batch") == 0, &lim, &def, &req, &err);
         int http = st == PREDICT_OK ? 200 : st;
         const char *code = st == PREDICT_OK ? "-" : err.code;
-        const char *field = json_array_size(err.details) ? first_field(&err) : "-";
+        const char *field =
+            json_array_size(err.details) && first_field(&err)[0] ? first_field(&err) : "-";
         if (http != r->status || strcmp(code, r->code) != 0 || strcmp(field, r->field) != 0) {
             print_error("%s: got %d %s %s (%s), want %d %s %s\n", r->file, http, code, field,
                         err.message, r->status, r->code, r->field);
