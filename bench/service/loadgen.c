@@ -7,7 +7,11 @@
  * scrape GET /v1/metrics in a loop (alternating text and OpenMetrics, gzip allowed). After
  * `--warmup` seconds every answer's latency is kept for `--seconds` seconds, then one line is
  * printed:
- *   rps=<cheap answers/s> p50_us=… p99_us=… scrape_rps=… scrape_p99_us=… errors=<non-200 or I/O>
+ *   rps=<cheap answers/s> p50_us=… p99_us=… scrape_rps=… scrape_p50_us=… scrape_p99_us=…
+ *   [cpu_us=<server CPU µs per answer>] errors=<non-200 answers or I/O failures>
+ * cpu_us, printed with `--pid <kronosd's pid>`, is the server's user+system time over the
+ * measured window divided by the answers in it: less sensitive to other work on a shared machine
+ * than the rates.
  * Bounded: fixed threads, fixed duration, at most LG_MAX_SAMPLES latencies kept per thread
  * (percentiles over the kept ones; rates count every answer).
  */
@@ -197,6 +201,24 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* User + system CPU seconds of a process so far, from /proc/<pid>/stat; -1 when unreadable. */
+static double process_cpu(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -230,14 +252,14 @@ static double pct(const float *v, size_t n, double p)
 static void usage(void)
 {
     fprintf(stderr, "usage: loadgen --port P [--host 127.0.0.1] [--conns 8] [--scrapers 1] "
-                    "[--seconds 10] [--warmup 2]\n");
+                    "[--seconds 10] [--warmup 2] [--pid SERVER_PID]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
-    int conns = 8, scrapers = 1;
+    int conns = 8, scrapers = 1, pid = 0;
     double seconds = 10, warmup = 2;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
@@ -254,6 +276,8 @@ int main(int argc, char **argv)
             seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--warmup"))
             warmup = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--pid"))
+            pid = atoi(argv[++i]);
         else
             usage();
     }
@@ -277,11 +301,11 @@ int main(int argc, char **argv)
     struct timespec ws = {(time_t)warmup, (long)((warmup - (double)(time_t)warmup) * 1e9)};
     nanosleep(&ws, NULL);
     atomic_store(&g_phase, 1);
-    double t0 = now_s();
+    double t0 = now_s(), cpu0 = pid > 0 ? process_cpu(pid) : -1;
     struct timespec ms = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
     nanosleep(&ms, NULL);
     atomic_store(&g_phase, 2);
-    double elapsed = now_s() - t0;
+    double elapsed = now_s() - t0, cpu1 = pid > 0 ? process_cpu(pid) : -1;
     unsigned long errors = 0, answers[2] = {0, 0};
     for (int i = 0; i < nw; i++) {
         pthread_join(w[i].th, NULL);
@@ -293,10 +317,12 @@ int main(int argc, char **argv)
     float *scrape = merge(w, nw, true, &ns);
     if (!cheap || !scrape)
         return 1;
-    printf("rps=%.0f p50_us=%.0f p99_us=%.0f scrape_rps=%.1f scrape_p50_us=%.0f "
-           "scrape_p99_us=%.0f errors=%lu\n",
+    printf("rps=%.0f p50_us=%.0f p99_us=%.0f scrape_rps=%.1f scrape_p50_us=%.0f scrape_p99_us=%.0f",
            (double)answers[0] / elapsed, pct(cheap, nc, 0.5), pct(cheap, nc, 0.99),
-           (double)answers[1] / elapsed, pct(scrape, ns, 0.5), pct(scrape, ns, 0.99), errors);
+           (double)answers[1] / elapsed, pct(scrape, ns, 0.5), pct(scrape, ns, 0.99));
+    if (cpu0 >= 0 && cpu1 >= 0 && answers[0] + answers[1])
+        printf(" cpu_us=%.1f", (cpu1 - cpu0) * 1e6 / (double)(answers[0] + answers[1]));
+    printf(" errors=%lu\n", errors);
     free(cheap);
     free(scrape);
     for (int i = 0; i < nw; i++)

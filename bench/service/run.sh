@@ -7,6 +7,8 @@
 #   ROUNDS times (the order rotates every round so drift on a shared machine hits all alike), and
 #   prints the per-run lines and then the median of every figure per binary.
 # Knobs (environment): ROUNDS (5), RUN_SECONDS (10), WARMUP (2), CONNS (8), SCRAPERS (1).
+# Each line: cheap requests/s and latency percentiles, the same for scrapes, kronosd CPU µs per
+# answer (cpu_us: steadier than the rates on a busy machine) and the error count.
 set -euo pipefail
 build=$(realpath "${1:-build/bench}")
 shift || true
@@ -43,7 +45,7 @@ run_one() { # <label> <binary>
     done
     local line rc=0
     line=$("$loadgen" --port "$port" --conns "$conns" --scrapers "$scrapers" \
-        --seconds "$seconds" --warmup "$warmup") || rc=$?
+        --seconds "$seconds" --warmup "$warmup" --pid "$pid") || rc=$?
     kill -TERM "$pid"
     wait "$pid" || true
     pid=
