@@ -127,11 +127,11 @@ int main(void)
     size_t heap1 = bench_heap_in_use();
     printf("heap_bytes_per_series %.1f\n", (double)(heap1 - heap0) / BENCH_SERIES);
 
-    struct mbuf out = {0};
+    strbuf out = {0};
     double t[BENCH_EXPOSE_ROUNDS];
     size_t bytes = 0;
     for (int r = 0; r < BENCH_EXPOSE_ROUNDS; r++) {
-        mbuf_reset(&out);
+        sb_reset(&out);
         double t0 = bench_thread_cpu();
         metric_registry_render(big, METRIC_FMT_TEXT, &out);
         t[r] = (bench_thread_cpu() - t0) * 1e6;
@@ -139,7 +139,7 @@ int main(void)
     }
     printf("expose_10k_us %.1f\n", bench_median(t, BENCH_EXPOSE_ROUNDS));
     fprintf(stderr, "kronos: exposition of %d series = %zu bytes\n", BENCH_SERIES, bytes);
-    mbuf_free(&out);
+    sb_free(&out);
     metric_registry_free(big);
     metric_registry_free(reg);
     return 0;

@@ -7,22 +7,24 @@ http_result handle_metrics(http_request *r)
 {
     const char *content_type = METRIC_CONTENT_TYPE_TEXT;
     enum metric_format fmt = metric_negotiate(http_header(r, "Accept"), &content_type);
-    struct mbuf body = {0};
+    strbuf body;
+    sb_init(&body, 0);
     if (service_metrics_render(fmt, &body) != 0) {
-        mbuf_free(&body);
+        sb_free(&body);
         return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
                                   "cannot render metrics", NULL, NULL, 0);
     }
     http_header_kv headers[] = {{"Vary", "Accept, Accept-Encoding"}, {"Content-Encoding", "gzip"}};
     size_t nheaders = 1;
     if (metric_accepts_gzip(http_header(r, "Accept-Encoding"))) {
-        struct mbuf z = {0};
+        strbuf z;
+        sb_init(&z, 0);
         if (metric_gzip(body.data, body.len, &z) == 0) {
-            mbuf_free(&body);
+            sb_free(&body);
             body = z;
             nheaders = 2;
         } else {
-            mbuf_free(&z);
+            sb_free(&z);
         }
     }
     /* The response takes the buffer and frees it. */

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "obs/metrics.h"
-#include "obs/metrics_buf.h"
+#include "util/strbuf.h"
 
 enum metric_format { METRIC_FMT_TEXT, METRIC_FMT_OPENMETRICS };
 
@@ -23,8 +23,8 @@ enum metric_format { METRIC_FMT_TEXT, METRIC_FMT_OPENMETRICS };
  */
 enum metric_format metric_negotiate(const char *accept, const char **content_type);
 
-/* Appends the whole registry to out. 0 on success, -1 when out of memory. */
-int metric_registry_render(struct metric_registry *r, enum metric_format fmt, struct mbuf *out);
+/* Appends the whole registry to out. 0 on success, -1 when out of memory (or past out's limit). */
+int metric_registry_render(struct metric_registry *r, enum metric_format fmt, strbuf *out);
 
 /*
  * Whether an Accept-Encoding header allows gzip: "gzip" or "x-gzip" with q > 0, or else "*" with
@@ -33,7 +33,7 @@ int metric_registry_render(struct metric_registry *r, enum metric_format fmt, st
 bool metric_accepts_gzip(const char *accept_encoding);
 
 /* Gzips data into out (replacing its contents). 0, or -1 when out of memory. */
-int metric_gzip(const char *data, size_t len, struct mbuf *out);
+int metric_gzip(const char *data, size_t len, strbuf *out);
 
 #define METRIC_DOUBLE_MAX 32
 
@@ -44,6 +44,6 @@ int metric_gzip(const char *data, size_t len, struct mbuf *out);
 size_t metric_format_double(double v, char *out);
 
 /* Escapes a HELP text or label value (quote: also `"`), mapping ill-formed UTF-8 to U+FFFD. */
-void metric_escape(struct mbuf *b, const char *s, bool quote);
+void metric_escape(strbuf *b, const char *s, bool quote);
 
 #endif

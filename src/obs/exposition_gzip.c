@@ -52,16 +52,16 @@ bool metric_accepts_gzip(const char *accept_encoding)
     return gzip_q >= 0 ? gzip_q > 0 : any_q > 0;
 }
 
-int metric_gzip(const char *data, size_t len, struct mbuf *out)
+int metric_gzip(const char *data, size_t len, strbuf *out)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     /* 15 + 16: gzip wrapper; level 1: a scrape is latency-bound, exposition text compresses well */
     if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return -1;
-    mbuf_reset(out);
+    sb_reset(out);
     size_t bound = deflateBound(&zs, (uLong)len);
-    if (len > UINT32_MAX || !mbuf_reserve(out, bound)) {
+    if (len > UINT32_MAX || !sb_reserve(out, bound)) {
         deflateEnd(&zs);
         return -1;
     }
@@ -71,6 +71,7 @@ int metric_gzip(const char *data, size_t len, struct mbuf *out)
     zs.avail_out = (uInt)bound;
     int rc = deflate(&zs, Z_FINISH);
     out->len = zs.total_out;
+    out->data[out->len] = '\0';
     deflateEnd(&zs);
     return rc == Z_STREAM_END ? 0 : -1;
 }

@@ -1,14 +1,15 @@
 #include "obs/metrics.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "obs/exposition.h"
-#include "obs/metrics_buf.h"
 #include "obs/metrics_internal.h"
+#include "util/strbuf.h"
 #include "util/utf8.h"
 
 /* ---- names and escaping ---- */
@@ -37,7 +38,7 @@ static bool ends_with(const char *s, const char *suffix)
  * Escapes s into b: backslash and newline always, double quote when `quote` (label values in
  * both formats, HELP in OpenMetrics). Ill-formed UTF-8 becomes U+FFFD so parsers accept it.
  */
-void metric_escape(struct mbuf *b, const char *s, bool quote)
+void metric_escape(strbuf *b, const char *s, bool quote)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s);
@@ -45,31 +46,31 @@ void metric_escape(struct mbuf *b, const char *s, bool quote)
         size_t run = 0;
         while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '\\' && p[run] != '"')
             run++;
-        mbuf_put(b, (const char *)p, run);
+        sb_append(b, (const char *)p, run);
         p += run;
         n -= run;
         if (!n)
             break;
         if (*p == '\\') {
-            mbuf_put(b, "\\\\", 2);
+            sb_append(b, "\\\\", 2);
         } else if (*p == '\n') {
-            mbuf_put(b, "\\n", 2);
+            sb_append(b, "\\n", 2);
         } else if (*p == '"') {
             if (quote)
-                mbuf_put(b, "\\\"", 2);
+                sb_append(b, "\\\"", 2);
             else
-                mbuf_putc(b, '"');
+                sb_putc(b, '"');
         } else if (*p < 0x80) {
-            mbuf_putc(b, (char)*p); /* other control bytes are legal in both formats */
+            sb_putc(b, (char)*p); /* other control bytes are legal in both formats */
         } else {
             size_t len = utf8_valid_len(p, n);
             if (len) {
-                mbuf_put(b, (const char *)p, len);
+                sb_append(b, (const char *)p, len);
                 p += len;
                 n -= len;
                 continue;
             }
-            mbuf_put(b, "\xEF\xBF\xBD", 3);
+            sb_append(b, "\xEF\xBF\xBD", 3);
         }
         p++;
         n--;
@@ -78,14 +79,15 @@ void metric_escape(struct mbuf *b, const char *s, bool quote)
 
 static char *escaped_dup(const char *s, bool quote)
 {
-    struct mbuf b = {0};
+    strbuf b;
+    sb_init(&b, 0);
+    sb_append(&b, "", 0); /* allocates even for an empty text */
     metric_escape(&b, s, quote);
-    mbuf_putc(&b, '\0');
-    if (b.oom) {
-        mbuf_free(&b);
+    if (!sb_ok(&b)) {
+        sb_free(&b);
         return NULL;
     }
-    return b.data;
+    return sb_detach(&b, NULL);
 }
 
 /* ---- registry ---- */
@@ -117,6 +119,7 @@ static void free_family(struct metric_family *f)
     for (size_t i = 0; i < f->n_series; i++) {
         free(f->series[i]->ex);
         free(f->series[i]->cb);
+        free(f->series[i]->hist);
         free(f->series[i]);
     }
     free(f->series);
@@ -126,11 +129,10 @@ static void free_family(struct metric_family *f)
         free_bound(f->bound[i]);
     }
     if (f->le)
-        for (size_t i = 0; i <= f->hot.n_bounds; i++)
+        for (size_t i = 0; i <= f->n_bounds; i++)
             free(f->le[i]);
     free(f->le);
     free(f->bounds);
-    free(f->kinds);
     free(f->name);
     free(f->om_name);
     free(f->help_text);
@@ -200,15 +202,12 @@ static int setup_histogram(struct metric_family *f, const struct metric_family_o
         if (!isfinite(o->buckets[i]) || (i && o->buckets[i] <= o->buckets[i - 1]))
             FAIL("%s: buckets must be finite and strictly increasing", o->name);
     size_t n = o->n_buckets;
-    f->bounds = malloc((n + 1) * sizeof *f->bounds); /* + an +Inf pad for pairwise compares */
+    f->bounds = malloc(n * sizeof *f->bounds);
     f->le = calloc(n + 1, sizeof *f->le);
-    f->kinds = malloc(n + 2);
-    if (!f->bounds || !f->le || !f->kinds)
+    if (!f->bounds || !f->le)
         FAIL("out of memory");
     memcpy(f->bounds, o->buckets, n * sizeof *f->bounds);
-    f->bounds[n] = INFINITY;
-    f->hot.bounds = f->bounds;
-    f->hot.n_bounds = (uint32_t)n;
+    f->n_bounds = (uint32_t)n;
     for (size_t i = 0; i <= n; i++) {
         char tmp[METRIC_DOUBLE_MAX];
         if (i < n)
@@ -218,8 +217,6 @@ static int setup_histogram(struct metric_family *f, const struct metric_family_o
         if (!(f->le[i] = strdup(tmp)))
             FAIL("out of memory");
     }
-    f->kinds[0] = MSHARD_F64;
-    memset(f->kinds + 1, MSHARD_U64, n + 1);
     return 0;
 fail:
     return -1;
@@ -381,47 +378,43 @@ static struct metric *new_series(struct metric_family *f, const char *labels, si
     m->labels_len = (uint16_t)len;
     if (len)
         memcpy(m->labels, labels, len);
-    m->off = MSHARD_NO_SPACE;
-    size_t n_ex = 0;
-    if (f->type == METRIC_COUNTER) {
-        static const uint8_t kinds[2] = {MSHARD_U64, MSHARD_F64};
-        m->off = mshard_alloc(2, kinds);
-        n_ex = 1;
-    } else if (f->type == METRIC_HISTOGRAM) {
-        uint8_t kinds[METRIC_MAX_BUCKETS + 3];
-        kinds[0] = MSHARD_SEQ;
-        memcpy(kinds + 1, f->kinds, f->hot.n_bounds + 2);
-        m->off = mshard_alloc(f->hot.n_bounds + 3, kinds);
-        n_ex = f->hot.n_bounds + 1;
+    size_t n_ex = f->type == METRIC_COUNTER ? 1 : f->n_bounds + 1;
+    if (f->type == METRIC_HISTOGRAM) {
+        m->hist = calloc(1, sizeof *m->hist + 2 * (f->n_bounds + 3) * sizeof m->hist->half[0]);
+        if (!m->hist)
+            goto fail;
+        m->hist->bounds = f->bounds;
+        m->hist->n_bounds = f->n_bounds;
     }
-    if ((f->type != METRIC_GAUGE && m->off == MSHARD_NO_SPACE) ||
-        (f->exemplars && !(m->ex = calloc(n_ex, sizeof *m->ex)))) {
-        free(m);
-        return NULL;
-    }
+    if (f->exemplars && !(m->ex = calloc(n_ex, sizeof *m->ex)))
+        goto fail;
     size_t h = hash_str(labels, len) & (f->hash_cap - 1);
     m->hash_next = f->hash[h];
     f->hash[h] = m;
     f->series[f->n_series++] = m;
     return m;
+fail:
+    free(m->hist);
+    free(m);
+    return NULL;
 }
 
 static struct metric *get_locked(struct metric_family *f, const char *const *values)
 {
-    char stack[256];
-    struct mbuf b = MBUF_ON(stack);
+    strbuf b;
+    sb_init(&b, 0);
     struct metric *m = NULL;
     for (size_t i = 0; i < f->n_labels; i++) {
         if (!values || !values[i])
             goto out;
         if (i)
-            mbuf_putc(&b, ',');
-        mbuf_puts(&b, f->label_names[i]);
-        mbuf_put(&b, "=\"", 2);
+            sb_putc(&b, ',');
+        sb_puts(&b, f->label_names[i]);
+        sb_append(&b, "=\"", 2);
         metric_escape(&b, bounded_value(f->bound[i], values[i]), true);
-        mbuf_putc(&b, '"');
+        sb_putc(&b, '"');
     }
-    if (b.oom)
+    if (!sb_ok(&b))
         goto out;
     if (f->hash_cap) {
         size_t h = hash_str(b.data, b.len) & (f->hash_cap - 1);
@@ -431,7 +424,7 @@ static struct metric *get_locked(struct metric_family *f, const char *const *val
     }
     m = new_series(f, b.data, b.len);
 out:
-    mbuf_free(&b);
+    sb_free(&b);
     return m;
 }
 
@@ -498,20 +491,14 @@ void metric_exemplar_record_at(struct metric_exemplar *e, const char *trace_id, 
 {
     if (!valid_trace_id(trace_id))
         return;
-    uint64_t s = atomic_load_explicit(&e->seq, memory_order_relaxed);
-    /* A concurrent writer owns the slot: drop this exemplar rather than wait. */
-    if ((s & 1) || !atomic_compare_exchange_strong_explicit(
-                       &e->seq, &s, s + 1, memory_order_relaxed, memory_order_relaxed))
+    /* Someone else holds the slot: drop this exemplar rather than wait. */
+    if (atomic_exchange_explicit(&e->busy, true, memory_order_acquire))
         return;
-    atomic_thread_fence(memory_order_release);
-    for (int i = 0; i < METRIC_TRACE_ID_LEN / 8; i++) {
-        uint64_t w;
-        memcpy(&w, trace_id + 8 * i, 8);
-        atomic_store_explicit(&e->id[i], w, memory_order_relaxed);
-    }
-    atomic_store_explicit(&e->value, mshard_d2u(value), memory_order_relaxed);
-    atomic_store_explicit(&e->ts, mshard_d2u(ts), memory_order_relaxed);
-    atomic_store_explicit(&e->seq, s + 2, memory_order_release);
+    memcpy(e->id, trace_id, METRIC_TRACE_ID_LEN);
+    e->value = value;
+    e->ts = ts;
+    e->set = true;
+    atomic_store_explicit(&e->busy, false, memory_order_release);
 }
 
 bool metric_exemplar_read(const struct metric_exemplar *e, char id[METRIC_TRACE_ID_LEN + 1],
@@ -519,24 +506,19 @@ bool metric_exemplar_read(const struct metric_exemplar *e, char id[METRIC_TRACE_
 {
     struct metric_exemplar *w = (struct metric_exemplar *)e;
     for (int tries = 0; tries < 100; tries++) {
-        uint64_t s1 = atomic_load_explicit(&w->seq, memory_order_acquire);
-        if (s1 == 0)
-            return false;
-        if (s1 & 1)
+        if (atomic_exchange_explicit(&w->busy, true, memory_order_acquire)) {
+            sched_yield(); /* a writer holds it for a few stores, unless it was preempted */
             continue;
-        uint64_t words[METRIC_TRACE_ID_LEN / 8];
-        for (int i = 0; i < METRIC_TRACE_ID_LEN / 8; i++)
-            words[i] = atomic_load_explicit(&w->id[i], memory_order_relaxed);
-        uint64_t v = atomic_load_explicit(&w->value, memory_order_relaxed);
-        uint64_t t = atomic_load_explicit(&w->ts, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&w->seq, memory_order_relaxed) != s1)
-            continue;
-        memcpy(id, words, METRIC_TRACE_ID_LEN);
-        id[METRIC_TRACE_ID_LEN] = '\0';
-        *value = mshard_u2d(v);
-        *ts = mshard_u2d(t);
-        return true;
+        }
+        bool set = w->set;
+        if (set) {
+            memcpy(id, w->id, METRIC_TRACE_ID_LEN);
+            id[METRIC_TRACE_ID_LEN] = '\0';
+            *value = w->value;
+            *ts = w->ts;
+        }
+        atomic_store_explicit(&w->busy, false, memory_order_release);
+        return set;
     }
     return false;
 }

@@ -2,16 +2,20 @@
 #define KRONOS_OBS_METRICS_H
 
 /*
- * A Prometheus metrics library.
+ * A Prometheus metrics library, in the shape of client_golang.
  *
  * A registry holds families (counter, gauge, histogram) with fixed label names. A series
  * (`struct metric`) is looked up once with metric_family_get() (cold path: locks, allocates)
- * and kept as a handle; recording through a handle is lock-free and allocation-free:
- *   - counters and histograms write into per-thread storage (metrics_shard.h), summed at scrape;
- *     a histogram's per-thread words sit behind a seqlock so a scrape never sees it torn;
- *   - gauges are one atomic double (set/add), or a callback read at scrape time;
- *   - exemplars (latest trace id per counter / histogram bucket) sit in small seqlocked slots;
- *     a writer that finds a slot busy skips it rather than wait.
+ * and kept as a handle; recording through a handle takes no lock and allocates nothing, it only
+ * does atomic operations on the series' own words:
+ *   - a counter is two atomics: whole increments (an integer add) and other amounts (a double
+ *     added with compare-and-swap); a gauge is one atomic double (set/add), or a callback read at
+ *     scrape time;
+ *   - a histogram keeps two halves of {count, sum, buckets}; writers add to the hot one, a scrape
+ *     swaps hot and cold, waits for writers still in the cold one, reads it and folds it into
+ *     the new hot one, so every scrape sees whole observations (client_golang's hot/cold swap);
+ *   - exemplars (latest trace id per counter / histogram bucket) sit in small slots guarded by a
+ *     busy flag: a writer that finds a slot busy skips it rather than wait.
  * Handles stay valid until the registry is destroyed. Rendering lives in exposition.h.
  */
 
@@ -19,12 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "obs/metrics_shard.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include <string.h>
 
 enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 
@@ -54,11 +53,14 @@ struct metric_family_opts {
     size_t n_bounds;
 };
 
+/* The latest exemplar of a counter or histogram bucket. Fields are read and written only by the
+ * thread that set `busy`. */
 struct metric_exemplar {
-    _Atomic uint64_t seq; /* odd while written; 0: never written */
-    _Atomic uint64_t id[METRIC_TRACE_ID_LEN / 8];
-    _Atomic uint64_t value; /* double bits */
-    _Atomic uint64_t ts;    /* double bits, epoch seconds */
+    atomic_bool busy;
+    bool set;
+    char id[METRIC_TRACE_ID_LEN];
+    double value;
+    double ts; /* epoch seconds */
 };
 
 typedef double (*metric_callback_fn)(void *arg);
@@ -66,23 +68,29 @@ typedef double (*metric_callback_fn)(void *arg);
 struct metric_family;
 struct metric_registry;
 
+/*
+ * A histogram series' words. Each half is [count][sum][bucket 0 .. n_bounds (+Inf)], buckets not
+ * cumulative, sum as double bits; count is the observations completed in that half.
+ */
+struct metric_hist {
+    const double *bounds; /* the family's upper bounds */
+    uint32_t n_bounds;
+    _Atomic uint64_t started; /* bit 63: the hot half; bits 0-62: observations begun */
+    _Atomic uint64_t half[];  /* 2 * (n_bounds + 3) words */
+};
+
 /* A series. Fields are private to the library; use the functions below. */
 struct metric {
     struct metric_family *fam;
-    uint32_t off;           /* counter/histogram: per-thread storage offset */
     uint16_t labels_len;    /* length of the rendered label pairs */
     bool hidden;            /* replaced info series: kept alive, not rendered */
-    _Atomic uint64_t gauge; /* gauge value, double bits */
+    _Atomic uint64_t value; /* counter: sum of whole increments; gauge: double bits */
+    _Atomic uint64_t frac;  /* counter: sum of the other amounts, double bits */
+    struct metric_hist *hist;
     struct metric_exemplar *ex;
     struct metric_callback *cb;
     struct metric *hash_next;
     char labels[]; /* `a="x",b="y"`, escaped, NUL-terminated */
-};
-
-/* Hot-path helpers need these two fields; the rest of the family is private. */
-struct metric_family_hot {
-    const double *bounds;
-    uint32_t n_bounds;
 };
 
 struct metric_registry *metric_registry_new(void);
@@ -124,26 +132,45 @@ void metric_exemplar_record(struct metric_exemplar *e, const char *trace_id, dou
 void metric_exemplar_record_at(struct metric_exemplar *e, const char *trace_id, double value,
                                double ts);
 
-/* Hot path. Recording never fails: without memory for per-thread storage a value is dropped. */
+/* Hot path. */
 
-/*
- * Per-thread counter words: [integer part][fractional adds]. Whole increments take the integer
- * word: a plain add, shorter than a floating-point add in a tight loop, and exact past 2^53 sums.
- */
+static inline double metric_u2d(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static inline uint64_t metric_d2u(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+/* Adds v to a double kept as bits in an atomic word. */
+static inline void metric_atomic_add_f64(_Atomic uint64_t *w, double v)
+{
+    uint64_t cur = atomic_load_explicit(w, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(w, &cur, metric_d2u(metric_u2d(cur) + v),
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
+/* Whole amounts take the integer word: one atomic add, exact past 2^53 sums. */
 static inline void metric_counter_add(struct metric *m, double v)
 {
     if (!(v > 0))
         return;
-    mshard_word *w = mshard_slot(m->off);
     if (v < 9007199254740992.0 && v == (double)(uint64_t)v)
-        mshard_add_u64(&w[0], (uint64_t)v);
+        atomic_fetch_add_explicit(&m->value, (uint64_t)v, memory_order_relaxed);
     else
-        mshard_add_f64(&w[1], v);
+        metric_atomic_add_f64(&m->frac, v);
 }
 
 static inline void metric_counter_inc(struct metric *m)
 {
-    mshard_add_u64(mshard_slot(m->off), 1);
+    atomic_fetch_add_explicit(&m->value, 1, memory_order_relaxed);
 }
 
 /* Adds and, when trace_id is a valid trace id, records the exemplar {trace_id} v. */
@@ -164,15 +191,12 @@ static inline void metric_counter_add_exemplar_at(struct metric *m, double v, co
 
 static inline void metric_gauge_set(struct metric *m, double v)
 {
-    atomic_store_explicit(&m->gauge, mshard_d2u(v), memory_order_relaxed);
+    atomic_store_explicit(&m->value, metric_d2u(v), memory_order_relaxed);
 }
 
 static inline void metric_gauge_add(struct metric *m, double v)
 {
-    uint64_t cur = atomic_load_explicit(&m->gauge, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&m->gauge, &cur, mshard_d2u(mshard_u2d(cur) + v),
-                                                  memory_order_relaxed, memory_order_relaxed)) {
-    }
+    metric_atomic_add_f64(&m->value, v);
 }
 
 static inline void metric_gauge_inc(struct metric *m)
@@ -187,52 +211,38 @@ static inline void metric_gauge_dec(struct metric *m)
 
 static inline double metric_gauge_get(const struct metric *m)
 {
-    return mshard_u2d(atomic_load_explicit(&m->gauge, memory_order_relaxed));
+    return metric_u2d(atomic_load_explicit(&m->value, memory_order_relaxed));
+}
+
+/* Index of the first bucket whose upper bound is >= v; n (the +Inf bucket) if none or v is NaN. */
+static inline uint32_t metric_bucket_index(const double *b, uint32_t n, double v)
+{
+    uint32_t i = 0;
+    while (i < n && !(v <= b[i]))
+        i++;
+    return i;
+}
+
+/* Half `which` (0 or 1) of a histogram: [count][sum][buckets]. */
+static inline _Atomic uint64_t *metric_hist_half(struct metric_hist *h, uint64_t which)
+{
+    return h->half + which * (h->n_bounds + 3);
 }
 
 /*
- * Index of the first bucket whose upper bound is >= v; n (the +Inf bucket) if none or v is NaN.
- * The bucket's counter address depends on this index, and the next observation's load waits for
- * it, so latency matters more than work: count the bounds below v with independent compares
- * (two per SSE2 instruction) rather than search. b must hold a multiple of two bounds, padded
- * with +Inf (the family does that).
+ * Begins in the hot half (the acquire pairs with the scrape's swap, so the half was reset before
+ * we write to it), adds, then completes: the release on count hands the bucket and sum to the
+ * scrape that waits for this half's count.
  */
-static inline uint32_t metric_bucket_index(const double *b, uint32_t n, double v)
-{
-#if defined(__SSE2__)
-    __m128d x = _mm_set1_pd(v);
-    __m128i a0 = _mm_setzero_si128(), a1 = _mm_setzero_si128(); /* two chains: shorter latency */
-    uint32_t k = 0;
-    for (; k + 2 < n; k += 4) {
-        a0 = _mm_sub_epi64(a0, _mm_castpd_si128(_mm_cmpnle_pd(x, _mm_loadu_pd(b + k))));
-        a1 = _mm_sub_epi64(a1, _mm_castpd_si128(_mm_cmpnle_pd(x, _mm_loadu_pd(b + k + 2))));
-    }
-    if (k < n)
-        a0 = _mm_sub_epi64(a0, _mm_castpd_si128(_mm_cmpnle_pd(x, _mm_loadu_pd(b + k))));
-    __m128i acc = _mm_add_epi64(a0, a1);
-    uint64_t i = (uint64_t)_mm_cvtsi128_si64(acc) +
-                 (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc));
-    return i < n ? (uint32_t)i : n;
-#else
-    uint32_t i = 0;
-    for (uint32_t k = 0; k < n; k++)
-        i += !(v <= b[k]);
-    return i;
-#endif
-}
-
-/* Per-thread histogram words: [seq][sum][bucket 0 .. bucket n_bounds (+Inf)], non-cumulative. */
 static inline uint32_t metric_histogram_observe_at(struct metric *m, double v)
 {
-    const struct metric_family_hot *h = (const struct metric_family_hot *)m->fam;
+    struct metric_hist *h = m->hist;
     uint32_t i = metric_bucket_index(h->bounds, h->n_bounds, v);
-    mshard_word *w = mshard_slot(m->off);
-    uint64_t seq = atomic_load_explicit(&w[0], memory_order_relaxed);
-    atomic_store_explicit(&w[0], seq + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    mshard_add_f64(&w[1], v);
-    mshard_add_u64(&w[2 + i], 1);
-    atomic_store_explicit(&w[0], seq + 2, memory_order_release);
+    uint64_t n = atomic_fetch_add_explicit(&h->started, 1, memory_order_acquire);
+    _Atomic uint64_t *hot = metric_hist_half(h, n >> 63);
+    atomic_fetch_add_explicit(&hot[2 + i], 1, memory_order_relaxed);
+    metric_atomic_add_f64(&hot[1], v);
+    atomic_fetch_add_explicit(&hot[0], 1, memory_order_release);
     return i;
 }
 

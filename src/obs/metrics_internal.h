@@ -4,6 +4,7 @@
 /* Registry and family internals shared by metrics.c and exposition.c only. */
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "obs/metrics.h"
 
@@ -22,7 +23,6 @@ struct metric_bound_rt {
 };
 
 struct metric_family {
-    struct metric_family_hot hot; /* first: the inline observe path casts to it */
     struct metric_registry *reg;
     enum metric_type type;
     char *name;       /* as registered */
@@ -33,9 +33,9 @@ struct metric_family {
     size_t n_labels;
     char *label_names[METRIC_MAX_LABELS];
     struct metric_bound_rt *bound[METRIC_MAX_LABELS];
-    double *bounds;
-    char **le;      /* rendered upper bounds, "+Inf" last */
-    uint8_t *kinds; /* histogram word kinds after the seq word */
+    double *bounds; /* histogram upper bounds */
+    uint32_t n_bounds;
+    char **le; /* rendered upper bounds, "+Inf" last */
     bool exemplars;
     struct metric **hash;
     size_t hash_cap;
@@ -56,7 +56,7 @@ struct metric_registry {
     size_t n_collect;
 };
 
-/* Copies an exemplar consistently; false if never written or kept busy by writers. */
+/* Copies an exemplar; false if never written or kept busy by writers. */
 bool metric_exemplar_read(const struct metric_exemplar *e, char id[METRIC_TRACE_ID_LEN + 1],
                           double *value, double *ts);
 

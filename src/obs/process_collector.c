@@ -14,12 +14,12 @@ static _Atomic uint64_t g_value[P_COUNT];
 
 static void store(int i, double v)
 {
-    atomic_store_explicit(&g_value[i], mshard_d2u(v), memory_order_relaxed);
+    atomic_store_explicit(&g_value[i], metric_d2u(v), memory_order_relaxed);
 }
 
 static double read_value(void *arg)
 {
-    return mshard_u2d(atomic_load_explicit(&g_value[(int)(intptr_t)arg], memory_order_relaxed));
+    return metric_u2d(atomic_load_explicit(&g_value[(int)(intptr_t)arg], memory_order_relaxed));
 }
 
 static double boot_time(void)

@@ -425,7 +425,7 @@ void service_metrics_shutdown(void)
     g_sm = NULL;
 }
 
-int service_metrics_render(enum metric_format fmt, struct mbuf *out)
+int service_metrics_render(enum metric_format fmt, strbuf *out)
 {
     return g_sm ? metric_registry_render(g_sm->reg, fmt, out) : -1;
 }

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "obs/exposition.h"
-#include "obs/metrics_buf.h"
+#include "util/strbuf.h"
 
 enum sm_route {
     SM_ROUTE_ROOT,
@@ -71,7 +71,7 @@ int service_metrics_init(const char *const *containers, size_t n_containers, cha
 void service_metrics_shutdown(void);
 
 /* Renders the exposition (uncompressed) into out. 0, or -1 when out of memory / not initialised. */
-int service_metrics_render(enum metric_format fmt, struct mbuf *out);
+int service_metrics_render(enum metric_format fmt, strbuf *out);
 
 /* trace_id: 32 lowercase hex digits or NULL; becomes the exemplar in OpenMetrics. */
 void sm_request_done(enum sm_route route, enum sm_status status, double seconds,

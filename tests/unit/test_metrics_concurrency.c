@@ -91,21 +91,20 @@ static void check_scrape(const char *t, double *last_count, double *last_counter
 static void *scraper(void *arg)
 {
     struct scrape_stats *st = arg;
-    struct mbuf b = {0};
+    strbuf b = {0};
     double last_count = 0, last_counter = 0;
     while (!atomic_load(&g_done)) {
-        mbuf_reset(&b);
+        sb_reset(&b);
         enum metric_format fmt = (st->scrapes & 1) ? METRIC_FMT_OPENMETRICS : METRIC_FMT_TEXT;
         if (metric_registry_render(g_reg, fmt, &b) != 0)
             break;
-        mbuf_putc(&b, '\0');
         check_scrape(b.data, &last_count, &last_counter, st);
         if (fmt == METRIC_FMT_OPENMETRICS && strstr(b.data, "# {trace_id=\"") &&
             !strstr(b.data, "# {trace_id=\"0000000000000000000000000000000") && !st->failure[0])
             snprintf(st->failure, sizeof st->failure, "malformed exemplar");
         st->scrapes++;
     }
-    mbuf_free(&b);
+    sb_free(&b);
     return NULL;
 }
 
@@ -145,16 +144,15 @@ static void hammer_while_scraping(void **state)
     assert_true(st.scrapes > 0);
     print_message("%u consistent scrapes\n", st.scrapes);
 
-    struct mbuf b = {0};
+    strbuf b = {0};
     assert_int_equal(metric_registry_render(g_reg, METRIC_FMT_OPENMETRICS, &b), 0);
-    mbuf_putc(&b, '\0');
     double total = (double)WAVES * WRITERS * ITERS;
     assert_true(value_of(b.data, "c_total") == total);
     assert_true(value_of(b.data, "h_seconds_count") == total);
     assert_true(value_of(b.data, "h_seconds_bucket{le=\"0.5\"}") == total / 2);
     assert_true(value_of(b.data, "h_seconds_sum") == total / 2 * 0.5 + total / 2 * 2);
     assert_non_null(strstr(b.data, "# {trace_id=\"0000000000000000000000000000000"));
-    mbuf_free(&b);
+    sb_free(&b);
     metric_registry_free(g_reg);
 }
 
@@ -195,10 +193,10 @@ static void create_series_while_scraping(void **state)
     pthread_t th[CREATORS];
     for (uintptr_t i = 0; i < CREATORS; i++)
         assert_int_equal(pthread_create(&th[i], NULL, creator, (void *)i), 0);
-    struct mbuf b = {0};
+    strbuf b = {0};
     unsigned scrapes = 0;
     for (; scrapes < 200; scrapes++) {
-        mbuf_reset(&b);
+        sb_reset(&b);
         assert_int_equal(metric_registry_render(g_reg, METRIC_FMT_TEXT, &b), 0);
     }
     for (int i = 0; i < CREATORS; i++) {
@@ -206,16 +204,15 @@ static void create_series_while_scraping(void **state)
         pthread_join(th[i], &rc);
         assert_null(rc);
     }
-    mbuf_reset(&b);
+    sb_reset(&b);
     assert_int_equal(metric_registry_render(g_reg, METRIC_FMT_TEXT, &b), 0);
-    mbuf_putc(&b, '\0');
     size_t lines = 0;
     for (const char *p = b.data; (p = strstr(p, "made_total{")); p++)
         lines++;
     assert_int_equal(lines, SERIES_PER_CREATOR); /* one series per value, whoever created it */
     assert_true(value_of(b.data, "made_total{id=\"s0\"}") == 3);
     assert_true(value_of(b.data, "made_total{id=\"s1999\"}") == 3);
-    mbuf_free(&b);
+    sb_free(&b);
     metric_registry_free(g_reg);
 }
 

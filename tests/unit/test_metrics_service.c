@@ -21,9 +21,8 @@
 
 static char *render(enum metric_format fmt)
 {
-    struct mbuf b = {0};
+    strbuf b = {0};
     assert_int_equal(service_metrics_render(fmt, &b), 0);
-    mbuf_putc(&b, '\0');
     return b.data;
 }
 
@@ -322,9 +321,9 @@ static void recorders_are_noops_before_init(void **state)
     sm_request_done(SM_ROUTE_ROOT, SM_STATUS_SUCCESS, 1, 1, 1, TRACE);
     sm_security_event(SM_EVENT_BLOCKED, "x");
     sm_model_info("a", "b", "c", 1);
-    struct mbuf b = {0};
+    strbuf b = {0};
     assert_int_equal(service_metrics_render(METRIC_FMT_TEXT, &b), -1);
-    mbuf_free(&b);
+    sb_free(&b);
     assert_int_equal(setup(NULL), 0);
     char err[64];
     assert_int_equal(service_metrics_init(NULL, 0, err, sizeof err), -1);
