@@ -18,6 +18,7 @@
 #include "security/ratelimit.h"
 #include "util/json_escape.h"
 #include "version.h"
+#include "util/edit_distance.h"
 
 typedef enum kind {
     K_HOST,
@@ -589,31 +590,6 @@ void config_free(config *c)
             *field = NULL;
         }
     }
-}
-
-/* Levenshtein distance, for "did you mean". */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t n = strlen(b), row[128];
-    if (n >= sizeof(row) / sizeof(row[0]))
-        return SIZE_MAX;
-    for (size_t j = 0; j <= n; j++)
-        row[j] = j;
-    for (size_t i = 1; *a; a++, i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= n; j++) {
-            size_t up = row[j];
-            size_t best = diag + (*a != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[n];
 }
 
 void config_unknown_variables(char *const *envp, config_unknown_fn report, void *ctx)

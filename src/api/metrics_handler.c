@@ -2,6 +2,7 @@
 #include "api/handlers.h"
 #include "http/response.h"
 #include "obs/service_metrics.h"
+#include "util/gzip.h"
 
 http_result handle_metrics(http_request *r)
 {
@@ -16,10 +17,10 @@ http_result handle_metrics(http_request *r)
     }
     http_header_kv headers[] = {{"Vary", "Accept, Accept-Encoding"}, {"Content-Encoding", "gzip"}};
     size_t nheaders = 1;
-    if (metric_accepts_gzip(http_header(r, "Accept-Encoding"))) {
+    if (gzip_accepted(http_header(r, "Accept-Encoding"))) {
         strbuf z;
         sb_init(&z, 0);
-        if (metric_gzip(body.data, body.len, &z) == 0) {
+        if (gzip_compress(body.data, body.len, &z) == 0) {
             sb_free(&body);
             body = z;
             nheaders = 2;

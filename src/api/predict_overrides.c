@@ -1,5 +1,6 @@
 #include "api/predict_item.h"
 #include "api/predict_lax.h"
+#include "util/edit_distance.h"
 
 #include <limits.h>
 #include <math.h>
@@ -55,32 +56,6 @@ static int integer_override(const item_ctx *c, const json_t *ov, const char *nam
 static const char *const KNOWN[] = {"pred_len",     "temperature", "top_k",    "top_p",
                                     "sample_count", "seed",        "quantiles"};
 #define N_KNOWN (sizeof KNOWN / sizeof KNOWN[0])
-
-/* Levenshtein distance of two short keys (longer ones count as far apart). */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return SIZE_MAX;
-    size_t row[64];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
 
 /* Unknown keys stay ignored, as pydantic ignores them, but the answer names them so a misspelt
  * override ("sample_cnt") no longer does nothing silently. */

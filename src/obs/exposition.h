@@ -26,15 +26,6 @@ enum metric_format metric_negotiate(const char *accept, const char **content_typ
 /* Appends the whole registry to out. 0 on success, -1 when out of memory (or past out's limit). */
 int metric_registry_render(struct metric_registry *r, enum metric_format fmt, strbuf *out);
 
-/*
- * Whether an Accept-Encoding header allows gzip: "gzip" or "x-gzip" with q > 0, or else "*" with
- * q > 0 (an explicit gzip;q=0 wins over *). NULL or empty: no.
- */
-bool metric_accepts_gzip(const char *accept_encoding);
-
-/* Gzips data into out (replacing its contents). 0, or -1 when out of memory. */
-int metric_gzip(const char *data, size_t len, strbuf *out);
-
 #define METRIC_DOUBLE_MAX 32
 
 /*
