@@ -25,10 +25,12 @@ void predict_observe_input(http_request *r, const predict_request *req)
         snprintf(r->predict.series_id, sizeof(r->predict.series_id), "%s", req->items[0].series_id);
 }
 
-/* The fields every prediction log line carries (SPEC §4); never candle values. */
-static void log_prediction_fields(log_line *l, const http_request *r)
+/* The fields every prediction log line carries (SPEC §4); never candle values. endpoint is the
+ * route path, as the FastAPI service logged it. */
+static void log_prediction_fields(log_line *l, const http_request *r, bool batch)
 {
     log_str(l, "request_id", r->request_id);
+    log_str(l, "endpoint", sm_endpoint_names[endpoint_of(batch)]);
     log_str(l, "trace_id", r->trace.trace_id);
     log_str(l, "container", r->identity);
     if (r->predict.series_id[0])
@@ -76,7 +78,7 @@ void predict_observe_outcome(http_request *r, const predict_request *req, const 
     log_line l;
     if (!log_begin(&l, o == SCHED_CANCELLED ? LOG_WARNING : LOG_ERROR, "kronosd.predict", message))
         return;
-    log_prediction_fields(&l, r);
+    log_prediction_fields(&l, r, batch);
     log_str(&l, "status", r->predict.status);
     if (o == SCHED_TIMEOUT)
         log_double(&l, "timeout_seconds", r->app->cfg->inference_timeout);
@@ -96,7 +98,7 @@ void predict_observe_output(http_request *r, const predict_request *req,
     if (!log_begin(&l, LOG_INFO, "kronosd.predict",
                    batch ? "batch prediction completed" : "single prediction completed"))
         return;
-    log_prediction_fields(&l, r);
+    log_prediction_fields(&l, r, batch);
     log_str(&l, "status", "success");
     log_uint(&l, "ohlc_adjusted", stats->ohlc_adjusted);
     log_uint(&l, "volume_clamped", stats->volume_clamped);
