@@ -4,7 +4,7 @@
 #        scripts/install-deps.sh --list MODE   prints the packages MODE adds on top of `run`
 set -euo pipefail
 run_pkgs=(build-essential cmake pkg-config libjansson-dev zlib1g-dev libopenblas-dev curl)
-test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2)
+test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager prometheus-blackbox-exporter clang-format git iproute2)
 bench_pkgs=(prometheus-cpp-dev g++)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
