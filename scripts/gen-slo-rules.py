@@ -24,6 +24,15 @@ PROMETHEUS_RULE = os.path.join(ROOT, "monitoring/kubernetes/kronos-prometheusrul
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # The values of kronos_requests_total's status label (SPEC §3).
 STATUSES = ("success", "invalid", "rate_limited", "unavailable", "timeout", "cancelled", "error")
+# Bucket boundaries of kronosd's latency histograms (SPEC §3). A latency threshold between two
+# boundaries matches no `le` series: the SLI would count nothing as good and its alerts never fire.
+_INFERENCE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
+BUCKETS = {
+    "kronos_request_duration_seconds": (0.005,) + _INFERENCE_BUCKETS,
+    "kronos_model_inference_seconds": _INFERENCE_BUCKETS,
+    "kronos_queue_wait_seconds": _INFERENCE_BUCKETS,
+}
+BUDGET_WINDOW = "30d"
 
 
 class SpecError(Exception):
@@ -55,7 +64,7 @@ def status_matches(template):
 def check_statuses(name, slo):
     """A status kronosd never emits would silently match nothing (an old spec's `rejected`, say)."""
     positive = {}
-    for key in ("total", "errors", "good"):
+    for key in ("total", "errors"):
         for op, values in status_matches(slo.get(key, "")):
             for v in values:
                 if v not in STATUSES:
@@ -68,6 +77,20 @@ def check_statuses(name, slo):
     bad, total = positive.get("errors"), positive.get("total")
     if bad is not None and total is not None and not bad <= total:
         raise SpecError(f"slo {name}: errors count statuses the total leaves out: {sorted(bad - total)}")
+
+
+def check_threshold(name, slo):
+    histogram = slo.get("histogram")
+    if histogram not in BUCKETS:
+        raise SpecError(f"slo {name}: histogram {histogram!r} is not a latency histogram of kronosd "
+                        f"({', '.join(BUCKETS)})")
+    threshold = slo.get("threshold_seconds")
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        raise SpecError(f"slo {name}: threshold_seconds must be a number")
+    if not any(abs(threshold - b) < 1e-12 for b in BUCKETS[histogram]):
+        raise SpecError(f"slo {name}: threshold_seconds {threshold:g} is not a bucket boundary of "
+                        f"{histogram}, so no `le` series matches it and the SLI would never count a "
+                        f"request as good or bad; use one of {', '.join(f'{b:g}' for b in BUCKETS[histogram])}")
 
 
 def camel(name):
@@ -103,11 +126,17 @@ def validate(spec):
         objective = slo.get("objective")
         if not isinstance(objective, (int, float)) or not 0 < objective < 1:
             raise SpecError(f"slo {name}: objective must be in (0, 1)")
-        if ("errors" in slo) == ("good" in slo):
-            raise SpecError(f"slo {name}: give exactly one of errors / good")
+        if "total" not in slo:
+            raise SpecError(f"slo {name}: total missing")
+        kind = slo.get("kind")
+        if kind == "ratio":
+            if "errors" not in slo:
+                raise SpecError(f"slo {name}: a ratio SLO needs errors")
+        elif kind == "latency":
+            check_threshold(name, slo)
+        else:
+            raise SpecError(f"slo {name}: kind must be ratio or latency, not {kind!r}")
         check_statuses(name, slo)
-        if "good" in slo and "%(le)s" in slo["good"] and "threshold_seconds" not in slo:
-            raise SpecError(f"slo {name}: good uses %(le)s but threshold_seconds is missing")
     for tier in spec["burn_rates"]:
         if seconds(tier["short"]) >= seconds(tier["long"]):
             raise SpecError(f"burn rate {tier['factor']}: short window must be shorter than long")
@@ -115,47 +144,64 @@ def validate(spec):
             raise SpecError(f"burn rate {tier['factor']}: unknown severity {tier['severity']}")
 
 
+def bad_rate(spec, slo, by, window):
+    """Bad events per second of an SLO over a window, aggregated by `by`."""
+    fill = {"selector": spec["selector"]}
+    if slo["kind"] == "ratio":
+        return f"sum by ({by}) (rate({slo['errors'] % fill}[{window}]))"
+    series = f"{slo['histogram']}_%s{{{spec['selector']}, {slo['matchers']}%s}}"
+    return (f"(\n  sum by ({by}) (rate({series % ('count', '')}[{window}]))\n  -\n"
+            f"  sum by ({by}) (rate({series % ('bucket', ', le=~' + chr(34) + le_regex(slo['threshold_seconds']) + chr(34))}[{window}]))\n)")
+
+
 def slo_rules(spec):
     by = ", ".join(spec["aggregate_by"])
-    windows = sorted({w for t in spec["burn_rates"] for w in (t["long"], t["short"])}, key=seconds)
-    recording, alerts = [], []
+    windows = sorted({w for t in spec["burn_rates"] for w in (t["long"], t["short"])} | {"5m"}, key=seconds)
+    recording, alerts, budget_rules = [], [], []
     for slo in spec["slos"]:
-        fill = {"selector": spec["selector"]}
-        if "threshold_seconds" in slo:
-            fill["le"] = le_regex(slo["threshold_seconds"])
-        total = slo["total"] % fill
+        total = slo["total"] % {"selector": spec["selector"]}
         labels = {"slo": slo["name"]}
         budget = round(1 - slo["objective"], 10)
+        sel = f'{{slo="{slo["name"]}"}}'
         for w in windows:
             recording.append({"record": f"kronos:slo_requests:rate{w}",
                               "expr": f"sum by ({by}) (rate({total}[{w}]))", "labels": dict(labels)})
-            if "errors" in slo:
-                ratio = (f"sum by ({by}) (rate({slo['errors'] % fill}[{w}]))\n"
-                         f"/\nsum by ({by}) (rate({total}[{w}]))\n")
-            else:
-                ratio = (f"1 - (\n  sum by ({by}) (rate({slo['good'] % fill}[{w}]))\n"
-                         f"  /\n  sum by ({by}) (rate({total}[{w}]))\n)\n")
-            recording.append({"record": f"kronos:slo_errors:ratio_rate{w}", "expr": ratio,
+            if w == "5m":
+                recording.append({"record": "kronos:slo_bad:rate5m", "expr": bad_rate(spec, slo, by, w),
+                                  "labels": dict(labels)})
+            recording.append({"record": f"kronos:slo_errors:ratio_rate{w}",
+                              "expr": f"{bad_rate(spec, slo, by, w)}\n/\nsum by ({by}) (rate({total}[{w}]))\n",
                               "labels": dict(labels)})
             recording.append({"record": f"kronos:slo_burn:rate{w}",
-                              "expr": f'kronos:slo_errors:ratio_rate{w}{{slo="{slo["name"]}"}} / {budget:g}',
+                              "expr": f"kronos:slo_errors:ratio_rate{w}{sel} / {budget:g}",
                               "labels": dict(labels)})
+        # 30 days from the 5-minute rates recorded above: both sums run over the same evaluation
+        # times, so the ratio weighs each moment by its traffic, at a fraction of the cost of
+        # increase() over 30 days of raw counters.
+        budget_rules.append({"record": f"kronos:slo_errors:ratio_rate{BUDGET_WINDOW}",
+                             "expr": (f"sum_over_time(kronos:slo_bad:rate5m{sel}[{BUDGET_WINDOW}])\n/\n"
+                                      f"sum_over_time(kronos:slo_requests:rate5m{sel}[{BUDGET_WINDOW}])\n"),
+                             "labels": dict(labels)})
+        budget_rules.append({"record": f"kronos:slo_error_budget_remaining:ratio{BUDGET_WINDOW}",
+                             "expr": f"1 - kronos:slo_errors:ratio_rate{BUDGET_WINDOW}{sel} / {budget:g}",
+                             "labels": dict(labels)})
         alert_name = f"Kronos{camel(slo['name'])}BudgetBurn"
         for tier in spec["burn_rates"]:
             long_w, short_w, factor = tier["long"], tier["short"], tier["factor"]
-            sel = f'{{slo="{slo["name"]}"}}'
             expr = (f"kronos:slo_burn:rate{long_w}{sel} > {factor:g}\n"
                     f"and\nkronos:slo_burn:rate{short_w}{sel} > {factor:g}\n"
                     f"and\nkronos:slo_requests:rate{long_w}{sel} * {seconds(long_w)} >= {spec['min_requests']}\n")
+            tier_name = "page" if tier["severity"] == "critical" else "ticket"
             alerts.append({
                 "alert": alert_name,
                 "expr": expr,
                 "for": tier["for"],
-                "labels": {"severity": tier["severity"], "slo": slo["name"],
-                           "burn_rate": f"{factor:g}", "window": f"{long_w}/{short_w}"},
+                "labels": dict({"severity": tier["severity"], "slo": slo["name"],
+                                "burn_rate": f"{factor:g}", "window": f"{long_w}/{short_w}"},
+                               **spec.get("labels", {})),
                 "annotations": {
                     "summary": (f"{spec['service']} {slo['name']} SLO burns its error budget "
-                                f"{{{{ $value | humanize }}}}x too fast ({long_w}/{short_w} windows)"),
+                                f"{{{{ $value | humanize }}}}x too fast ({long_w}/{short_w} windows, {tier_name})"),
                     "description": (f"The {slo['name']} SLO ({slo['objective'] * 100:g}%) of job "
                                     f"{{{{ $labels.job }}}} has burned its error budget more than "
                                     f"{factor:g} times the sustainable rate over both the last {long_w} "
@@ -165,9 +211,11 @@ def slo_rules(spec):
                     "runbook_url": f"{spec['runbook_base']}#{alert_name.lower()}",
                 },
             })
-    # One group: rules of a group run in order, so every alert sees the recording rules of the same
-    # evaluation (separate groups run concurrently and may see values one interval old).
-    return {"groups": [{"name": "kronos_slo", "rules": recording + alerts}]}
+    # One group for the burn rates: rules of a group run in order, so every alert sees the recording
+    # rules of the same evaluation (separate groups run concurrently and may see values one interval
+    # old). The 30-day budget changes slowly and reads a month of samples: its own group, every 5m.
+    return {"groups": [{"name": "kronos_slo", "rules": recording + alerts},
+                       {"name": "kronos_slo_budget", "interval": "5m", "rules": budget_rules}]}
 
 
 def prometheus_rule(groups):

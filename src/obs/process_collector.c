@@ -7,7 +7,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-enum { P_CPU, P_RSS, P_VSIZE, P_OPEN_FDS, P_MAX_FDS, P_START, P_THREADS, P_COUNT };
+#include "util/memlimit.h"
+
+enum { P_CPU, P_RSS, P_VSIZE, P_OPEN_FDS, P_MAX_FDS, P_START, P_THREADS, P_MEM_LIMIT, P_COUNT };
 
 /* The latest readings, double bits; refreshed by one collect hook, read by the callbacks. */
 static _Atomic uint64_t g_value[P_COUNT];
@@ -87,6 +89,11 @@ static void collect(void *arg)
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
         store(P_MAX_FDS, rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur);
+    /* Read at every scrape: a container's limit can be resized while the process runs. */
+    uint64_t limit;
+    char source[256];
+    if (memlimit_read("/", &limit, source, sizeof source) == 0)
+        store(P_MEM_LIMIT, (double)limit);
 }
 
 int process_collector_register(struct metric_registry *r, char *err, size_t errlen)
@@ -104,6 +111,10 @@ int process_collector_register(struct metric_registry *r, char *err, size_t errl
         [P_START] = {"process_start_time_seconds",
                      "Start time of the process since unix epoch in seconds.", METRIC_GAUGE},
         [P_THREADS] = {"process_threads", "Number of OS threads in the process.", METRIC_GAUGE},
+        [P_MEM_LIMIT] = {"kronos_memory_limit_bytes",
+                         "Memory this process may use in bytes: the lowest cgroup limit of its "
+                         "cgroup and ancestors, else the machine's MemTotal.",
+                         METRIC_GAUGE},
     };
     for (int i = 0; i < P_COUNT; i++) {
         struct metric_family_opts o = {

@@ -34,7 +34,9 @@ const char *const sm_status_names[SM_STATUS_COUNT] = {[SM_STATUS_SUCCESS] = "suc
                                                       [SM_STATUS_TIMEOUT] = "timeout",
                                                       [SM_STATUS_CANCELLED] = "cancelled",
                                                       [SM_STATUS_ERROR] = "error"};
-const char *const sm_endpoint_names[SM_ENDPOINT_COUNT] = {"single", "batch"};
+/* The route path, as the FastAPI service's guide queries it (SPEC §3). */
+const char *const sm_endpoint_names[SM_ENDPOINT_COUNT] = {"/v1/predict/single",
+                                                          "/v1/predict/batch"};
 const char *const sm_event_names[SM_EVENT_COUNT] = {"unauthorized", "blocked", "invalid_api_key",
                                                     "rate_limited", "oversized"};
 
@@ -139,7 +141,7 @@ static void per_endpoint(struct builder *b, struct metric_family_opts o, struct 
 {
     static const char *const label[] = {"endpoint"};
     const struct metric_label_bound bound = {"endpoint", sm_endpoint_names, SM_ENDPOINT_COUNT, 0,
-                                             "single"};
+                                             "/v1/predict/single"};
     o.label_names = label;
     o.n_labels = 1;
     o.bounds = &bound;

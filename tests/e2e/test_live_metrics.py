@@ -8,7 +8,9 @@ heavy requests that time out (with the Kronos engine on the reference Kronos-min
 - the exposition follows the contract (every metric, type and label; `promtool check metrics` clean);
 - `up == 1`, and the traffic shows up with the right route/status/event labels;
 - every alert and recording rule has health "ok";
-- every dashboard variable finds values and every panel query, variables substituted, returns data.
+- every dashboard variable finds values and every panel and annotation query, variables substituted,
+  returns data (the target carries cluster and namespace labels, as on Kubernetes; the 30-day budget
+  group, evaluated every 5 minutes as shipped, runs every second in the test's copy so it has data).
 Skips (exit 0, "SKIP: ...") when the binary does not serve kronos_requests_total on /v1/metrics.
 """
 import datetime
@@ -170,13 +172,17 @@ def main():
             live.skip(f"kronosd does not serve kronos_requests_total on /v1/metrics yet (HTTP {status}, "
                       f"{len(body)} bytes)")
         instance = f"127.0.0.1:{kport}"
+        slo_rules = k.load_yaml(k.SLO_RULES)
+        for g in slo_rules["groups"]:
+            g.pop("interval", None)
+        slo_copy = stack.write("kronos-slo-rules.yml", k.yaml.safe_dump(slo_rules, sort_keys=False))
         prom = stack.prometheus(f"""
 global: {{scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}}
-rule_files: ["{k.ALERTS}", "{k.SLO_RULES}"]
+rule_files: ["{k.ALERTS}", "{slo_copy}"]
 scrape_configs:
   - job_name: kronos-api
     metrics_path: /v1/metrics
-    static_configs: [{{targets: ["{instance}"]}}]
+    static_configs: [{{targets: ["{instance}"], labels: {{cluster: e2e, namespace: kronos-e2e}}}}]
 """)
         live.wait_until("up == 1", lambda: prom.value(f'up{{job="kronos-api", instance="{instance}"}}') == 1, 20)
         time.sleep(2)  # a few scrapes of the idle service: every series starts at 0 before traffic
@@ -210,14 +216,14 @@ scrape_configs:
             (f'sum(kronos_security_events_total{{{sel}, event="blocked"}})', 1),
             (f'sum(kronos_security_events_total{{{sel}, event="oversized"}})', 1),
             (f'sum(kronos_request_size_rejections_total{{{sel}}})', 1),
-            (f'sum(kronos_predicted_points_total{{{sel}, endpoint="single"}})', 48),
+            (f'sum(kronos_predicted_points_total{{{sel}, endpoint="/v1/predict/single"}})', 48),
             (f'kronos_request_duration_seconds_count{{{sel}, route="/v1/predict/batch"}}', 2),
             (f'kronos_batch_items_count{{{sel}}}', 2),
             (f'kronos_model_loaded{{{sel}}}', 1),
         ]
         for ep, n in timed_out.items():
             if n:
-                expectations.append((f'sum(kronos_timeouts_total{{{sel}, endpoint="{ep}"}})', n))
+                expectations.append((f'sum(kronos_timeouts_total{{{sel}, endpoint="/v1/predict/{ep}"}})', n))
                 expectations.append((f'kronos_requests_total{{{sel}, route="/v1/predict/{ep}", status="timeout"}}', n))
         for expr, minimum in expectations:
             v = prom.value(expr)
@@ -256,6 +262,11 @@ scrape_configs:
             values = prom.api(f"label/{m.group(2)}/values", **{"match[]": match})
             fails.check(values, f"variable {v['name']}: {q} finds no values")
         queries = 0
+        for a in d["annotations"]["list"]:
+            if "expr" in a:
+                queries += 1
+                result = prom.query(k.substitute(a["expr"], instance=instance))
+                fails.check(result, f"annotation {a['name']!r}: no data (kronosd started within its window)")
         for p in k.dashboard_panels(d):
             for t in p.get("targets", []):
                 expr = k.substitute(t["expr"], instance=instance, rate_interval=RATE_INTERVAL)
@@ -266,7 +277,7 @@ scrape_configs:
                     fails.check(False, f"panel {p['title']!r} {t['refId']}: query error {e}")
                     continue
                 fails.check(result, f"panel {p['title']!r} {t['refId']}: no data for {expr}")
-        print(f"{queries} panel queries checked against Prometheus")
+        print(f"{queries} panel and annotation queries checked against Prometheus")
         fails.check(stack.stop(kproc) == 0, f"kronosd exited with {kproc.returncode} after SIGTERM (sanitizer report?)")
     fails.finish("live metrics")
 

@@ -28,10 +28,11 @@ def check_generator(spec, fails):
     gen = load_generator()
     changed = copy.deepcopy(spec)
     changed["slos"][0]["objective"] = 0.995
-    changed["slos"][-1]["threshold_seconds"] = 2
+    latency = next(i for i, s in enumerate(changed["slos"]) if s["kind"] == "latency")
+    changed["slos"][latency]["threshold_seconds"] = 2
     changed["burn_rates"][0]["factor"] = 10
     rules = [r for g in gen.slo_rules(changed)["groups"] for r in g["rules"]]
-    first, last = changed["slos"][0]["name"], changed["slos"][-1]["name"]
+    first, last = changed["slos"][0]["name"], changed["slos"][latency]["name"]
     fails.check(any(r.get("record", "").startswith("kronos:slo_burn:") and r["labels"]["slo"] == first
                     and r["expr"].endswith("/ 0.005") for r in rules), "generator ignores a changed objective")
     fails.check(any('le=~"2|2\\\\.0"' in r.get("expr", "") for r in rules if r.get("labels", {}).get("slo") == last),
@@ -45,14 +46,22 @@ def check_generator(spec, fails):
                          (lambda s: s["slos"][0].update(errors=s["slos"][0]["errors"].replace(
                              'status=~"', 'status=~"rejected|')), "the retired status rejected"),
                          (lambda s: s["slos"][0].update(total=s["slos"][0]["total"].replace(
-                             "unavailable", "success")), "bad events outside the total")):
+                             "unavailable", "success")), "bad events outside the total"),
+                         (lambda s: s["slos"][latency].update(threshold_seconds=3),
+                          "a latency threshold of 3 s, not a bucket boundary"),
+                         (lambda s: s["slos"][latency].update(threshold_seconds=0.3),
+                          "a latency threshold of 0.3 s, not a bucket boundary"),
+                         (lambda s: s["slos"][latency].update(histogram="kronos_request_size_bytes"),
+                          "a latency SLI on a histogram that is not a latency"),
+                         (lambda s: s["slos"][0].update(kind="availability"), "an unknown kind")):
         broken = copy.deepcopy(spec)
         mutate(broken)
         try:
             gen.validate(broken)
             fails.check(False, f"generator accepts a spec with {what}")
-        except gen.SpecError:
-            pass
+        except gen.SpecError as e:
+            if "bucket boundary" in what:
+                fails.check("not a bucket boundary" in str(e), f"refusal of {what} does not say why: {e}")
 
 
 def main():
@@ -82,6 +91,11 @@ def main():
                             f"slo {name} tier {factor}: window {w} not compared with {factor}")
             fails.check(f">= {spec['min_requests']}" in a["expr"], f"slo {name} tier {factor}: no traffic guard")
             fails.check(a["labels"]["severity"] == tier["severity"], f"slo {name} tier {factor}: severity")
+        for a in mine:
+            fails.check(all(a["labels"].get(key) == value for key, value in spec.get("labels", {}).items()),
+                        f"slo {name}: alert lacks the spec's labels {spec.get('labels')}")
+        for rec in ("kronos:slo_errors:ratio_rate30d", "kronos:slo_error_budget_remaining:ratio30d"):
+            fails.check((rec, name) in records, f"slo {name}: {rec} missing")
         budget = round(1 - slo["objective"], 10)
         burn = [r for r in rules if r.get("record", "").startswith("kronos:slo_burn:") and r["labels"]["slo"] == name]
         fails.check(all(r["expr"].endswith(f"/ {budget:g}") for r in burn), f"slo {name}: burn not divided by budget {budget:g}")

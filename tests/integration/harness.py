@@ -230,7 +230,7 @@ class Kronosd:
     def log_records(self):
         return [json.loads(line) for line in self.lines]
 
-    def wait_forecasts_received(self, n=1, endpoint="single", timeout=30):
+    def wait_forecasts_received(self, n=1, endpoint="/v1/predict/single", timeout=30):
         """Waits until the server has taken in n forecast requests on `endpoint` since it started
         (kronos_prediction_input_size_count: parsed, now queued or running); returns whether it
         had before the timeout. Unlike kronos_concurrent_requests, which a request leaves only

@@ -24,7 +24,10 @@ FAMILIES = ["kronos_requests", "kronos_request_duration_seconds", "kronos_model_
             "kronos_response_size_bytes", "kronos_model_loaded", "kronos_model_load_seconds",
             "kronos_model_load_failures", "kronos_model_info", "kronos_build_info",
             "process_cpu_seconds", "process_resident_memory_bytes", "process_virtual_memory_bytes",
-            "process_open_fds", "process_max_fds", "process_start_time_seconds", "process_threads"]
+            "process_open_fds", "process_max_fds", "process_start_time_seconds", "process_threads",
+            "kronos_memory_limit_bytes"]
+# The endpoint label is the route path, as the FastAPI service's guide queries it (SPEC §3).
+SINGLE, BATCH = "/v1/predict/single", "/v1/predict/batch"
 
 
 def samples(text):
@@ -73,7 +76,7 @@ with Kronosd(env={"KRONOS_RATE_LIMIT_PER_MINUTE": "600", "KRONOS_RATE_LIMIT_BURS
                     "requests_total{%s,%s} at 0 from start: %r" % (route, st, got))
         c.check(value(smp0, "kronos_request_duration_seconds_count", route=route) is not None,
                 "duration{%s} present at start" % route)
-    for ep in ["single", "batch"]:
+    for ep in [SINGLE, BATCH]:
         c.eq(value(smp0, "kronos_timeouts_total", endpoint=ep), 0.0, "timeouts{%s} at 0" % ep)
     for cont in ["localhost", "svc-a", "unknown"]:
         c.eq(value(smp0, "kronos_rate_limit_hits_total", container=cont), 0.0,
@@ -84,6 +87,8 @@ with Kronosd(env={"KRONOS_RATE_LIMIT_PER_MINUTE": "600", "KRONOS_RATE_LIMIT_BURS
                tokenizer="none", max_context="512"), 1.0, "model_info")
     c.check(value(smp0, "process_resident_memory_bytes") > 1e6, "process RSS")
     c.check(value(smp0, "process_start_time_seconds") > 1.7e9, "process start time in epoch s")
+    c.check(value(smp0, "kronos_memory_limit_bytes") > value(smp0, "process_resident_memory_bytes"),
+            "memory limit (cgroup or MemTotal) above RSS: %r" % value(smp0, "kronos_memory_limit_bytes"))
     check_histograms(fams0, "start")
 
     # scripted traffic
@@ -122,25 +127,30 @@ with Kronosd(env={"KRONOS_RATE_LIMIT_PER_MINUTE": "600", "KRONOS_RATE_LIMIT_BURS
          "403 counted as invalid")
     c.eq(value(smp, "kronos_security_events_total", event="blocked", container="unknown"), 1.0,
          "blocked event, unconfigured identity is unknown")
-    c.eq(value(smp, "kronos_predicted_points_total", endpoint="single"), 12.0 + 7 + 3 + 2,
+    c.eq(value(smp, "kronos_predicted_points_total", endpoint=SINGLE), 12.0 + 7 + 3 + 2,
          "predicted points single")
-    c.eq(value(smp, "kronos_predicted_points_total", endpoint="batch"), 9.0, "predicted points batch")
-    c.eq(value(smp, "kronos_prediction_input_size_count", endpoint="single"), 4.0, "input sizes")
-    c.eq(value(smp, "kronos_prediction_input_size_sum", endpoint="single"), 64.0 + 300 + 10 + 20,
+    c.eq(value(smp, "kronos_predicted_points_total", endpoint=BATCH), 9.0, "predicted points batch")
+    c.eq(value(smp, "kronos_prediction_input_size_count", endpoint=SINGLE), 4.0, "input sizes")
+    c.eq(value(smp, "kronos_prediction_input_size_sum", endpoint=SINGLE), 64.0 + 300 + 10 + 20,
          "input size sum")
-    c.eq(value(smp, "kronos_prediction_input_size_bucket", endpoint="batch", le="800"), 1.0,
+    c.eq(value(smp, "kronos_prediction_input_size_bucket", endpoint=BATCH, le="800"), 1.0,
          "input size buckets (50 and 900)")
     c.eq(value(smp, "kronos_batch_items_count"), 1.0, "batch items count")
     c.eq(value(smp, "kronos_batch_items_sum"), 2.0, "batch items sum")
-    c.eq(value(smp, "kronos_model_inference_seconds_count", endpoint="single"), 4.0,
+    c.eq(value(smp, "kronos_model_inference_seconds_count", endpoint=SINGLE), 4.0,
          "inference observations")
-    c.eq(value(smp, "kronos_queue_wait_seconds_count", endpoint="batch"), 1.0, "queue wait")
+    c.eq(value(smp, "kronos_queue_wait_seconds_count", endpoint=BATCH), 1.0, "queue wait")
     c.eq(value(smp, "kronos_request_duration_seconds_count", route="/v1/healthz"), 5.0,
          "duration count")
     c.eq(value(smp, "kronos_concurrent_requests"), 1.0, "concurrent requests (this scrape)")
     c.check(value(smp, "kronos_request_size_bytes_sum", route="/v1/predict/batch") > 10000,
             "request sizes")
     check_histograms(fams, "after traffic")
+    # prediction log lines name the endpoint by its route path, as the old service logged it
+    done = [rec for rec in k.log_records() if rec.get("message", "").endswith("prediction completed")]
+    c.check(done and all(rec.get("endpoint") == (BATCH if rec["message"].startswith("batch") else SINGLE)
+                         for rec in done), "prediction lines carry endpoint: %s" %
+            sorted({(rec.get("message"), rec.get("endpoint")) for rec in done}))
 
     # promtool prints nothing for the live output
     promtool = shutil.which("promtool")

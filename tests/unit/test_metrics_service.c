@@ -86,7 +86,8 @@ static void every_family_at_zero(void **state)
                                      "process_open_fds gauge",
                                      "process_max_fds gauge",
                                      "process_start_time_seconds gauge",
-                                     "process_threads gauge"};
+                                     "process_threads gauge",
+                                     "kronos_memory_limit_bytes gauge"};
     for (size_t i = 0; i < sizeof families / sizeof *families; i++) {
         char line[128];
         snprintf(line, sizeof line, "# TYPE %s\n", families[i]);
@@ -115,12 +116,18 @@ static void every_family_at_zero(void **state)
     /* The duplicate "localhost" and the configured "unknown" do not make extra series. */
     assert_null(strstr(strstr(t, "kronos_rate_limit_hits_total{container=\"unknown\"}") + 1,
                        "kronos_rate_limit_hits_total{container=\"unknown\"}"));
-    assert_true(value_of(t, "kronos_model_inference_seconds_count{endpoint=\"batch\"}") == 0);
+    assert_true(
+        value_of(t, "kronos_model_inference_seconds_count{endpoint=\"/v1/predict/batch\"}") == 0);
     assert_true(value_of(t, "kronos_batch_items_bucket{le=\"64\"}") == 0);
     assert_true(value_of(t, "kronos_request_size_bytes_bucket{route=\"other\",le=\"16777216\"}") ==
                 0);
     assert_true(value_of(t, "process_open_fds") > 0);
     assert_true(value_of(t, "process_start_time_seconds") > 1.6e9);
+    /* At least what the process holds, at most what a 64-bit machine could (cgroup "max" is
+     * not a limit: MemTotal then). */
+    assert_true(value_of(t, "kronos_memory_limit_bytes") >
+                value_of(t, "process_resident_memory_bytes"));
+    assert_true(value_of(t, "kronos_memory_limit_bytes") < 1.8e19);
     assert_non_null(strstr(t, "kronos_build_info{version=\""));
     assert_non_null(strstr(t, "kronos_model_info{engine=\"none\",model=\"none\",tokenizer=\"none\","
                               "max_context=\"0\"} 1\n"));
@@ -185,15 +192,18 @@ static void recorders_land_in_their_series(void **state)
     assert_true(value_of(t, "kronos_response_size_bytes_bucket{route=\"/v1/predict/single\","
                             "le=\"65536\"}") == 1);
     assert_true(value_of(t, "kronos_concurrent_requests") == 1);
-    assert_true(value_of(t, "kronos_model_inference_seconds_count{endpoint=\"batch\"}") == 1);
-    assert_true(value_of(t, "kronos_timeouts_total{endpoint=\"single\"}") == 1);
-    assert_true(value_of(t, "kronos_queue_wait_seconds_count{endpoint=\"single\"}") == 1);
-    assert_true(value_of(t, "kronos_prediction_input_size_bucket{endpoint=\"single\","
+    assert_true(
+        value_of(t, "kronos_model_inference_seconds_count{endpoint=\"/v1/predict/batch\"}") == 1);
+    assert_true(value_of(t, "kronos_timeouts_total{endpoint=\"/v1/predict/single\"}") == 1);
+    assert_true(value_of(t, "kronos_queue_wait_seconds_count{endpoint=\"/v1/predict/single\"}") ==
+                1);
+    assert_true(value_of(t, "kronos_prediction_input_size_bucket{endpoint=\"/v1/predict/single\","
                             "le=\"400\"}") == 0);
-    assert_true(value_of(t, "kronos_prediction_input_size_bucket{endpoint=\"single\","
+    assert_true(value_of(t, "kronos_prediction_input_size_bucket{endpoint=\"/v1/predict/single\","
                             "le=\"800\"}") == 1);
     assert_true(value_of(t, "kronos_batch_items_bucket{le=\"4\"}") == 1);
-    assert_true(value_of(t, "kronos_predicted_points_total{endpoint=\"batch\"}") == 120);
+    assert_true(value_of(t, "kronos_predicted_points_total{endpoint=\"/v1/predict/batch\"}") ==
+                120);
     assert_true(value_of(t, "kronos_security_events_total{event=\"blocked\",container="
                             "\"unknown\"}") == 1);
     assert_true(value_of(t, "kronos_security_events_total{event=\"unauthorized\",container="
@@ -214,8 +224,9 @@ static void recorders_land_in_their_series(void **state)
     char *om = render(METRIC_FMT_OPENMETRICS);
     assert_non_null(strstr(om, "kronos_requests_total{route=\"/v1/predict/single\",status="
                                "\"success\"} 2 # {trace_id=\"" TRACE "\"} 1 "));
-    assert_non_null(strstr(om, "kronos_model_inference_seconds_bucket{endpoint=\"batch\","
-                               "le=\"2\"} 1 # {trace_id=\"" TRACE "\"} 1.5 "));
+    assert_non_null(strstr(om,
+                           "kronos_model_inference_seconds_bucket{endpoint=\"/v1/predict/batch\","
+                           "le=\"2\"} 1 # {trace_id=\"" TRACE "\"} 1.5 "));
     assert_non_null(strstr(om, "# TYPE kronos_requests counter\n"));
     assert_non_null(strstr(om, "# UNIT kronos_request_duration_seconds seconds\n"));
     size_t n = strlen(om);

@@ -50,17 +50,20 @@ METRICS = {
     "process_max_fds": ("gauge", set()),
     "process_start_time_seconds": ("gauge", set()),
     "process_threads": ("gauge", set()),
+    # kronosd's reading of its own memory limit (cgroup, else MemTotal), beside the process_* family
+    "kronos_memory_limit_bytes": ("gauge", set()),
 }
 ROUTES = {"/", "/v1/healthz", "/v1/readyz", "/v1/healthz/detailed", "/v1/predict/single",
           "/v1/predict/batch", "/v1/metrics", "other"}
 LABEL_VALUES = {
     "route": ROUTES,
     "status": {"success", "invalid", "rate_limited", "unavailable", "timeout", "cancelled", "error"},
-    "endpoint": {"single", "batch"},
+    # the route path, as the FastAPI service's guide queries it (SPEC §3)
+    "endpoint": {"/v1/predict/single", "/v1/predict/batch"},
     "event": {"unauthorized", "blocked", "invalid_api_key", "rate_limited", "oversized"},
 }
-# Labels Prometheus adds to every scraped series.
-TARGET_LABELS = {"job", "instance"}
+# Labels Prometheus adds to every scraped series, and those a Kubernetes or global setup adds.
+TARGET_LABELS = {"job", "instance", "namespace", "pod", "cluster", "service"}
 
 
 def load_yaml(path):
@@ -208,7 +211,9 @@ def dashboard_panels(d):
             yield inner
 
 
-def substitute(expr, job="kronos-api", instance=".*", route=".*", rate_interval="1m"):
+def substitute(expr, job="kronos-api", instance=".*", rate_interval="1m", **others):
     """A panel query with the dashboard variables replaced as Grafana would (All = .*)."""
-    return (expr.replace("$__rate_interval", rate_interval).replace("$job", job)
-            .replace("$instance", instance).replace("$route", route))
+    expr = expr.replace("$__rate_interval", rate_interval).replace("$job", job).replace("$instance", instance)
+    for name in ("cluster", "namespace", "endpoint", "status"):
+        expr = expr.replace("$" + name, others.get(name, ".*"))
+    return expr

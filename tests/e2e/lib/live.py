@@ -116,10 +116,11 @@ class Stack:
             f.write(text)
         return self.path(name)
 
-    def spawn(self, name, argv, env=None):
+    def spawn(self, name, argv, env=None, preexec_fn=None):
         log = self.path(f"{name}.log")
         with open(log, "wb") as out:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.dir)
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.dir,
+                                    preexec_fn=preexec_fn)
         self.procs.append((name, proc, log))
         return proc
 
@@ -145,14 +146,15 @@ class Stack:
             sys.stdout.write("".join(lines))
 
     # ------------------------------------------------------------ kronosd
-    def kronosd(self, env=None):
+    def kronosd(self, env=None, port=None, name="kronosd", preexec_fn=None):
+        """Start kronosd on 127.0.0.1 (a free port unless given); returns (process, port) once live."""
         if not KRONOSD_BIN or not os.access(KRONOSD_BIN, os.X_OK):
             skip(f"KRONOSD_BIN={KRONOSD_BIN!r} is not an executable kronosd")
-        port = free_port()
+        port = port or free_port()
         full_env = dict(os.environ, KRONOS_HOST="127.0.0.1", KRONOS_PORT=str(port), KRONOS_INSTANCE="e2e",
                         KRONOS_LOG_LEVEL="INFO")
         full_env.update(env or {})
-        proc = self.spawn("kronosd", [KRONOSD_BIN], env=full_env)
+        proc = self.spawn(name, [KRONOSD_BIN], env=full_env, preexec_fn=preexec_fn)
 
         def live():
             if proc.poll() is not None:
@@ -197,6 +199,22 @@ class Stack:
         wait_until("alertmanager /-/ready", ready, 30)
         return port
 
+    # ------------------------------------------------------------ blackbox exporter
+    def blackbox(self, config_path):
+        binary = shutil.which("prometheus-blackbox-exporter") or shutil.which("blackbox_exporter")
+        if not binary:
+            skip("the blackbox exporter is not installed (Debian package prometheus-blackbox-exporter)")
+        port = free_port()
+        proc = self.spawn("blackbox", [binary, f"--config.file={config_path}",
+                                       f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"])
+
+        def ready():
+            if proc.poll() is not None:
+                raise RuntimeError(f"blackbox exporter exited with {proc.returncode}")
+            return http_request(port, "GET", "/-/healthy", timeout=2)[0] == 200
+        wait_until("blackbox exporter /-/healthy", ready, 30)
+        return port
+
     def webhook(self):
         w = Webhook()
         self.webhooks.append(w)
@@ -222,3 +240,25 @@ class Prometheus:
         """The single value of an instant query, or None."""
         result = self.query(expr)
         return float(result[0]["value"][1]) if len(result) == 1 else None
+
+
+def alertmanager_test_config(example_path, webhook_port, yaml):
+    """The example Alertmanager config with fast timers and every receiver replaced by a webhook at
+    /<receiver name>; routes, grouping and inhibit rules are kept as shipped."""
+    with open(example_path) as f:
+        cfg = yaml.safe_load(f)
+    cfg["global"] = {"resolve_timeout": "1m"}
+
+    def speed_up(route, top):
+        for key in ("group_wait", "group_interval"):
+            if key in route or top:
+                route[key] = "1s"
+        if "repeat_interval" in route or top:
+            route["repeat_interval"] = "1h"
+        for child in route.get("routes", []):
+            speed_up(child, False)
+    speed_up(cfg["route"], True)
+    cfg["receivers"] = [{"name": r["name"], "webhook_configs": [
+        {"url": f"http://127.0.0.1:{webhook_port}/{r['name']}", "send_resolved": True}]}
+        for r in cfg["receivers"]]
+    return yaml.safe_dump(cfg, sort_keys=False)
