@@ -74,14 +74,6 @@ struct sm_state {
 
 static struct sm_state *g_sm;
 
-enum sm_route sm_route_from_path(const char *path, size_t len)
-{
-    for (int r = 0; r < SM_ROUTE_OTHER; r++)
-        if (strlen(sm_route_names[r]) == len && memcmp(sm_route_names[r], path, len) == 0)
-            return (enum sm_route)r;
-    return SM_ROUTE_OTHER;
-}
-
 enum sm_status sm_status_from_http(int code)
 {
     switch (code) {

@@ -56,8 +56,6 @@ extern const char *const sm_status_names[SM_STATUS_COUNT];
 extern const char *const sm_endpoint_names[SM_ENDPOINT_COUNT];
 extern const char *const sm_event_names[SM_EVENT_COUNT];
 
-/* The route label for a request path (exact match, query string excluded), else SM_ROUTE_OTHER. */
-enum sm_route sm_route_from_path(const char *path, size_t len);
 /* The status label for an HTTP status code; 499 (a client hang-up, as logged) is cancelled. */
 enum sm_status sm_status_from_http(int code);
 

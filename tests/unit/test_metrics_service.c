@@ -148,10 +148,6 @@ static double capacity_cb(void *arg)
 static void recorders_land_in_their_series(void **state)
 {
     (void)state;
-    assert_int_equal(sm_route_from_path("/v1/predict/batch", 17), SM_ROUTE_PREDICT_BATCH);
-    assert_int_equal(sm_route_from_path("/v1/predict/batchX", 18), SM_ROUTE_OTHER);
-    assert_int_equal(sm_route_from_path("/", 1), SM_ROUTE_ROOT);
-
     sm_request_done(SM_ROUTE_PREDICT_SINGLE, SM_STATUS_SUCCESS, 0.2, 3000, 70000, TRACE);
     sm_request_done(SM_ROUTE_PREDICT_SINGLE, SM_STATUS_SUCCESS, 45, 100, 100, NULL);
     sm_request_done((enum sm_route)99, (enum sm_status)99, 0.001, 0, 0, NULL);
