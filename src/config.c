@@ -431,43 +431,28 @@ static const option_spec *find_flag(const char *arg, size_t len)
     return NULL;
 }
 
+/* One bound between two settings: the named value must be "at most" / "at least" the other. */
+static bool bounded(char *err, size_t errlen, const char *name, double value, const char *relation,
+                    const char *other, double other_value)
+{
+    bool ok = strcmp(relation, "at most") == 0 ? value <= other_value : value >= other_value;
+    if (!ok)
+        snprintf(err, errlen, "invalid configuration: %s=\"%g\": expected %s %s (%g)", name, value,
+                 relation, other, other_value);
+    return ok;
+}
+
 static int cross_check(config *c, char *err, size_t errlen)
 {
-    if (c->default_sample_count > c->max_sample_count) {
-        snprintf(err, errlen,
-                 "invalid configuration: KRONOS_DEFAULT_SAMPLE_COUNT=\"%d\": expected at most "
-                 "KRONOS_MAX_SAMPLE_COUNT (%d)",
-                 c->default_sample_count, c->max_sample_count);
+    if (!bounded(err, errlen, "KRONOS_DEFAULT_SAMPLE_COUNT", c->default_sample_count, "at most",
+                 "KRONOS_MAX_SAMPLE_COUNT", c->max_sample_count) ||
+        !bounded(err, errlen, "KRONOS_MAX_CONNECTIONS_PER_IP", c->max_connections_per_ip, "at most",
+                 "KRONOS_MAX_CONNECTIONS", c->max_connections) ||
+        !bounded(err, errlen, "KRONOS_MAX_DECOMPRESSED_MB", c->max_decompressed_mb, "at least",
+                 "KRONOS_MAX_REQUEST_SIZE_MB", c->max_request_size_mb) ||
+        !bounded(err, errlen, "KRONOS_MAX_BUFFERED_MB", c->max_buffered_mb, "at least",
+                 "KRONOS_MAX_DECOMPRESSED_MB", c->max_decompressed_mb))
         return CONFIG_INVALID;
-    }
-    if (c->max_connections_per_ip > c->max_connections) {
-        snprintf(err, errlen,
-                 "invalid configuration: KRONOS_MAX_CONNECTIONS_PER_IP=\"%d\": expected at most "
-                 "KRONOS_MAX_CONNECTIONS (%d)",
-                 c->max_connections_per_ip, c->max_connections);
-        return CONFIG_INVALID;
-    }
-    if ((double)c->max_decompressed_mb < c->max_request_size_mb) {
-        snprintf(err, errlen,
-                 "invalid configuration: KRONOS_MAX_DECOMPRESSED_MB=\"%d\": expected at least "
-                 "KRONOS_MAX_REQUEST_SIZE_MB (%g)",
-                 c->max_decompressed_mb, c->max_request_size_mb);
-        return CONFIG_INVALID;
-    }
-    if (c->max_buffered_mb < c->max_decompressed_mb) {
-        snprintf(err, errlen,
-                 "invalid configuration: KRONOS_MAX_BUFFERED_MB=\"%d\": expected at least "
-                 "KRONOS_MAX_DECOMPRESSED_MB (%d)",
-                 c->max_buffered_mb, c->max_decompressed_mb);
-        return CONFIG_INVALID;
-    }
-    if ((double)c->max_buffered_mb < c->max_request_size_mb) {
-        snprintf(err, errlen,
-                 "invalid configuration: KRONOS_MAX_BUFFERED_MB=\"%d\": expected at least "
-                 "KRONOS_MAX_REQUEST_SIZE_MB (%g)",
-                 c->max_buffered_mb, c->max_request_size_mb);
-        return CONFIG_INVALID;
-    }
     if (c->engine == CONFIG_ENGINE_KRONOS && !c->model_path) {
         snprintf(err, errlen,
                  "invalid configuration: KRONOS_ENGINE=\"kronos\": expected together with "
