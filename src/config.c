@@ -85,7 +85,10 @@ static const option_spec specs[] = {
     {"KRONOS_STARTUP_TIMEOUT", K_DOUBLE, "300", 0, 86400, true, OFF(startup_timeout),
      "seconds to load the model before readiness reports failed"},
     {"KRONOS_SHUTDOWN_GRACE", K_DOUBLE, "30", 0, 3600, false, OFF(shutdown_grace),
-     "seconds to drain in-flight requests after SIGTERM"},
+     "seconds in-flight requests get once the listener closes (after KRONOS_DRAIN_DELAY)"},
+    {"KRONOS_DRAIN_DELAY", K_DOUBLE, "5", 0, 3600, false, OFF(drain_delay),
+     "seconds readiness reports draining after SIGTERM while still serving, before the listener "
+     "closes"},
     {"KRONOS_MAX_CANDLES", K_INT, "2048", 1, 1000000, false, OFF(max_candles),
      "candles per series"},
     {"KRONOS_MAX_PRED_LEN", K_INT, "512", 1, 100000, false, OFF(max_pred_len),

@@ -238,17 +238,28 @@ static http_server *start_http(app *a, char *err, size_t errlen)
     return http_server_start(&hc, err, errlen);
 }
 
-/* Waits for SIGTERM/SIGINT, then drains: readiness turns to draining, no new connections,
- * in-flight requests get the grace period (KRONOS_SHUTDOWN_GRACE) minus a last tenth (at most
- * 1 s) in which the requests still running are cancelled and their clients answered 503, so the
- * whole drain fits in the grace period. A second signal ends at once. Returns the number of
- * requests that were still in flight when the grace period ran out. */
+/* A second stop signal during the drain ends the process at once. */
+static void exit_on_second_signal(int timeout_ms)
+{
+    if (signal_pipe_wait(timeout_ms) > 0) {
+        log_msg(LOG_WARNING, "kronosd", "second signal: exiting immediately");
+        _exit(1);
+    }
+}
+
+/* Waits for SIGTERM/SIGINT, then drains in two steps. First readiness turns to draining while
+ * the listener keeps accepting for KRONOS_DRAIN_DELAY, so load balancers and Kubernetes
+ * endpoints stop sending traffic before connections are refused (answers meanwhile carry
+ * Connection: close). Then the listener closes and in-flight requests get the grace period
+ * (KRONOS_SHUTDOWN_GRACE) minus a last tenth (at most 1 s) in which the requests still running
+ * are cancelled and their clients answered 503, so the whole stop takes at most delay + grace.
+ * A second signal ends at once. Returns the number of requests that were still in flight when
+ * the grace period ran out. */
 static long serve_until_signal(app *a, http_server *srv)
 {
     int sig;
     while ((sig = signal_pipe_wait(-1)) == 0)
         ;
-    uint64_t start = clock_mono_ns();
     atomic_store(&a->draining, true);
     sm_model_loaded(false); /* "ready to predict" (SPEC §3) ends with draining */
     log_line l;
@@ -256,21 +267,26 @@ static long serve_until_signal(app *a, http_server *srv)
         log_str(&l, "container", a->cfg->instance);
         log_str(&l, "signal", strsignal(sig));
         log_int(&l, "in_flight", http_server_inflight(srv));
+        log_double(&l, "drain_delay_seconds", a->cfg->drain_delay);
         log_double(&l, "grace_seconds", a->cfg->shutdown_grace);
         log_end(&l);
     }
+    uint64_t delay_end = clock_mono_ns() + (uint64_t)(a->cfg->drain_delay * 1e9);
+    while (clock_mono_ns() < delay_end)
+        exit_on_second_signal(20);
     http_server_quiesce(srv);
+    if (log_begin(&l, LOG_INFO, "kronosd", "listener closed; finishing in-flight requests")) {
+        log_int(&l, "in_flight", http_server_inflight(srv));
+        log_end(&l);
+    }
+    uint64_t start = clock_mono_ns();
 
     double grace = a->cfg->shutdown_grace;
     double cancel_reserve = grace < 10 ? grace / 10 : 1.0;
     uint64_t drain_end = start + (uint64_t)((grace - cancel_reserve) * 1e9);
     uint64_t end = start + (uint64_t)(grace * 1e9);
-    while (http_server_inflight(srv) > 0 && clock_mono_ns() < drain_end) {
-        if (signal_pipe_wait(20) > 0) {
-            log_msg(LOG_WARNING, "kronosd", "second signal: exiting immediately");
-            _exit(1);
-        }
-    }
+    while (http_server_inflight(srv) > 0 && clock_mono_ns() < drain_end)
+        exit_on_second_signal(20);
     long left = http_server_inflight(srv);
     if (left > 0 && log_begin(&l, LOG_WARNING, "kronosd", "grace period over; aborting requests")) {
         log_int(&l, "in_flight", left);
