@@ -16,6 +16,7 @@
 #include "engine/scheduler.h"
 #include "api/auth.h"
 #include "api/handlers.h"
+#include "api/readiness.h"
 #include "http/server.h"
 #include "security/apikeys.h"
 #include "security/identity.h"
@@ -25,6 +26,7 @@
 #include "util/clock.h"
 #include "util/json_escape.h"
 #include "util/fd_limit.h"
+#include "util/sd_notify.h"
 #include "util/signal_pipe.h"
 #include "util/memlimit.h"
 #include "version.h"
@@ -238,9 +240,37 @@ static http_server *start_http(app *a, char *err, size_t errlen)
     return http_server_start(&hc, err, errlen);
 }
 
+/* Waits for SIGTERM/SIGINT. Meanwhile tells systemd (Type=notify) READY=1 once readiness is
+ * ready, the HTTP server being up by then, and pings its watchdog when one is set. */
+static int wait_for_stop_signal(app *a)
+{
+    bool told = false;
+    for (;;) {
+        int sig = signal_pipe_wait(100);
+        if (sig > 0)
+            return sig;
+        if (!told) {
+            readiness rd;
+            readiness_get(a, &rd);
+            if (rd.ready || strcmp(rd.status, "failed") == 0) {
+                char msg[READINESS_REASON_MAX + 64];
+                snprintf(msg, sizeof msg,
+                         rd.ready ? "READY=1\nSTATUS=serving" : "STATUS=model load failed: %s",
+                         rd.reason);
+                for (char *nl = strchr(msg, '\n'); !rd.ready && nl; nl = strchr(nl, '\n'))
+                    *nl = ' '; /* one line: a newline would start another assignment */
+                sd_notify_send(msg);
+                told = true;
+            }
+        }
+        sd_watchdog_tick(clock_mono_ns());
+    }
+}
+
 /* A second stop signal during the drain ends the process at once. */
 static void exit_on_second_signal(int timeout_ms)
 {
+    sd_watchdog_tick(clock_mono_ns());
     if (signal_pipe_wait(timeout_ms) > 0) {
         log_msg(LOG_WARNING, "kronosd", "second signal: exiting immediately");
         _exit(1);
@@ -257,10 +287,9 @@ static void exit_on_second_signal(int timeout_ms)
  * the grace period ran out. */
 static long serve_until_signal(app *a, http_server *srv)
 {
-    int sig;
-    while ((sig = signal_pipe_wait(-1)) == 0)
-        ;
+    int sig = wait_for_stop_signal(a);
     atomic_store(&a->draining, true);
+    sd_notify_send("STOPPING=1\nSTATUS=draining");
     sm_model_loaded(false); /* "ready to predict" (SPEC §3) ends with draining */
     log_line l;
     if (log_begin(&l, LOG_INFO, "kronosd", "shutdown requested; draining")) {
@@ -325,6 +354,7 @@ int main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    sd_notify_init();
 
     config cfg;
     strbuf out;
