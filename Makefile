@@ -19,13 +19,22 @@ TEST_FLAGS := -DCMAKE_BUILD_TYPE=Release
 CTEST_ARGS :=
 endif
 
-.PHONY: all build run test bench fuzz deps-run deps-test deps-bench deps-fuzz format clean
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all build install run test bench fuzz deps-run deps-test deps-bench deps-fuzz format clean
 
 all: build
 
 build:
 	@cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build build/release -j $(JOBS) --target kronosd
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: docs/DEPLOYMENT.md, "Installing".
+install:
+	@cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build build/release -j $(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install build/release
 
 run: deps-run build
 	KRONOS_PORT=$(PORT) ./build/release/kronosd

@@ -18,6 +18,7 @@
 #include "security/ratelimit.h"
 #include "util/json_escape.h"
 #include "version.h"
+#include "util/cpulimit.h"
 #include "util/edit_distance.h"
 
 typedef enum kind {
@@ -85,7 +86,10 @@ static const option_spec specs[] = {
     {"KRONOS_STARTUP_TIMEOUT", K_DOUBLE, "300", 0, 86400, true, OFF(startup_timeout),
      "seconds to load the model before readiness reports failed"},
     {"KRONOS_SHUTDOWN_GRACE", K_DOUBLE, "30", 0, 3600, false, OFF(shutdown_grace),
-     "seconds to drain in-flight requests after SIGTERM"},
+     "seconds in-flight requests get once the listener closes (after KRONOS_DRAIN_DELAY)"},
+    {"KRONOS_DRAIN_DELAY", K_DOUBLE, "5", 0, 3600, false, OFF(drain_delay),
+     "seconds readiness reports draining after SIGTERM while still serving, before the listener "
+     "closes"},
     {"KRONOS_MAX_CANDLES", K_INT, "2048", 1, 1000000, false, OFF(max_candles),
      "candles per series"},
     {"KRONOS_MAX_PRED_LEN", K_INT, "512", 1, 100000, false, OFF(max_pred_len),
@@ -375,8 +379,12 @@ static const char *computed_default(const option_spec *s, char *buf, size_t n)
     if (!s->def || s->def[0] != '@')
         return s->def;
     if (strcmp(s->def, "@cores") == 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        snprintf(buf, n, "%ld", cores > 0 ? cores : 1);
+        /* In a container the cgroup CPU quota, not the host's core count, says how many
+         * threads can run at once. */
+        double quota;
+        char source[256];
+        cpulimit_quota("/", &quota, source, sizeof source);
+        snprintf(buf, n, "%d", cpulimit_threads(cpulimit_cores(), quota));
     } else {
         if (gethostname(buf, n) != 0 || !valid_name(buf))
             snprintf(buf, n, "kronosd");
@@ -398,7 +406,7 @@ static void print_help(strbuf *out)
         flag_name(&specs[i], flag, sizeof(flag));
         const char *def = specs[i].def ? specs[i].def : "(unset)";
         if (strcmp(def, "@cores") == 0)
-            def = "number of cores";
+            def = "CPUs available (affinity, lowered to the cgroup CPU quota)";
         else if (strcmp(def, "@hostname") == 0)
             def = "hostname";
         sb_printf(out, "  %-34s %-30s %s\n      default: %s; allowed: %s\n", flag, specs[i].env,

@@ -30,6 +30,7 @@ typedef struct config {
     double inference_timeout;
     double startup_timeout;
     double shutdown_grace;
+    double drain_delay;
     int max_candles;
     int max_pred_len;
     int max_batch_items;

@@ -16,6 +16,7 @@
 #include "engine/scheduler.h"
 #include "api/auth.h"
 #include "api/handlers.h"
+#include "api/readiness.h"
 #include "http/server.h"
 #include "security/apikeys.h"
 #include "security/identity.h"
@@ -25,6 +26,7 @@
 #include "util/clock.h"
 #include "util/json_escape.h"
 #include "util/fd_limit.h"
+#include "util/sd_notify.h"
 #include "util/signal_pipe.h"
 #include "util/memlimit.h"
 #include "version.h"
@@ -238,39 +240,82 @@ static http_server *start_http(app *a, char *err, size_t errlen)
     return http_server_start(&hc, err, errlen);
 }
 
-/* Waits for SIGTERM/SIGINT, then drains: readiness turns to draining, no new connections,
- * in-flight requests get the grace period (KRONOS_SHUTDOWN_GRACE) minus a last tenth (at most
- * 1 s) in which the requests still running are cancelled and their clients answered 503, so the
- * whole drain fits in the grace period. A second signal ends at once. Returns the number of
- * requests that were still in flight when the grace period ran out. */
+/* Waits for SIGTERM/SIGINT. Meanwhile tells systemd (Type=notify) READY=1 once readiness is
+ * ready, the HTTP server being up by then, and pings its watchdog when one is set. */
+static int wait_for_stop_signal(app *a)
+{
+    bool told = false;
+    for (;;) {
+        int sig = signal_pipe_wait(100);
+        if (sig > 0)
+            return sig;
+        if (!told) {
+            readiness rd;
+            readiness_get(a, &rd);
+            if (rd.ready || strcmp(rd.status, "failed") == 0) {
+                char msg[READINESS_REASON_MAX + 64];
+                snprintf(msg, sizeof msg,
+                         rd.ready ? "READY=1\nSTATUS=serving" : "STATUS=model load failed: %s",
+                         rd.reason);
+                for (char *nl = strchr(msg, '\n'); !rd.ready && nl; nl = strchr(nl, '\n'))
+                    *nl = ' '; /* one line: a newline would start another assignment */
+                sd_notify_send(msg);
+                told = true;
+            }
+        }
+        sd_watchdog_tick(clock_mono_ns());
+    }
+}
+
+/* A second stop signal during the drain ends the process at once. */
+static void exit_on_second_signal(int timeout_ms)
+{
+    sd_watchdog_tick(clock_mono_ns());
+    if (signal_pipe_wait(timeout_ms) > 0) {
+        log_msg(LOG_WARNING, "kronosd", "second signal: exiting immediately");
+        _exit(1);
+    }
+}
+
+/* Waits for SIGTERM/SIGINT, then drains in two steps. First readiness turns to draining while
+ * the listener keeps accepting for KRONOS_DRAIN_DELAY, so load balancers and Kubernetes
+ * endpoints stop sending traffic before connections are refused (answers meanwhile carry
+ * Connection: close). Then the listener closes and in-flight requests get the grace period
+ * (KRONOS_SHUTDOWN_GRACE) minus a last tenth (at most 1 s) in which the requests still running
+ * are cancelled and their clients answered 503, so the whole stop takes at most delay + grace.
+ * A second signal ends at once. Returns the number of requests that were still in flight when
+ * the grace period ran out. */
 static long serve_until_signal(app *a, http_server *srv)
 {
-    int sig;
-    while ((sig = signal_pipe_wait(-1)) == 0)
-        ;
-    uint64_t start = clock_mono_ns();
+    int sig = wait_for_stop_signal(a);
     atomic_store(&a->draining, true);
+    sd_notify_send("STOPPING=1\nSTATUS=draining");
     sm_model_loaded(false); /* "ready to predict" (SPEC §3) ends with draining */
     log_line l;
     if (log_begin(&l, LOG_INFO, "kronosd", "shutdown requested; draining")) {
         log_str(&l, "container", a->cfg->instance);
         log_str(&l, "signal", strsignal(sig));
         log_int(&l, "in_flight", http_server_inflight(srv));
+        log_double(&l, "drain_delay_seconds", a->cfg->drain_delay);
         log_double(&l, "grace_seconds", a->cfg->shutdown_grace);
         log_end(&l);
     }
+    uint64_t delay_end = clock_mono_ns() + (uint64_t)(a->cfg->drain_delay * 1e9);
+    while (clock_mono_ns() < delay_end)
+        exit_on_second_signal(20);
     http_server_quiesce(srv);
+    if (log_begin(&l, LOG_INFO, "kronosd", "listener closed; finishing in-flight requests")) {
+        log_int(&l, "in_flight", http_server_inflight(srv));
+        log_end(&l);
+    }
+    uint64_t start = clock_mono_ns();
 
     double grace = a->cfg->shutdown_grace;
     double cancel_reserve = grace < 10 ? grace / 10 : 1.0;
     uint64_t drain_end = start + (uint64_t)((grace - cancel_reserve) * 1e9);
     uint64_t end = start + (uint64_t)(grace * 1e9);
-    while (http_server_inflight(srv) > 0 && clock_mono_ns() < drain_end) {
-        if (signal_pipe_wait(20) > 0) {
-            log_msg(LOG_WARNING, "kronosd", "second signal: exiting immediately");
-            _exit(1);
-        }
-    }
+    while (http_server_inflight(srv) > 0 && clock_mono_ns() < drain_end)
+        exit_on_second_signal(20);
     long left = http_server_inflight(srv);
     if (left > 0 && log_begin(&l, LOG_WARNING, "kronosd", "grace period over; aborting requests")) {
         log_int(&l, "in_flight", left);
@@ -309,6 +354,7 @@ int main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    sd_notify_init();
 
     config cfg;
     strbuf out;

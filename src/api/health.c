@@ -1,4 +1,6 @@
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -11,6 +13,7 @@
 #include "api/readiness.h"
 #include "http/response.h"
 #include "util/clock.h"
+#include "util/memlimit.h"
 #include "util/utf8_sanitize.h"
 #include "version.h"
 
@@ -81,17 +84,36 @@ static long long proc_kb_field(const char *file, const char *key)
     return v < 0 ? -1 : v * 1024;
 }
 
+/* Memory is judged against what this process may have: its cgroup's limit in a container
+ * (the host's MemAvailable says nothing there), else the machine's. Warn when the resident set
+ * is within 10% of that limit (the OOM killer is near), or, without a cgroup limit, when the
+ * machine has less than 5% available. */
 static json_t *memory_check(void)
 {
     long long rss = proc_kb_field("/proc/self/status", "VmRSS");
     long long total = proc_kb_field("/proc/meminfo", "MemTotal");
     long long avail = proc_kb_field("/proc/meminfo", "MemAvailable");
+    uint64_t limit = 0;
+    char source[256] = "";
+    bool have_limit = memlimit_read("/", &limit, source, sizeof source) == 0 && limit > 0;
+    bool cgroup = have_limit && strcmp(source, "MemTotal") != 0;
     const char *status = "pass";
-    if (avail >= 0 && total > 0 && (double)avail / (double)total < 0.05)
+    if (have_limit && rss >= 0 && (double)rss >= 0.9 * (double)limit)
         status = "warn";
-    return json_pack("{s:s, s:I, s:I, s:I}", "status", status, "rss_bytes", (json_int_t)rss,
-                     "system_total_bytes", (json_int_t)total, "system_available_bytes",
-                     (json_int_t)avail);
+    if (!cgroup && avail >= 0 && total > 0 && (double)avail / (double)total < 0.05)
+        status = "warn";
+    json_t *check = json_pack("{s:s, s:I, s:I, s:I}", "status", status, "rss_bytes",
+                              (json_int_t)rss, "system_total_bytes", (json_int_t)total,
+                              "system_available_bytes", (json_int_t)avail);
+    char shown[256];
+    utf8_sanitize(shown, sizeof shown, source, strlen(source)); /* a cgroup path is bytes */
+    if (check && have_limit &&
+        (json_object_set_new(check, "limit_bytes", json_integer((json_int_t)limit)) != 0 ||
+         json_object_set_new(check, "limit_source", json_string(shown)) != 0)) {
+        json_decref(check);
+        return NULL;
+    }
+    return check;
 }
 
 static json_t *disk_check(void)

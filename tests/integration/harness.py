@@ -153,8 +153,9 @@ class Kronosd:
     def __init__(self, env=None, args=(), wait_ready=False, startup_timeout=30):
         self.port = free_port()
         self.env = dict(os.environ)
+        # Tests stop kronosd with SIGTERM all the time: no drain delay unless a test asks for one.
         self.env.update({"KRONOS_HOST": "127.0.0.1", "KRONOS_PORT": str(self.port),
-                         "KRONOS_INSTANCE": "itest"})
+                         "KRONOS_INSTANCE": "itest", "KRONOS_DRAIN_DELAY": "0"})
         self.env.update(env or {})
         self.args = list(args)
         self.wait_ready = wait_ready

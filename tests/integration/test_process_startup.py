@@ -68,6 +68,7 @@ c.check(len(lines) == 1 and "KRONOS_MAX_CONNECTIONS" in lines[0] and "RLIMIT_NOF
 # The same limit with fewer connections starts and serves.
 port = free_port()
 p = subprocess.Popen([BIN], env=dict(os.environ, KRONOS_HOST="127.0.0.1", KRONOS_PORT=str(port),
+                                     KRONOS_DRAIN_DELAY="0",
                                      KRONOS_MAX_CONNECTIONS=str(low - FD_MARGIN),
                                      KRONOS_MAX_CONNECTIONS_PER_IP="16"),
                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=cap_nofile)

@@ -83,7 +83,8 @@ class Server:
     """kronosd inside the server namespace; stdout lines collected."""
 
     def __init__(self, env):
-        self.env = dict(os.environ, KRONOS_PORT=str(PORT), KRONOS_INSTANCE="netns")
+        self.env = dict(os.environ, KRONOS_PORT=str(PORT), KRONOS_INSTANCE="netns",
+                        KRONOS_DRAIN_DELAY="0")  # stopped by SIGTERM
         self.env.update(env)
         self.lines = []
 

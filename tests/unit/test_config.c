@@ -136,6 +136,10 @@ static void every_kind_good_and_bad(void **state)
     expect("KRONOS_INFERENCE_TIMEOUT", "0.05", true);
     expect("KRONOS_INFERENCE_TIMEOUT", "-1", false);
     expect("KRONOS_SHUTDOWN_GRACE", "0", true);
+    expect("KRONOS_DRAIN_DELAY", "0", true);
+    expect("KRONOS_DRAIN_DELAY", "2.5", true);
+    expect("KRONOS_DRAIN_DELAY", "-1", false);
+    expect("KRONOS_DRAIN_DELAY", "3601", false);
     expect("KRONOS_MAX_REQUEST_SIZE_MB", "0.001", true);
     expect("KRONOS_MAX_REQUEST_SIZE_MB", "ten", false);
     /* booleans */

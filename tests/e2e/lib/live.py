@@ -152,7 +152,7 @@ class Stack:
             skip(f"KRONOSD_BIN={KRONOSD_BIN!r} is not an executable kronosd")
         port = port or free_port()
         full_env = dict(os.environ, KRONOS_HOST="127.0.0.1", KRONOS_PORT=str(port), KRONOS_INSTANCE="e2e",
-                        KRONOS_LOG_LEVEL="INFO")
+                        KRONOS_LOG_LEVEL="INFO", KRONOS_DRAIN_DELAY="0")  # stopped by SIGTERM
         full_env.update(env or {})
         proc = self.spawn(name, [KRONOSD_BIN], env=full_env, preexec_fn=preexec_fn)
 
