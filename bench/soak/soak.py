@@ -238,7 +238,7 @@ def main():
     args = ap.parse_args()
 
     env = dict(os.environ, KRONOS_HOST="127.0.0.1", KRONOS_PORT=str(free_port()),
-               KRONOS_INSTANCE="soak", KRONOS_RATE_LIMIT_ENABLED="false", KRONOS_LOG_LEVEL="WARNING",
+               KRONOS_INSTANCE="soak", KRONOS_DRAIN_DELAY="0", KRONOS_RATE_LIMIT_ENABLED="false", KRONOS_LOG_LEVEL="WARNING",
                KRONOS_MAX_REQUEST_SIZE_MB="1", KRONOS_CONNECTION_TIMEOUT="5")
     if args.model:
         env["KRONOS_MODEL_PATH"] = args.model
