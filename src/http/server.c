@@ -199,6 +199,7 @@ static void set_listening(http_worker *w, bool on)
     w->listening = on;
 }
 
+/* The connection's slot in w's share was reserved when it was placed (place_connection). */
 static void admit_connection(http_worker *w, int fd, const struct sockaddr_storage *ss,
                              socklen_t len)
 {
@@ -207,27 +208,30 @@ static void admit_connection(http_worker *w, int fd, const struct sockaddr_stora
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     http_conn *c = conn_create(w, fd, (const struct sockaddr *)ss, len);
     if (!c) {
+        atomic_fetch_sub(&w->nconns, 1);
         close(fd);
         return;
     }
     worker_attach(w, c);
     if (!peer_table_acquire(s->peers, c->addr, s->cfg.max_connections_per_ip)) {
+        atomic_fetch_sub(&w->nconns, 1);
         conn_refuse(c, 429, "rate_limited",
                     "too many connections from this address (KRONOS_MAX_CONNECTIONS_PER_IP)");
         return;
     }
     c->holds_ip_slot = true;
-    if (atomic_load(&w->nconns) >= s->conns_per_worker && !evict_idle(w)) {
+    if (atomic_load(&w->nconns) > s->conns_per_worker && !evict_idle(w)) {
+        atomic_fetch_sub(&w->nconns, 1);
         conn_refuse(c, 503, "overloaded",
                     "connection limit reached (KRONOS_MAX_CONNECTIONS); retry later");
         return;
     }
-    atomic_fetch_add(&w->nconns, 1);
     c->counted = true;
 }
 
 /* New connections go to the thread holding the fewest, so each thread's share of the cap fills
- * evenly and each can make room by evicting its own idle connections. */
+ * evenly and each can make room by evicting its own idle connections. The slot is reserved here,
+ * before the hand-over: a burst of accepts sees the connections still on their way. */
 static void place_connection(http_worker *w, int fd, const struct sockaddr_storage *ss,
                              socklen_t len)
 {
@@ -238,9 +242,11 @@ static void place_connection(http_worker *w, int fd, const struct sockaddr_stora
             target = &s->workers[i];
     struct handoff *h = target != w ? malloc(sizeof(*h)) : NULL;
     if (!h) {
+        atomic_fetch_add(&w->nconns, 1);
         admit_connection(w, fd, ss, len);
         return;
     }
+    atomic_fetch_add(&target->nconns, 1);
     *h = (struct handoff){.fd = fd, .peer = *ss, .len = len};
     pthread_mutex_lock(&target->mu);
     h->next = target->handoffs;
