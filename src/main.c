@@ -107,6 +107,12 @@ static engine *create_engine(const config *cfg)
                     ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
                                            cfg->clip_value, threads_per_forecast(cfg))
                     : baseline_engine_create();
+    if (e && cfg->model_path) { /* a broken model folder is reported by loading */
+        engine_limits lim = {(size_t)cfg->max_candles, (size_t)cfg->max_pred_len,
+                             (size_t)cfg->max_batch_items, cfg->max_sample_count};
+        char why[256];
+        kronos_engine_set_batching(e, cfg->max_batch_rows, &lim, why, sizeof(why));
+    }
 #ifdef KRONOS_TEST_HOOKS
     const char *delay = getenv("KRONOS_TEST_ENGINE_DELAY_MS");
     const char *load_delay = getenv("KRONOS_TEST_ENGINE_LOAD_DELAY_MS");
