@@ -1,6 +1,7 @@
 /* A fake engine for the scheduler tests. Per-job behaviour is read from the first series:
  *   sampling.seed      milliseconds of work, done in 1 ms slices that poll the cancel token
- *   sampling.top_k     milliseconds of work done first while ignoring the token (stubborn)
+ *   sampling.top_k     milliseconds of work done first while ignoring the token (stubborn);
+ *                      FAKE_UNTIL_GATE: ignore it until the test opens f->gate
  *   sampling.top_p < 0 fail with "fake failure"
  *   x[0] (open)        job id (< FAKE_MAX_IDS) recorded in ran[] when predict starts
  * Each forecast is pred_len bars whose every value is the id. */
@@ -17,23 +18,25 @@
 #include "engine/engine.h"
 
 #define FAKE_MAX_IDS 4096
+#define FAKE_UNTIL_GATE (-1)
 
 typedef struct fake_engine {
     engine base;
     atomic_int started;
     atomic_int finished;
     atomic_int saw_cancel;
+    atomic_int gate;
     atomic_int ran[FAKE_MAX_IDS];
 } fake_engine;
 
-static double fake_now(void)
+static inline double fake_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void fake_sleep_ms(double ms)
+static inline void fake_sleep_ms(double ms)
 {
     struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
                           .tv_nsec = (long)((ms - 1000.0 * (time_t)(ms / 1000)) * 1e6)};
@@ -49,7 +52,11 @@ static int fake_predict(engine *e, const engine_series *series, size_t n, engine
         atomic_fetch_add(&f->ran[id], 1);
     atomic_fetch_add(&f->started, 1);
     int rc = ENGINE_OK;
-    fake_sleep_ms((double)series[0].sampling.top_k);
+    if (series[0].sampling.top_k == FAKE_UNTIL_GATE)
+        while (!atomic_load(&f->gate))
+            fake_sleep_ms(1);
+    else
+        fake_sleep_ms((double)series[0].sampling.top_k);
     double until = fake_now() + (double)series[0].sampling.seed / 1000.0;
     while (fake_now() < until) {
         if (engine_is_cancelled(cancel)) {
@@ -88,7 +95,7 @@ static void fake_destroy(engine *e)
 
 static const engine_ops fake_ops = {.load = NULL, .predict = fake_predict, .destroy = fake_destroy};
 
-static fake_engine *fake_engine_new(void)
+static inline fake_engine *fake_engine_new(void)
 {
     fake_engine *f = calloc(1, sizeof *f);
     f->base.ops = &fake_ops;
@@ -102,7 +109,7 @@ typedef struct fake_input {
     engine_series series;
 } fake_input;
 
-static void fake_input_init(fake_input *in, int id, int work_ms, int stubborn_ms, bool fail)
+static inline void fake_input_init(fake_input *in, int id, int work_ms, int stubborn_ms, bool fail)
 {
     memset(in, 0, sizeof *in);
     for (int k = 0; k < 2 * ENGINE_FEATURES; k++)
