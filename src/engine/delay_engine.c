@@ -71,6 +71,7 @@ engine *delay_engine_wrap(engine *inner, int delay_ms, int load_delay_ms)
     d->load_delay_ms = load_delay_ms;
     *e = *inner;
     e->ops = &delay_ops;
+    e->batch = NULL; /* the delay applies to predict: no continuous batching through the wrapper */
     e->impl = d;
     return e;
 }
