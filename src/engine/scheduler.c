@@ -229,11 +229,6 @@ size_t sched_job_count(const sched_job *j)
     return j->n;
 }
 
-const engine_forecast *sched_job_forecasts(const sched_job *j)
-{
-    return j->out;
-}
-
 engine_forecast *sched_job_take_forecasts(sched_job *j)
 {
     engine_forecast *f = j->out;

@@ -96,9 +96,8 @@ const char *sched_outcome_name(sched_outcome o);
 sched_outcome sched_job_outcome(const sched_job *j);
 const char *sched_job_error(const sched_job *j); /* "" unless SCHED_FAILED */
 size_t sched_job_count(const sched_job *j);      /* n series */
-/* The forecasts (n of them) on SCHED_OK, else NULL. take_ transfers ownership: free each with
+/* The forecasts (n of them) on SCHED_OK, else NULL, handed over: free each with
  * engine_forecast_free and the array with free; later calls return NULL. */
-const engine_forecast *sched_job_forecasts(const sched_job *j);
 engine_forecast *sched_job_take_forecasts(sched_job *j);
 /* Seconds from submit until a worker started the job (or until done, if it never started). */
 double sched_job_queue_wait_seconds(const sched_job *j);

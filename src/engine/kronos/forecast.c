@@ -11,6 +11,7 @@
 #include "engine/kronos/pool.h"
 #include "engine/kronos/sample.h"
 #include "engine/kronos/tokenizer.h"
+#include "util/clock.h"
 
 #define NF ENGINE_FEATURES
 
@@ -83,13 +84,6 @@ static void column_stats(const float *x, int T, float *mean, float *std, float *
         if (!isfinite(mean[c]) || !isfinite(std[c]))
             double_stats(x + c, T, NF, &mean[c], &std[c]);
     }
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 typedef struct fc {
@@ -385,7 +379,7 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
         f.stamps[r] = r < T ? q->x_stamp[r] : q->y_stamp[r - T];
     f.stamps[f.N - 1] = q->y_stamp[P - 1];
 
-    double t0 = now();
+    double t0 = clock_mono_seconds();
     float mean[NF], std[NF], den[NF];
     column_stats(q->x, T, mean, std, f.tmp);
     float c = (float)clip;
@@ -408,7 +402,7 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
         memcpy(out->ctx_s1, f.tok1, sizeof(int) * (size_t)T);
     if (out->ctx_s2)
         memcpy(out->ctx_s2, f.tok2, sizeof(int) * (size_t)T);
-    double t1 = now();
+    double t1 = clock_mono_seconds();
     if (times)
         times->tokenizer += t1 - t0;
 
@@ -416,30 +410,30 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
     if (engine_is_cancelled(cancel))
         goto done;
     step_first(&f, tr);
-    double t2 = now();
+    double t2 = clock_mono_seconds();
     if (times)
         times->prefill += t2 - t1;
     for (int i = 1; i < P; i++) {
         if (engine_is_cancelled(cancel))
             goto done;
-        double a = now();
+        double a = clock_mono_seconds();
         if (f.cached && T + i <= f.M) {
             step_cached(&f, i, tr);
             if (times) {
-                times->cached += now() - a;
+                times->cached += clock_mono_seconds() - a;
                 times->cached_steps++;
             }
         } else {
             if (step_window(&f, i, cancel, tr) != ENGINE_OK)
                 goto done;
             if (times) {
-                times->sliding += now() - a;
+                times->sliding += clock_mono_seconds() - a;
                 times->sliding_steps++;
             }
         }
     }
 
-    double t3 = now();
+    double t3 = clock_mono_seconds();
     int wd = f.N < f.M ? f.N : f.M;
     for (int s = 0; s < S; s++) {
         if (engine_is_cancelled(cancel))
@@ -451,7 +445,7 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
         memcpy(zs + (size_t)s * P * NF, dec + (size_t)(wd - P) * NF, sizeof(float) * P * NF);
     }
     if (times)
-        times->tokenizer += now() - t3;
+        times->tokenizer += clock_mono_seconds() - t3;
     /* mean over samples in normalised space (numpy float32), then de-normalise */
     for (size_t i = 0; i < (size_t)P * NF; i++) {
         float z = kr_pairwise_sum(zs + i, (size_t)S, (size_t)P * NF) / (float)S;
