@@ -164,26 +164,64 @@ class Kronosd:
         self.proc = None
         self.client_host = "127.0.0.1"  # where request() connects; set before entering
 
-    def __enter__(self):
-        self.proc = subprocess.Popen([BIN] + self.args, env=self.env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
-        self._reader = threading.Thread(target=self._read_stdout, daemon=True)
-        self._reader.start()
-        deadline = time.time() + self.startup_timeout
-        path = "/v1/readyz" if self.wait_ready else "/v1/healthz"
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("kronosd exited early (exit code %s): %s"
-                                   % (self.proc.returncode, self.proc.stderr.read().decode()))
+    def _listening(self):
+        """Does our process hold the listening socket of self.port? free_port() can hand two
+        tests running side by side the same port; the one whose kronosd fails to bind must not
+        take the other's answers for its own."""
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
             try:
-                r = self.request("GET", path)
-                if r.status == 200:
-                    return self
+                with open(table) as f:
+                    next(f)
+                    for row in f:
+                        cols = row.split()
+                        if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == self.port:
+                            inodes.add(cols[9])
             except OSError:
                 pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("kronosd did not become %s" % ("ready" if self.wait_ready else "live"))
+        try:
+            fds = os.listdir("/proc/%d/fd" % self.proc.pid)
+        except OSError:
+            return False
+        for fd in fds:
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (self.proc.pid, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:[") and link[8:-1] in inodes:
+                return True
+        return False
+
+    def __enter__(self):
+        for attempt in range(5):
+            self.proc = subprocess.Popen([BIN] + self.args, env=self.env, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE)
+            self._reader = threading.Thread(target=self._read_stdout, daemon=True)
+            self._reader.start()
+            deadline = time.time() + self.startup_timeout
+            path = "/v1/readyz" if self.wait_ready else "/v1/healthz"
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    err = self.proc.stderr.read().decode()
+                    if "cannot listen" in err and self.env["KRONOS_PORT"] == str(self.port):
+                        break  # the port was taken meanwhile: try another one
+                    raise RuntimeError("kronosd exited early (exit code %s): %s"
+                                       % (self.proc.returncode, err))
+                try:
+                    r = self.request("GET", path)
+                    if r.status == 200 and self._listening():
+                        return self
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            else:
+                self.stop()
+                raise RuntimeError("kronosd did not become %s"
+                                   % ("ready" if self.wait_ready else "live"))
+            self.lines = []
+            self.port = free_port()
+            self.env["KRONOS_PORT"] = str(self.port)
+        raise RuntimeError("kronosd found no free port")
 
     def _read_stdout(self):
         for line in self.proc.stdout:
