@@ -8,15 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static bool read_line(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    bool ok = fgets(buf, (int)n, f) != NULL;
-    fclose(f);
-    return ok;
-}
+#include "util/file.h"
 
 /* v2 cpu.max: "<quota> <period>" or "max <period>". */
 static bool read_v2(const char *dir, double *cpus)
@@ -24,7 +16,7 @@ static bool read_v2(const char *dir, double *cpus)
     char path[4200], line[128];
     int64_t quota, period;
     snprintf(path, sizeof path, "%s/cpu.max", dir);
-    if (!read_line(path, line, sizeof line) ||
+    if (!file_read_line(path, line, sizeof line) ||
         sscanf(line, "%" SCNd64 " %" SCNd64, &quota, &period) != 2 || quota <= 0 || period <= 0)
         return false;
     *cpus = (double)quota / (double)period;
@@ -37,10 +29,11 @@ static bool read_v1(const char *dir, double *cpus)
     char path[4200], line[64];
     int64_t quota, period;
     snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
-    if (!read_line(path, line, sizeof line) || sscanf(line, "%" SCNd64, &quota) != 1 || quota <= 0)
+    if (!file_read_line(path, line, sizeof line) || sscanf(line, "%" SCNd64, &quota) != 1 ||
+        quota <= 0)
         return false;
     snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
-    if (!read_line(path, line, sizeof line) || sscanf(line, "%" SCNd64, &period) != 1 ||
+    if (!file_read_line(path, line, sizeof line) || sscanf(line, "%" SCNd64, &period) != 1 ||
         period <= 0)
         return false;
     *cpus = (double)quota / (double)period;

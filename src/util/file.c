@@ -20,3 +20,13 @@ int file_open_regular(const char *path, struct stat *st, char *err, size_t errle
     }
     return fd;
 }
+
+bool file_read_line(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    bool ok = fgets(buf, (int)n, f) != NULL;
+    fclose(f);
+    return ok;
+}

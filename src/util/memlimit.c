@@ -5,15 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool read_line(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    bool ok = fgets(buf, (int)n, f) != NULL;
-    fclose(f);
-    return ok;
-}
+#include "util/file.h"
 
 static bool read_mem_total(const char *root, uint64_t *bytes)
 {
@@ -38,7 +30,7 @@ static bool read_limit(const char *path, uint64_t *bytes)
 {
     char line[64];
     uint64_t v;
-    if (!read_line(path, line, sizeof line) || sscanf(line, "%" SCNu64, &v) != 1)
+    if (!file_read_line(path, line, sizeof line) || sscanf(line, "%" SCNu64, &v) != 1)
         return false;
     if (v >= (UINT64_C(1) << 62))
         return false;
