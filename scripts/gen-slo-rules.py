@@ -211,11 +211,11 @@ def slo_rules(spec):
                     "runbook_url": f"{spec['runbook_base']}#{alert_name.lower()}",
                 },
             })
-    # One group for the burn rates: rules of a group run in order, so every alert sees the recording
-    # rules of the same evaluation (separate groups run concurrently and may see values one interval
-    # old). The 30-day budget changes slowly and reads a month of samples: its own group, every 5m.
-    return {"groups": [{"name": "kronos_slo", "rules": recording + alerts},
-                       {"name": "kronos_slo_budget", "interval": "5m", "rules": budget_rules}]}
+    # One group: rules of a group run in order, so every alert and the 30-day budget see the
+    # recording rules of the same evaluation. (Separate groups run concurrently: a budget group saw
+    # the 5m rates one interval old in some evaluations and not in others, and its value changed
+    # from run to run.) The budget reads a month of samples at the group's interval.
+    return {"groups": [{"name": "kronos_slo", "rules": recording + budget_rules + alerts}]}
 
 
 def prometheus_rule(groups):
