@@ -32,7 +32,8 @@ struct http_worker {
     http_conn *resume_head;   /* [mu] */
     struct handoff *handoffs; /* [mu] connections accepted by another thread for this one */
     http_conn *conns;
-    atomic_uint nconns; /* connections counted against this thread's share of the cap */
+    atomic_uint nconns; /* connections placed on this thread (attached or in transit) */
+    unsigned attached;  /* counted connections this thread holds: its share of the cap */
     bool listening;
     uint64_t accept_paused_until;
 };
@@ -99,8 +100,10 @@ void worker_detach(http_worker *w, http_conn *c)
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     if (c->holds_ip_slot)
         peer_table_release(w->srv->peers, c->addr);
-    if (c->counted)
+    if (c->counted) {
         atomic_fetch_sub(&w->nconns, 1);
+        w->attached--;
+    }
 }
 
 bool worker_charge(http_worker *w, size_t bytes, bool force)
@@ -220,13 +223,14 @@ static void admit_connection(http_worker *w, int fd, const struct sockaddr_stora
         return;
     }
     c->holds_ip_slot = true;
-    if (atomic_load(&w->nconns) > s->conns_per_worker && !evict_idle(w)) {
+    if (w->attached >= s->conns_per_worker && !evict_idle(w)) {
         atomic_fetch_sub(&w->nconns, 1);
         conn_refuse(c, 503, "overloaded",
                     "connection limit reached (KRONOS_MAX_CONNECTIONS); retry later");
         return;
     }
     c->counted = true;
+    w->attached++;
 }
 
 /* New connections go to the thread holding the fewest, so each thread's share of the cap fills
