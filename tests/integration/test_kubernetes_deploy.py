@@ -188,6 +188,19 @@ if model_mount:
     c.check(vols.get(model_mount[0]["name"], {}).get("persistentVolumeClaim", {}).get("readOnly") is True,
             "the weights' claim is read-only")
 
+# The resource alerts of monitoring/prometheus/kronos-alerts.yml select the container and the
+# weights' volume by name.
+with open(os.path.join(ROOT, "monitoring", "prometheus", "kronos-alerts.yml")) as f:
+    alerts_text = f.read()
+for name in sorted(set(re.findall(r'\{container="([^"]+)"\}', alerts_text))):
+    c.eq(ctr.get("name"), name, "container name = the one the resource alerts select")
+claim = vols.get(model_mount[0]["name"], {}).get("persistentVolumeClaim", {}).get("claimName", "") \
+    if model_mount else ""
+for rx in sorted(set(re.findall(r'persistentvolumeclaim=~"([^"]+)"', alerts_text))):
+    c.check(re.fullmatch(rx, claim), "the weights' claim %r matches KronosModelVolumeLow's %s" % (claim, rx))
+for mp in sorted(set(re.findall(r'mountpoint="([^"]+)"', alerts_text))):
+    c.eq(model_mount[0]["mountPath"] if model_mount else None, mp, "weights mount = KronosModelVolumeLow's mountpoint")
+
 c.eq(svc.get("spec", {}).get("selector"), dep["spec"]["selector"]["matchLabels"], "Service selects the pods")
 sports = svc.get("spec", {}).get("ports", [])
 c.check(len(sports) == 1 and sports[0].get("name") == "http" and sports[0].get("targetPort") == "http",
