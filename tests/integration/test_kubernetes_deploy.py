@@ -9,8 +9,9 @@
   named `http`, which is KRONOS_PORT; the startup probe's window covers KRONOS_STARTUP_TIMEOUT;
   terminationGracePeriodSeconds exceeds KRONOS_DRAIN_DELAY + KRONOS_SHUTDOWN_GRACE (both the
   binary's defaults); uid = the image's USER; its environment passes --check-config.
-- Live: the real kronosd started with the Deployment's environment answers the startup, readiness
-  and liveness probes with 200; after SIGTERM readiness says 503 `draining` while liveness stays 200
+- Live: the real kronosd started with the Deployment's environment, as the pod's securityContext
+  runs it (every filesystem read-only, uid/gid 1000, no capabilities, no new privileges; needs root,
+  which CI has), answers the startup, readiness and liveness probes with 200; after SIGTERM readiness says 503 `draining` while liveness stays 200
   (the kubelet must not kill a draining pod), and it stops within the grace period.
 - The prometheus-adapter rule and the KEDA query read a metric kronosd exports: the series scraped
   from /v1/metrics, with the labels the ServiceMonitor gives it, are fed to `promtool test rules`,
@@ -30,6 +31,7 @@ import time
 import yaml
 
 from deploy_checks import ROOT, dockerfile_stages, fake_models, help_settings, routes
+import harness
 from harness import BIN, Checker, Kronosd, have_tiny_model
 
 c = Checker()
@@ -246,6 +248,38 @@ keda_ns = re.findall(r'namespace="([^"]*)"', keda_query)
 c.eq(keda_ns, [so.get("metadata", {}).get("namespace")], "the KEDA query selects the overlay's namespace")
 
 # --- the real binary -------------------------------------------------------------------------
+# As the pod runs it where this machine allows (root): every filesystem read-only
+# (readOnlyRootFilesystem; the weights volume is read-only too), the pod's uid and gid, no
+# capabilities, no new privileges. unshare, bash and setpriv exec in turn, so the pid the harness
+# watches and signals is kronosd's.
+RO_SCRIPT = ('for m in $(awk \'{print $2}\' /proc/self/mounts | sort -u); do '
+             'mount -o remount,bind,ro "$m" || exit 125; done; exec "$@"')
+
+
+class PodKronosd(Kronosd):
+    """kronosd started as `unshare ... setpriv ... kronosd` when this test runs as root."""
+
+    def __init__(self, psc, **kw):
+        self.as_pod = os.geteuid() == 0
+        args = []
+        if self.as_pod:
+            args = ["--mount", "--propagation", "private", "bash", "-c", RO_SCRIPT, "_", "setpriv",
+                    "--reuid=%d" % psc.get("runAsUser", 1000), "--regid=%d" % psc.get("runAsGroup", 1000),
+                    "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", BIN]
+        else:
+            print("SKIP: read-only filesystems and the pod's uid need root; kronosd runs as is")
+        super().__init__(args=args, **kw)
+
+    def __enter__(self):
+        saved = harness.BIN
+        if self.as_pod:
+            harness.BIN = shutil.which("unshare")
+        try:
+            return super().__enter__()
+        finally:
+            harness.BIN = saved
+
+
 scraped = ""
 if have_tiny_model("the Deployment's environment against the real kronosd"):
     tmp = tempfile.mkdtemp(prefix="kronos-k8s-")
@@ -257,7 +291,16 @@ if have_tiny_model("the Deployment's environment against the real kronosd"):
         p = subprocess.run([BIN, "--check-config"], env=dict(os.environ, **kenv), capture_output=True,
                            text=True, timeout=30)
         c.eq(p.returncode, 0, "--check-config with the Deployment's environment: %s" % p.stderr[-300:])
-        with Kronosd(env=kenv, wait_ready=True) as k:
+        os.chmod(tmp, 0o755)  # readable by the pod's uid
+        with PodKronosd(psc, env=kenv, wait_ready=True) as k:
+            if k.as_pod:
+                status = open("/proc/%d/status" % k.proc.pid).read()
+                c.check(re.search(r"^Uid:\s+%d\s" % psc["runAsUser"], status, re.M)
+                        and re.search(r"^CapEff:\s+0+$", status, re.M)
+                        and re.search(r"^NoNewPrivs:\s+1$", status, re.M),
+                        "kronosd runs with the pod's uid, no capabilities, no new privileges")
+                root_mount = [m.split() for m in open("/proc/%d/mounts" % k.proc.pid) if m.split()[1] == "/"]
+                c.check(root_mount and "ro" in root_mount[-1][3].split(","), "its root filesystem is read-only")
             for kind, probe in probes.items():
                 # The kubelet counts 200-399 as success.
                 status = k.get(probe["httpGet"]["path"]).status
