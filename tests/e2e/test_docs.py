@@ -2,13 +2,17 @@
 PromQL examples parse (promtool check rules); docs/RUNBOOK.md has a section for every alert, each with
 its tier (page / ticket / info, matching the alert's severity; burn alerts name both), links to dashboard
 panels that exist under that title, and a "Verify fixed" PromQL query that parses; monitoring/README.md
-lists every file of monitoring/ that users copy."""
+lists every file of monitoring/ that users copy. Every docker, docker compose, kubectl, systemctl and
+journalctl command the docs show names things that exist: the compose file's container, service and
+networks, the Dockerfile, the Kubernetes objects, labels and kustomize directories of deploy/kubernetes
+and monitoring/kubernetes, the systemd unit (doc_commands.py)."""
 import os
 import re
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import doc_commands  # noqa: E402
 import kronos_e2e as k  # noqa: E402
 
 OBS = os.path.join(k.ROOT, "docs/OBSERVABILITY.md")
@@ -101,6 +105,8 @@ def main():
                 fails.check(name in readme, f"monitoring/README.md does not mention {name}")
     for value in sorted(k.LABEL_VALUES["endpoint"]):
         fails.check(f'endpoint="{value}"' in obs, f"OBSERVABILITY.md does not show endpoint=\"{value}\"")
+    n_commands = doc_commands.check(k.ROOT, fails)
+    print(f"{n_commands} docker/kubectl/systemctl commands in the docs name things that exist")
     print(f"{len(k.METRICS)} metrics, {len(exprs)} PromQL examples, {len(alerts)} runbook sections, "
           f"{len(verify)} verify-fixed queries")
     fails.finish("docs")
