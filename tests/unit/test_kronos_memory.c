@@ -32,8 +32,10 @@ static void attention_scratch_is_linear(void **state)
     assert_int_equal(kr_attention_scratch(2048), 128 * 2048); /* was 2048 x 2048: 16x */
     assert_int_equal(kr_attention_scratch(1 << 20), 128u << 20);
     for (int threads = 1; threads <= 4; threads++)
-        assert_int_equal(kr_ws_bytes(4096, 256, 512, threads),
-                         2 * kr_ws_bytes(2048, 256, 512, threads));
+        assert_int_equal(kr_ws_bytes(4096, 4096, 1, 256, 512, threads) -
+                             kr_ws_bytes(2048, 2048, 1, 256, 512, threads),
+                         kr_ws_bytes(2048, 2048, 1, 256, 512, threads) -
+                             kr_ws_bytes(0, 0, 1, 256, 512, threads));
 }
 
 static void bound_covers_every_length(void **state)

@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "engine/kronos/kernels.h"
@@ -233,12 +234,6 @@ void kr_swiglu(float *g, const float *u, size_t n)
     kr_pool_run(chunks > 1 ? p : NULL, chunks, swiglu_task, &j);
 }
 
-typedef struct attn_job {
-    const float *q, *k, *v;
-    int n, d, hd;
-    float *out, *scratch;
-} attn_job;
-
 /* Query rows are taken in bands so the masked upper triangle is mostly never computed. */
 #define ATTN_BAND 128
 
@@ -247,72 +242,182 @@ size_t kr_attention_scratch(size_t n)
     return (n < ATTN_BAND ? n : ATTN_BAND) * n;
 }
 
-static void attn_head_task(void *ctx, int h, int t)
+size_t kr_attention_scratch_keys(size_t rows, size_t keys)
 {
-    attn_job *j = ctx;
-    int n = j->n, d = j->d, hd = j->hd, o = h * hd;
-    float *sc = j->scratch + (size_t)t * kr_attention_scratch((size_t)n);
+    return (rows < ATTN_BAND ? rows : ATTN_BAND) * keys;
+}
+
+static int seg_keys(const kr_attn_seg *s)
+{
+    int n = 0;
+    for (int p = 0; p < s->npieces; p++)
+        n += s->n[p];
+    return n;
+}
+
+/* One query row against every visible key (the decode step and the dependency layer). */
+static void attn_row(const kr_attn_seg *s, int row, int visible, int d, int hd, int o, float *sc)
+{
     float scale = 1.0f / sqrtf((float)hd);
-    for (int r0 = 0; r0 < n; r0 += ATTN_BAND) {
-        int rows = n - r0 < ATTN_BAND ? n - r0 : ATTN_BAND, keys = r0 + rows;
-        /* S = Q_band K_hᵀ over keys 0..keys-1 (row stride keys) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, hd, scale,
-                    j->q + (size_t)r0 * d + o, d, j->k + o, d, 0.0f, sc, keys);
-        for (int i = 0; i < rows; i++) {
-            float *srow = sc + (size_t)i * keys;
-            int visible = r0 + i + 1;
-            kr_softmax_fast(srow, visible);
-            memset(srow + visible, 0, sizeof(float) * (size_t)(keys - visible));
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, keys, 1.0f, sc, keys,
-                    j->v + o, d, 0.0f, j->out + (size_t)r0 * d + o, d);
+    const float *q = s->q + (size_t)row * d + o;
+    int at = 0;
+    for (int p = 0; p < s->npieces && at < visible; p++) {
+        int n = s->n[p] < visible - at ? s->n[p] : visible - at;
+        kr_attn_scores(q, s->k[p] + o, n, d, hd, scale, sc + at);
+        at += n;
+    }
+    kr_softmax_fast(sc, visible);
+    float *oh = s->out + (size_t)row * d + o;
+    memset(oh, 0, sizeof(float) * (size_t)hd);
+    at = 0;
+    for (int p = 0; p < s->npieces && at < visible; p++) {
+        int n = s->n[p] < visible - at ? s->n[p] : visible - at;
+        kr_attn_mix(sc + at, s->v[p] + o, n, d, hd, oh);
+        at += n;
     }
 }
 
-void kr_attention_causal(const float *q, const float *k, const float *v, int n, int d, int hd,
-                         float *out, float *scratch)
+/* A band of query rows [r0, r0 + rows) of one head: scores by sgemm per key piece, masked
+ * softmax, then the values by sgemm per piece. */
+static void attn_band(const kr_attn_seg *s, int r0, int rows, int d, int hd, int o, float *sc)
 {
-    attn_job j = {q, k, v, n, d, hd, out, scratch};
-    kr_pool_run(current_pool, d / hd, attn_head_task, &j);
-}
-
-void kr_attention_row_head(const float *q, const float *k0, const float *v0, int n0,
-                           const float *k1, const float *v1, int n1, int d, int hd, int o,
-                           float *out, float *scratch)
-{
+    int total = seg_keys(s);
+    int own0 = s->causal ? total - s->rows : total; /* keys every row of the segment sees */
+    int keys = s->causal ? own0 + r0 + rows : total;
     float scale = 1.0f / sqrtf((float)hd);
-    kr_attn_scores(q + o, k0 + o, n0, d, hd, scale, scratch);
-    if (n1 > 0)
-        kr_attn_scores(q + o, k1 + o, n1, d, hd, scale, scratch + n0);
-    kr_softmax_fast(scratch, n0 + n1);
-    float *oh = out + o;
-    memset(oh, 0, sizeof(float) * (size_t)hd);
-    kr_attn_mix(scratch, v0 + o, n0, d, hd, oh);
-    if (n1 > 0)
-        kr_attn_mix(scratch + n0, v1 + o, n1, d, hd, oh);
+    const float *q = s->q + (size_t)r0 * d + o;
+    int at = 0;
+    for (int p = 0; p < s->npieces && at < keys; p++) {
+        int n = s->n[p] < keys - at ? s->n[p] : keys - at;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, hd, scale, q, d, s->k[p] + o,
+                    d, 0.0f, sc + at, keys);
+        at += n;
+    }
+    for (int i = 0; i < rows; i++) {
+        float *srow = sc + (size_t)i * keys;
+        int visible = s->causal ? own0 + r0 + i + 1 : keys;
+        kr_softmax_fast(srow, visible);
+        memset(srow + visible, 0, sizeof(float) * (size_t)(keys - visible));
+    }
+    float *out = s->out + (size_t)r0 * d + o;
+    at = 0;
+    for (int p = 0; p < s->npieces && at < keys; p++) {
+        int n = s->n[p] < keys - at ? s->n[p] : keys - at;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, n, 1.0f, sc + at, keys,
+                    s->v[p] + o, d, at ? 1.0f : 0.0f, out, d);
+        at += n;
+    }
 }
 
-typedef struct rows_job {
-    const float *q, *k0, *v0, *k1, *v1;
-    int n0, n1, stride1, d, hd, heads;
-    float *out, *scratch;
-} rows_job;
-
-static void rows_task(void *ctx, int i, int t)
+/*
+ * Single query rows that attend to the same first piece (the samples of one forecast against its
+ * shared prefix) run as a group: their scores against that piece and the values it contributes
+ * are two small matrix products, so the shared keys are read once for all of them instead of
+ * once per row; each row's own keys (the rest of its pieces) go through the row kernels.
+ */
+static bool groups_with(const kr_attn_seg *a, const kr_attn_seg *b, int d)
 {
-    rows_job *j = ctx;
-    int s = i / j->heads, h = i % j->heads;
-    size_t so = (size_t)s * j->d, s1 = (size_t)s * j->stride1 * j->d;
-    kr_attention_row_head(j->q + so, j->k0, j->v0, j->n0, j->n1 ? j->k1 + s1 : NULL,
-                          j->n1 ? j->v1 + s1 : NULL, j->n1, j->d, j->hd, h * j->hd, j->out + so,
-                          j->scratch + (size_t)t * (j->n0 + j->n1));
+    return a->rows == 1 && b->rows == 1 && b->npieces >= 1 && a->npieces >= 1 &&
+           a->k[0] == b->k[0] && a->v[0] == b->v[0] && a->n[0] == b->n[0] && b->q == a->q + d &&
+           b->out == a->out + d;
 }
 
-void kr_attention_rows(const float *q, int S, const float *k0, const float *v0, int n0,
-                       const float *k1, const float *v1, int n1, int stride1, int d, int hd,
-                       float *out, float *scratch)
+/* Rows [r0, r0 + rows) of the group starting at g, head at column o. */
+static void attn_group(const kr_attn_seg *g, int r0, int rows, int d, int hd, int o, float *sc)
 {
-    rows_job j = {q, k0, v0, k1, v1, n0, n1, stride1, d, hd, d / hd, out, scratch};
-    double macs = 2.0 * S * (double)(n0 + n1) * d;
-    kr_pool_run(macs >= (1 << 17) ? current_pool : NULL, S * (d / hd), rows_task, &j);
+    int n0 = g->n[0], ld = n0;
+    for (int r = r0; r < r0 + rows; r++) {
+        int own = seg_keys(&g[r]) - n0;
+        ld = n0 + own > ld ? n0 + own : ld;
+    }
+    float scale = 1.0f / sqrtf((float)hd);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n0, hd, scale, g[r0].q + o, d,
+                g->k[0] + o, d, 0.0f, sc, ld);
+    for (int r = r0; r < r0 + rows; r++) {
+        const kr_attn_seg *s = &g[r];
+        float *srow = sc + (size_t)(r - r0) * ld;
+        int at = n0;
+        for (int p = 1; p < s->npieces; p++) {
+            kr_attn_scores(s->q + o, s->k[p] + o, s->n[p], d, hd, scale, srow + at);
+            at += s->n[p];
+        }
+        kr_softmax_fast(srow, at);
+        memset(srow + at, 0, sizeof(float) * (size_t)(ld - at));
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, n0, 1.0f, sc, ld, g->v[0] + o,
+                d, 0.0f, g[r0].out + o, d);
+    for (int r = r0; r < r0 + rows; r++) {
+        const kr_attn_seg *s = &g[r];
+        const float *srow = sc + (size_t)(r - r0) * ld;
+        int at = n0;
+        for (int p = 1; p < s->npieces; p++) {
+            kr_attn_mix(srow + at, s->v[p] + o, s->n[p], d, hd, s->out + o);
+            at += s->n[p];
+        }
+    }
+}
+
+/* A job is a segment, or a group of `count` single-row segments starting at `first`. */
+typedef struct segs_job {
+    const kr_attn_seg *segs;
+    const int *first, *count, *task0; /* per job; task0[jobs]: all tasks */
+    int jobs, d, hd, heads;
+    float *scratch;
+    size_t per_thread;
+} segs_job;
+
+static int job_bands(int rows)
+{
+    return (rows + ATTN_BAND - 1) / ATTN_BAND;
+}
+
+static void segs_task(void *ctx, int i, int t)
+{
+    segs_job *j = ctx;
+    int lo = 0, hi = j->jobs - 1;
+    while (lo < hi) { /* the job whose tasks hold i */
+        int mid = (lo + hi + 1) / 2;
+        if (j->task0[mid] <= i)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    const kr_attn_seg *s = &j->segs[j->first[lo]];
+    int count = j->count[lo];
+    int rows = count > 1 ? count : s->rows;
+    int k = i - j->task0[lo], bands = job_bands(rows);
+    int h = k / bands, b = k % bands, o = h * j->hd;
+    float *sc = j->scratch + (size_t)t * j->per_thread;
+    int r0 = b * ATTN_BAND, n = rows - r0 < ATTN_BAND ? rows - r0 : ATTN_BAND;
+    if (count > 1)
+        attn_group(s, r0, n, j->d, j->hd, o, sc);
+    else if (s->rows == 1)
+        attn_row(s, 0, seg_keys(s), j->d, j->hd, o, sc);
+    else
+        attn_band(s, r0, n, j->d, j->hd, o, sc);
+}
+
+void kr_attention_segs(const kr_attn_seg *segs, int nseg, int d, int hd, float *scratch,
+                       size_t per_thread, int *index)
+{
+    if (nseg <= 0)
+        return;
+    int heads = d / hd, jobs = 0, tasks = 0;
+    int *first = index, *count = index + nseg, *task0 = index + 2 * nseg;
+    double macs = 0;
+    for (int i = 0; i < nseg;) {
+        int g = 1;
+        while (i + g < nseg && groups_with(&segs[i + g - 1], &segs[i + g], d))
+            g++;
+        first[jobs] = i;
+        count[jobs] = g;
+        task0[jobs++] = tasks;
+        tasks += heads * job_bands(g > 1 ? g : segs[i].rows);
+        for (int k = i; k < i + g; k++)
+            macs += 2.0 * segs[k].rows * (double)seg_keys(&segs[k]) * d;
+        i += g;
+    }
+    task0[jobs] = tasks;
+    segs_job j = {segs, first, count, task0, jobs, d, hd, heads, scratch, per_thread};
+    kr_pool_run(macs >= (1 << 17) ? current_pool : NULL, tasks, segs_task, &j);
 }
