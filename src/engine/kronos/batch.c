@@ -71,7 +71,7 @@ struct kr_batch {
     pass_caps cap; /* what the pass buffers hold */
     kr_ws ws;
     float *xw, *tmp, *dk, *dv, *ctxu, *logits, *s2tmp, *probs, *fwork, *dec;
-    int *ids1, *ids2, *order, *lsrc, *chosen;
+    int *ids1, *ids2, *order, *lsrc, *chosen, *ufirst;
     kr_stamp *st;
     kr_seg *segs;
     unit *units;
@@ -155,9 +155,10 @@ static int pass_alloc(kr_batch *b, const kr_shape *sh, pass_caps c, int threads,
     ALLOC(b->s2tmp, 3 * c.units * d);
     ALLOC(b->lsrc, c.units);
     ALLOC(b->chosen, c.units);
-    ALLOC(b->probs, V);
-    ALLOC(b->fwork, V);
-    ALLOC(b->order, V);
+    ALLOC(b->probs, (size_t)threads * V); /* sampling scratch per pool thread */
+    ALLOC(b->fwork, (size_t)threads * V);
+    ALLOC(b->order, (size_t)threads * 4 * V);
+    ALLOC(b->ufirst, c.units + 1);
 #undef ALLOC
     if (!counting) {
         b->cap = c;
@@ -168,14 +169,14 @@ static int pass_alloc(kr_batch *b, const kr_shape *sh, pass_caps c, int threads,
 static void pass_free(kr_batch *b)
 {
     kr_ws_free(&b->ws);
-    void *bufs[] = {b->xw,    b->tmp,  b->dk,     b->dv,    b->dec,   b->ids1, b->ids2,
-                    b->st,    b->segs, b->units,  b->keys,  b->its,   b->ctxu, b->logits,
-                    b->s2tmp, b->lsrc, b->chosen, b->probs, b->fwork, b->order};
+    void *bufs[] = {b->xw,    b->tmp,  b->dk,     b->dv,    b->dec,   b->ids1,  b->ids2,
+                    b->st,    b->segs, b->units,  b->keys,  b->its,   b->ctxu,  b->logits,
+                    b->s2tmp, b->lsrc, b->chosen, b->probs, b->fwork, b->order, b->ufirst};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         free(bufs[i]);
     b->xw = b->tmp = b->dk = b->dv = b->dec = b->ctxu = b->logits = b->s2tmp = NULL;
     b->probs = b->fwork = NULL;
-    b->ids1 = b->ids2 = b->lsrc = b->chosen = b->order = NULL;
+    b->ids1 = b->ids2 = b->lsrc = b->chosen = b->order = b->ufirst = NULL;
     b->st = NULL;
     b->segs = NULL;
     b->units = NULL;
@@ -593,6 +594,51 @@ static void store_dep_kv(kr_batch *b, kr_item *it, int row0, int rows, int at)
     memcpy(it->dvpre + (size_t)at * d, b->dv + (size_t)row0 * d, sizeof(float) * rows * d);
 }
 
+/* Sampling fans out over the pool: per s1 logits row (the draws of a prefill share it), then
+ * per draw for s2. Each draw has its own generator, so the order does not matter. */
+typedef struct draw_job {
+    kr_batch *b;
+    int V, s2;
+} draw_job;
+
+static void draw_task(void *ctx, int i, int t)
+{
+    draw_job *j = ctx;
+    kr_batch *b = j->b;
+    float *probs = b->probs + (size_t)t * j->V, *fwork = b->fwork + (size_t)t * j->V;
+    int *order = b->order + (size_t)t * 4 * j->V;
+    int u0 = j->s2 ? i : b->ufirst[i], u1 = j->s2 ? i + 1 : b->ufirst[i + 1];
+    const kr_item *it = b->units[u0].it;
+    kr_sample_filter(b->logits + (size_t)i * j->V, j->V, it->q.temperature, it->q.top_k,
+                     it->q.top_p, probs, order, fwork);
+    for (int u = u0; u < u1; u++) {
+        unit *un = &b->units[u];
+        int draw = kr_sample_draw(probs, j->V, &un->it->rng[un->s]);
+        if (!j->s2) {
+            b->chosen[u] = draw;
+            continue;
+        }
+        int n = un->it->T + un->it->step;
+        tok1_of(un->it, un->s)[n] = b->chosen[u];
+        tok2_of(un->it, un->s)[n] = draw;
+    }
+}
+
+static void trace_logits(const kr_item *traced, const pass *p, const kr_batch *b, int s2)
+{
+    for (int u = 0; traced && u < p->U; u++) {
+        const unit *un = &b->units[u];
+        if (un->it != traced || un->s != 0)
+            continue;
+        int V = s2 ? b->m->v2 : b->m->v1;
+        const float *l = b->logits + (size_t)(s2 ? u : un->lrow) * V;
+        if (traced->step == 0)
+            KR_TRACE(traced->tr, s2 ? "step0_s2_logits" : "step0_s1_logits", -1, l, 1, (size_t)V);
+        KR_TRACE(traced->tr, s2 ? "steps_s2_logits" : "steps_s1_logits", traced->step, l, 1,
+                 (size_t)V);
+    }
+}
+
 static void sample_units(kr_batch *b, pass *p, const kr_item *traced)
 {
     const kr_model *m = b->m;
@@ -600,22 +646,13 @@ static void sample_units(kr_batch *b, pass *p, const kr_item *traced)
     for (int l = 0; l < p->L1; l++)
         memcpy(b->ctxu + (size_t)l * d, b->xw + (size_t)b->lsrc[l] * d, sizeof(float) * d);
     kr_model_s1_logits(m, b->ctxu, p->L1, b->logits);
-    int filtered = -1;
-    for (int u = 0; u < p->U; u++) {
-        unit *un = &b->units[u];
-        const kr_item *it = un->it;
-        const float *l = b->logits + (size_t)un->lrow * m->v1;
-        if (it == traced && un->s == 0) {
-            if (it->step == 0)
-                KR_TRACE(it->tr, "step0_s1_logits", -1, l, 1, (size_t)m->v1);
-            KR_TRACE(it->tr, "steps_s1_logits", it->step, l, 1, (size_t)m->v1);
-        }
-        if (un->lrow != filtered) /* the samples of a prefill share one filtered row */
-            kr_sample_filter(l, m->v1, it->q.temperature, it->q.top_k, it->q.top_p, b->probs,
-                             b->order, b->fwork);
-        filtered = un->lrow;
-        b->chosen[u] = kr_sample_draw(b->probs, m->v1, &un->it->rng[un->s]);
-    }
+    trace_logits(traced, p, b, 0);
+    for (int u = 0, l = -1; u < p->U; u++) /* the draws of logits row l: ufirst[l]..ufirst[l+1] */
+        while (l < b->units[u].lrow)
+            b->ufirst[++l] = u;
+    b->ufirst[p->L1] = p->U;
+    draw_job j = {b, m->v1, 0};
+    kr_pool_run(p->L1 > 1 ? b->pool : NULL, p->L1, draw_task, &j);
     /* s2: context rows per draw, then the dependency layer */
     kr_dep_keys *keys = b->keys;
     for (int u = 0; u < p->U; u++) {
@@ -625,21 +662,9 @@ static void sample_units(kr_batch *b, pass *p, const kr_item *traced)
     bool trace_s2 = traced && traced->step == 0 && p->U > 0 && b->units[0].it == traced;
     kr_model_s2_logits(m, b->ctxu, b->chosen, p->U, keys, b->logits, b->s2tmp, &b->ws,
                        trace_s2 ? traced->tr : NULL);
-    for (int u = 0; u < p->U; u++) {
-        unit *un = &b->units[u];
-        kr_item *it = un->it;
-        const float *l = b->logits + (size_t)u * m->v2;
-        if (it == traced && un->s == 0) {
-            if (it->step == 0)
-                KR_TRACE(it->tr, "step0_s2_logits", -1, l, 1, (size_t)m->v2);
-            KR_TRACE(it->tr, "steps_s2_logits", it->step, l, 1, (size_t)m->v2);
-        }
-        kr_sample_filter(l, m->v2, it->q.temperature, it->q.top_k, it->q.top_p, b->probs, b->order,
-                         b->fwork);
-        int n = it->T + it->step;
-        tok1_of(it, un->s)[n] = b->chosen[u];
-        tok2_of(it, un->s)[n] = kr_sample_draw(b->probs, m->v2, &it->rng[un->s]);
-    }
+    trace_logits(traced, p, b, 1);
+    j = (draw_job){b, m->v2, 1};
+    kr_pool_run(p->U > 1 ? b->pool : NULL, p->U, draw_task, &j);
 }
 
 int kr_batch_step(kr_batch *b)

@@ -23,7 +23,7 @@ typedef struct kr_batch kr_batch;
 typedef struct kr_item kr_item;
 
 /* Rows of a pass when the caller gives no cap. */
-#define KR_BATCH_ROWS_DEFAULT 2048
+#define KR_BATCH_ROWS_DEFAULT 1024
 
 /* threads: the batch's own pool (<= 1: the calling thread only). max_rows <= 0: the default. */
 kr_batch *kr_batch_create(const kr_tokenizer *tok, const kr_model *m, int max_context, double clip,

@@ -12,7 +12,7 @@ size_t kr_ws_bytes(size_t rows, size_t keys, size_t segs, int d, int ff, int thr
 {
     return sizeof(float) *
                (5 * rows * (size_t)d + 2 * rows * (size_t)ff + scores_floats(rows, keys, threads)) +
-           sizeof(kr_attn_seg) * segs + sizeof(int) * (3 * segs + 1);
+           sizeof(kr_attn_seg) * segs + sizeof(int) * (4 * segs + 1);
 }
 
 int kr_ws_init(kr_ws *ws, size_t rows, size_t keys, size_t segs, int d, int ff, int threads)
@@ -34,7 +34,7 @@ int kr_ws_init(kr_ws *ws, size_t rows, size_t keys, size_t segs, int d, int ff, 
     ws->u = malloc(rf * sizeof(float));
     ws->scores = malloc(scores_floats(rows, keys, threads) * sizeof(float));
     ws->aseg = malloc(segs * sizeof(kr_attn_seg));
-    ws->task0 = malloc((3 * segs + 1) * sizeof(int));
+    ws->task0 = malloc((4 * segs + 1) * sizeof(int));
     if (!ws->h || !ws->q || !ws->a || !ws->k || !ws->v || !ws->g || !ws->u || !ws->scores ||
         !ws->aseg || !ws->task0) {
         kr_ws_free(ws);

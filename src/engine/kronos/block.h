@@ -21,7 +21,7 @@ typedef struct kr_ws {
     float *h, *q, *a, *g, *u, *scores;
     float *k, *v;
     kr_attn_seg *aseg; /* [segs] */
-    int *task0;        /* [3 * segs + 1] */
+    int *task0;        /* [4 * segs + 1] */
 } kr_ws;
 
 int kr_ws_init(kr_ws *ws, size_t rows, size_t keys, size_t segs, int d, int ff, int threads);

@@ -310,57 +310,105 @@ static void attn_band(const kr_attn_seg *s, int r0, int rows, int d, int hd, int
 }
 
 /*
- * Single query rows that attend to the same first piece (the samples of one forecast against its
- * shared prefix) run as a group: their scores against that piece and the values it contributes
- * are two small matrix products, so the shared keys are read once for all of them instead of
- * once per row; each row's own keys (the rest of its pieces) go through the row kernels.
+ * Consecutive segments whose first piece is the same keys (the samples of one forecast against
+ * its shared prefix: one row each in a cached step, a run of rows each in a sliding window) run
+ * as a group: the scores against that piece and the values it contributes are one matrix
+ * product over all their rows, so the shared keys are read (and packed) once; each segment's
+ * own keys (its other pieces, causal for runs of rows) are added per segment.
  */
 static bool groups_with(const kr_attn_seg *a, const kr_attn_seg *b, int d)
 {
-    return a->rows == 1 && b->rows == 1 && b->npieces >= 1 && a->npieces >= 1 &&
-           a->k[0] == b->k[0] && a->v[0] == b->v[0] && a->n[0] == b->n[0] && b->q == a->q + d &&
-           b->out == a->out + d;
+    return a->npieces >= 1 && b->npieces >= 1 && a->n[0] > 0 && a->k[0] == b->k[0] &&
+           a->v[0] == b->v[0] && a->n[0] == b->n[0] && a->causal == b->causal &&
+           b->q == a->q + (size_t)a->rows * d && b->out == a->out + (size_t)a->rows * d;
 }
 
-/* Rows [r0, r0 + rows) of the group starting at g, head at column o. */
-static void attn_group(const kr_attn_seg *g, int r0, int rows, int d, int hd, int o, float *sc)
+/* The keys after piece 0 that row lr of segment s sees. */
+static int private_visible(const kr_attn_seg *s, int lr)
 {
-    int n0 = g->n[0], ld = n0;
-    for (int r = r0; r < r0 + rows; r++) {
-        int own = seg_keys(&g[r]) - n0;
-        ld = n0 + own > ld ? n0 + own : ld;
+    int priv = seg_keys(s) - s->n[0];
+    return s->causal ? priv - (s->rows - 1 - lr) : priv;
+}
+
+/* The part of a band that falls in one segment of a group: its local rows [a, a + cnt), at band
+ * row bo. */
+typedef struct band_part {
+    const kr_attn_seg *s;
+    int a, cnt, bo;
+} band_part;
+
+static int band_parts(const kr_attn_seg *g, int r0, int n, band_part *parts)
+{
+    int np = 0;
+    for (int i = 0, at = 0; at < r0 + n; at += g[i++].rows) {
+        int a = r0 > at ? r0 - at : 0;
+        int end = r0 + n < at + g[i].rows ? r0 + n - at : g[i].rows;
+        if (end > a)
+            parts[np++] = (band_part){&g[i], a, end - a, at + a - r0};
+    }
+    return np;
+}
+
+/* Rows [r0, r0 + n) of the group g (its rows counted across its segments), head at column o. */
+static void attn_group(const kr_attn_seg *g, int r0, int n, int d, int hd, int o, float *sc)
+{
+    band_part parts[ATTN_BAND];
+    int np = band_parts(g, r0, n, parts), n0 = g->n[0], ld = n0;
+    for (int i = 0; i < np; i++) {
+        int vis = n0 + private_visible(parts[i].s, parts[i].a + parts[i].cnt - 1);
+        ld = vis > ld ? vis : ld;
     }
     float scale = 1.0f / sqrtf((float)hd);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n0, hd, scale, g[r0].q + o, d,
-                g->k[0] + o, d, 0.0f, sc, ld);
-    for (int r = r0; r < r0 + rows; r++) {
-        const kr_attn_seg *s = &g[r];
-        float *srow = sc + (size_t)(r - r0) * ld;
-        int at = n0;
-        for (int p = 1; p < s->npieces; p++) {
-            kr_attn_scores(s->q + o, s->k[p] + o, s->n[p], d, hd, scale, srow + at);
-            at += s->n[p];
+    const float *q0 = parts[0].s->q + (size_t)parts[0].a * d;
+    float *out0 = parts[0].s->out + (size_t)parts[0].a * d;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n0, hd, scale, q0 + o, d, g->k[0] + o,
+                d, 0.0f, sc, ld);
+    for (int i = 0; i < np; i++) {
+        const kr_attn_seg *s = parts[i].s;
+        int a = parts[i].a, cnt = parts[i].cnt, bo = parts[i].bo;
+        int last = n0 + private_visible(s, a + cnt - 1), at = n0;
+        for (int p = 1; p < s->npieces && at < last; p++) {
+            int kp = s->n[p] < last - at ? s->n[p] : last - at;
+            if (cnt == 1)
+                kr_attn_scores(s->q + (size_t)a * d + o, s->k[p] + o, kp, d, hd, scale,
+                               sc + (size_t)bo * ld + at);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, kp, hd, scale,
+                            s->q + (size_t)a * d + o, d, s->k[p] + o, d, 0.0f,
+                            sc + (size_t)bo * ld + at, ld);
+            at += kp;
         }
-        kr_softmax_fast(srow, at);
-        memset(srow + at, 0, sizeof(float) * (size_t)(ld - at));
+        for (int r = 0; r < cnt; r++) {
+            float *srow = sc + (size_t)(bo + r) * ld;
+            int vis = n0 + private_visible(s, a + r);
+            kr_softmax_fast(srow, vis);
+            memset(srow + vis, 0, sizeof(float) * (size_t)(ld - vis));
+        }
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, n0, 1.0f, sc, ld, g->v[0] + o,
-                d, 0.0f, g[r0].out + o, d);
-    for (int r = r0; r < r0 + rows; r++) {
-        const kr_attn_seg *s = &g[r];
-        const float *srow = sc + (size_t)(r - r0) * ld;
-        int at = n0;
-        for (int p = 1; p < s->npieces; p++) {
-            kr_attn_mix(srow + at, s->v[p] + o, s->n[p], d, hd, s->out + o);
-            at += s->n[p];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n0, 1.0f, sc, ld, g->v[0] + o, d,
+                0.0f, out0 + o, d);
+    for (int i = 0; i < np; i++) {
+        const kr_attn_seg *s = parts[i].s;
+        int a = parts[i].a, cnt = parts[i].cnt, bo = parts[i].bo;
+        int last = n0 + private_visible(s, a + cnt - 1), at = n0;
+        for (int p = 1; p < s->npieces && at < last; p++) {
+            int kp = s->n[p] < last - at ? s->n[p] : last - at;
+            if (cnt == 1)
+                kr_attn_mix(sc + (size_t)bo * ld + at, s->v[p] + o, kp, d, hd,
+                            s->out + (size_t)a * d + o);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cnt, hd, kp, 1.0f,
+                            sc + (size_t)bo * ld + at, ld, s->v[p] + o, d, 1.0f,
+                            s->out + (size_t)a * d + o, d);
+            at += kp;
         }
     }
 }
 
-/* A job is a segment, or a group of `count` single-row segments starting at `first`. */
+/* A job is a segment, or a group of `count` segments starting at `first`, `rows` rows in all. */
 typedef struct segs_job {
     const kr_attn_seg *segs;
-    const int *first, *count, *task0; /* per job; task0[jobs]: all tasks */
+    const int *first, *count, *rows, *task0; /* per job; task0[jobs]: all tasks */
     int jobs, d, hd, heads;
     float *scratch;
     size_t per_thread;
@@ -383,8 +431,7 @@ static void segs_task(void *ctx, int i, int t)
             hi = mid - 1;
     }
     const kr_attn_seg *s = &j->segs[j->first[lo]];
-    int count = j->count[lo];
-    int rows = count > 1 ? count : s->rows;
+    int count = j->count[lo], rows = j->rows[lo];
     int k = i - j->task0[lo], bands = job_bands(rows);
     int h = k / bands, b = k % bands, o = h * j->hd;
     float *sc = j->scratch + (size_t)t * j->per_thread;
@@ -403,7 +450,7 @@ void kr_attention_segs(const kr_attn_seg *segs, int nseg, int d, int hd, float *
     if (nseg <= 0)
         return;
     int heads = d / hd, jobs = 0, tasks = 0;
-    int *first = index, *count = index + nseg, *task0 = index + 2 * nseg;
+    int *first = index, *count = index + nseg, *rows = index + 2 * nseg, *task0 = index + 3 * nseg;
     double macs = 0;
     for (int i = 0; i < nseg;) {
         int g = 1;
@@ -411,13 +458,16 @@ void kr_attention_segs(const kr_attn_seg *segs, int nseg, int d, int hd, float *
             g++;
         first[jobs] = i;
         count[jobs] = g;
-        task0[jobs++] = tasks;
-        tasks += heads * job_bands(g > 1 ? g : segs[i].rows);
-        for (int k = i; k < i + g; k++)
+        rows[jobs] = 0;
+        for (int k = i; k < i + g; k++) {
+            rows[jobs] += segs[k].rows;
             macs += 2.0 * segs[k].rows * (double)seg_keys(&segs[k]) * d;
+        }
+        task0[jobs] = tasks;
+        tasks += heads * job_bands(rows[jobs++]);
         i += g;
     }
     task0[jobs] = tasks;
-    segs_job j = {segs, first, count, task0, jobs, d, hd, heads, scratch, per_thread};
+    segs_job j = {segs, first, count, rows, task0, jobs, d, hd, heads, scratch, per_thread};
     kr_pool_run(macs >= (1 << 17) ? current_pool : NULL, tasks, segs_task, &j);
 }

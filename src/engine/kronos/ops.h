@@ -54,9 +54,9 @@ typedef struct kr_attn_seg {
 /*
  * Softmax(q kᵀ/√hd) v for every segment and head of width hd, in one fan-out over segments x
  * heads x bands of 128 query rows. scratch holds per_thread floats for each pool thread
- * (kr_attention_scratch_keys of the largest segment); index holds 3 * nseg + 1 ints.
- * Consecutive single-row segments whose rows follow each other and whose first pieces are the
- * same keys run together (the shared keys are read once for all of them).
+ * (kr_attention_scratch_keys of the largest segment); index holds 4 * nseg + 1 ints.
+ * Consecutive segments whose rows follow each other and whose first pieces are the same keys
+ * run together (the shared keys are read once for all of them).
  */
 void kr_attention_segs(const kr_attn_seg *segs, int nseg, int d, int hd, float *scratch,
                        size_t per_thread, int *index);
