@@ -233,10 +233,12 @@ static int item_alloc(kr_item *it, const kr_shape *sh, size_t *counting)
     ALLOC(it->rng, S);
     ALLOC(it->norm, (size_t)it->T * NF);
     ALLOC(it->zs, S * it->P * NF);
-    ALLOC(it->kpre, L * it->W0 * d);
-    ALLOC(it->vpre, L * it->W0 * d);
-    ALLOC(it->dkpre, (size_t)it->W0 * d);
-    ALLOC(it->dvpre, (size_t)it->W0 * d);
+    if (it->cached || it->S > 1) { /* a lone sample recomputes sliding windows whole */
+        ALLOC(it->kpre, L * it->W0 * d);
+        ALLOC(it->vpre, L * it->W0 * d);
+        ALLOC(it->dkpre, (size_t)it->W0 * d);
+        ALLOC(it->dvpre, (size_t)it->W0 * d);
+    }
     if (it->cached) {
         size_t suf = L * S * it->scap * d, dsuf = S * it->scap * d;
         ALLOC(it->ksuf, suf);
@@ -377,6 +379,13 @@ static int *tok2_of(const kr_item *it, int s)
     return it->tok2 + (size_t)s * it->N;
 }
 
+/* The input rows a window of several samples computes once for all (none for a lone sample:
+ * its window is one segment, as without sharing). */
+static int shared_rows(const kr_item *it, int input_rows)
+{
+    return it->S > 1 && input_rows > 0 ? input_rows : 0;
+}
+
 /* Normalise and encode the input (the tokenizer's pass of this item, on its own). */
 static void item_encode(kr_batch *b, kr_item *it)
 {
@@ -414,7 +423,7 @@ static void item_decode(kr_batch *b, kr_item *it)
 {
     double t0 = now();
     int T = it->T, P = it->P, S = it->S, N = it->N;
-    int wd = N < it->M ? N : it->M, start = N - wd, c = T - start > 0 ? T - start : 0;
+    int wd = N < it->M ? N : it->M, start = N - wd, c = shared_rows(it, T - start);
     int own = wd - c; /* == P: the rows every sample decodes on its own */
     int per = (int)((b->cap.rows - (size_t)c) / (size_t)own);
     if (per < 1)
@@ -518,7 +527,9 @@ static bool plan_item(kr_batch *b, pass *p, kr_item *it)
             .row0 = p->R, .rows = W0, .pos0 = 0, .ks = it->kpre, .vs = it->vpre, .lstride = W0d};
         int last = p->R + W0 - 1, lrow = p->L1++;
         b->lsrc[lrow] = last;
-        kr_dep_keys keys = {{it->dkpre, NULL}, {it->dvpre, NULL}, {W0, 0}};
+        kr_dep_keys keys = {{it->dkpre ? it->dkpre : b->dk + (size_t)p->R * d, NULL},
+                            {it->dvpre ? it->dvpre : b->dv + (size_t)p->R * d, NULL},
+                            {W0, 0}};
         for (int s = 0; s < S; s++)
             add_unit(b, p, it, s, last, lrow, keys);
         p->R += W0;
@@ -552,7 +563,7 @@ static bool plan_item(kr_batch *b, pass *p, kr_item *it)
         return added > 0;
     }
     /* sliding (or recomputed) window: shared input rows once, then each sample's own rows */
-    int w = n < it->M ? n : it->M, start = n - w, c = it->T - start > 0 ? it->T - start : 0;
+    int w = n < it->M ? n : it->M, start = n - w, c = shared_rows(it, it->T - start);
     int own = w - c, added = 0;
     bool shared = c > 0 && it->sample == 0;
     if ((shared ? c : 0) + own > room || uroom < 1)
