@@ -98,6 +98,8 @@ static const option_spec specs[] = {
      "series per batch request"},
     {"KRONOS_MAX_SAMPLE_COUNT", K_INT, "16", 1, 1024, false, OFF(max_sample_count),
      "largest sample_count a request may ask"},
+    {"KRONOS_MAX_BATCH_ROWS", K_INT, "1024", 1, 1048576, false, OFF(max_batch_rows),
+     "rows one step of the Kronos model stacks for all forecasts in flight (memory cap)"},
     {"KRONOS_MAX_REQUEST_SIZE_MB", K_DOUBLE, "10", 0, 4096, true, OFF(max_request_size_mb),
      "request body limit in MiB"},
     {"KRONOS_SECURITY_ENABLED", K_BOOL, "true", NO_RANGE, OFF(security_enabled),

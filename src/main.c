@@ -117,10 +117,17 @@ static int threads_per_forecast(const config *cfg)
 
 static engine *create_engine(const config *cfg)
 {
-    return config_uses_kronos(cfg)
-               ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
-                                      cfg->clip_value, threads_per_forecast(cfg))
-               : baseline_engine_create();
+    engine *e = config_uses_kronos(cfg)
+                    ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
+                                           cfg->clip_value, threads_per_forecast(cfg))
+                    : baseline_engine_create();
+    if (e && config_uses_kronos(cfg)) { /* a broken model folder is reported by loading */
+        engine_limits lim = {(size_t)cfg->max_candles, (size_t)cfg->max_pred_len,
+                             (size_t)cfg->max_batch_items, cfg->max_sample_count};
+        char why[256];
+        kronos_engine_set_batching(e, cfg->max_batch_rows, &lim, why, sizeof(why));
+    }
+    return e;
 }
 
 /* Refuses request limits whose worst-case memory exceeds what the machine (or cgroup) has; *m

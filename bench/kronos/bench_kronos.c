@@ -256,6 +256,7 @@ typedef struct bcase {
     int T, P, S, M;
     double ref_s;    /* upstream PyTorch on this machine, greedy S=1 (0: not measured) */
     double target_s; /* target for this case (0: none) */
+    int batch;       /* > 0: that many series (different data and seeds) as one batch */
 } bcase;
 
 static double peak_gflops; /* max(measured sgemm, nominal base-clock peak) */
@@ -364,6 +365,98 @@ static void run(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int 
     free(ys);
 }
 
+/*
+ * N series of the same shape (different data and seeds) forecast one after another with
+ * kr_forecast, and (this tree's engine) as one batch whose passes serve all of them. The
+ * parseable line carries the batched time where the engine has batches, else the sequential one,
+ * so compare.sh pairs an older engine's sequential run with this one's batch.
+ */
+static void run_batch(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int reps)
+{
+    int N = c->batch, T = c->T, P = c->P, S = c->S;
+    float *x = malloc(sizeof(float) * (size_t)N * T * 6), *mean = malloc(sizeof(float) * N * P * 6);
+    kr_stamp *xs = malloc(sizeof(kr_stamp) * (size_t)N * T), *ys = malloc(sizeof(kr_stamp) * P);
+    kr_request *q = calloc((size_t)N, sizeof(kr_request));
+    for (int k = 0; k < N; k++) {
+        make_series(T, P, 99 + (uint64_t)k, x + (size_t)k * T * 6, xs + (size_t)k * T, ys);
+        q[k] = (kr_request){.T = T,
+                            .x = x + (size_t)k * T * 6,
+                            .x_stamp = xs + (size_t)k * T,
+                            .P = P,
+                            .y_stamp = ys,
+                            .temperature = 1.0,
+                            .top_k = S == 1 ? 1 : 0,
+                            .top_p = S == 1 ? 1.0 : 0.9,
+                            .S = S,
+                            .seed = 42 + (uint64_t)k,
+                            .threads = threads};
+    }
+    double *seq = calloc((size_t)reps, sizeof(double)), *bat = calloc((size_t)reps, sizeof(double));
+    char err[256];
+    int only_batched = getenv("KRONOS_BENCH_BATCHED_ONLY") != NULL; /* for profiling */
+    for (int r = 0; r < reps; r++) {
+        double a = now();
+        for (int k = 0; k < N && !only_batched; k++) {
+            kr_result res = {.mean = mean + (size_t)k * P * 6};
+            if (kr_forecast(tok, m, c->M, 5.0, &q[k], &res, NULL, NULL, NULL, err, sizeof(err))) {
+                fprintf(stderr, "forecast failed: %s\n", err);
+                exit(1);
+            }
+        }
+        seq[r] = now() - a;
+#ifdef HAVE_BATCH
+        a = now();
+        kr_batch *b = kr_batch_create(tok, m, c->M, 5.0, threads, max_rows);
+        kr_item **its = calloc((size_t)N, sizeof(kr_item *));
+        for (int k = 0; k < N; k++) {
+            kr_result res = {.mean = mean + (size_t)k * P * 6};
+            its[k] = kr_batch_add(b, &q[k], &res, NULL, NULL, NULL, err, sizeof(err));
+            if (!its[k]) {
+                fprintf(stderr, "batch add failed: %s\n", err);
+                exit(1);
+            }
+        }
+        while (kr_batch_step(b) > 0)
+            ;
+        for (int k = 0; k < N; k++)
+            if (kr_item_status(its[k]) != ENGINE_OK) {
+                fprintf(stderr, "batched forecast %d failed\n", k);
+                exit(1);
+            }
+        kr_batch_destroy(b);
+        free(its);
+        bat[r] = now() - a;
+#endif
+    }
+    double *sorted = malloc(sizeof(double) * reps);
+    memcpy(sorted, seq, sizeof(double) * reps);
+    qsort(sorted, (size_t)reps, sizeof(double), cmp_d);
+    double ms = sorted[reps / 2];
+    printf("batch of %d: %-5s %4d->%-4d M=%-4d S=%-2d | one after another %7.3f s (%.2f series/s)",
+           N, c->model, T, P, c->M, S, ms, N / ms);
+    const double *report = seq;
+#ifdef HAVE_BATCH
+    memcpy(sorted, bat, sizeof(double) * reps);
+    qsort(sorted, (size_t)reps, sizeof(double), cmp_d);
+    double mb = sorted[reps / 2];
+    printf(" | one batch %7.3f s (%.2f series/s) | x%.2f", mb, N / mb, ms / mb);
+    report = bat;
+#endif
+    printf("\nRESULT batch%d:%s:%d:%d:%d:%d", N, c->model, T, P, S, c->M);
+    for (int r = 0; r < reps; r++)
+        printf(" %.4f", report[r]);
+    printf("\n");
+    fflush(stdout);
+    free(sorted);
+    free(seq);
+    free(bat);
+    free(q);
+    free(x);
+    free(xs);
+    free(ys);
+    free(mean);
+}
+
 static double sgemm_peak(void)
 {
     int n = 1024;
@@ -402,18 +495,20 @@ static double nominal_peak(int nthreads)
 /* The default cases: the issue's figures. PyTorch references: upstream 67b630e, torch 1.13,
  * 2 threads, greedy, measured on this machine (docs/PERFORMANCE.md). */
 static const bcase default_cases[] = {
-    {"small", 400, 120, 1, 512, 42.2, 4.2},  {"small", 400, 120, 4, 512, 0, 0},
-    {"small", 400, 120, 16, 512, 0, 0},      {"small", 512, 120, 1, 512, 0, 0},
-    {"mini", 400, 120, 1, 2048, 8.93, 0.45}, {"mini", 400, 120, 4, 2048, 0, 0},
-    {"small", 100, 10, 1, 512, 0.676, 0},    {"small", 100, 10, 4, 512, 0, 0},
+    {"small", 400, 120, 1, 512, 42.2, 4.2, 0},  {"small", 400, 120, 4, 512, 0, 0, 0},
+    {"small", 400, 120, 16, 512, 0, 0, 0},      {"small", 512, 120, 1, 512, 0, 0, 0},
+    {"mini", 400, 120, 1, 2048, 8.93, 0.45, 0}, {"mini", 400, 120, 4, 2048, 0, 0, 0},
+    {"small", 100, 10, 1, 512, 0.676, 0, 0},    {"small", 100, 10, 4, 512, 0, 0, 0},
 };
 
-/* "model:T:P:S[:M]" */
+/* "model:T:P:S[:M]", or "batchN:model:T:P:S[:M]" */
 static int parse_case(const char *s, bcase *c)
 {
     char model[16];
-    int M = 0;
+    int M = 0, batch = 0, used = 0;
     memset(c, 0, sizeof(*c));
+    if (sscanf(s, "batch%d:%n", &batch, &used) == 1 && used > 0)
+        s += used;
     if (sscanf(s, "%15[a-z]:%d:%d:%d:%d", model, &c->T, &c->P, &c->S, &M) < 4)
         return -1;
     if (strcmp(model, "small") && strcmp(model, "mini"))
@@ -426,7 +521,8 @@ static int parse_case(const char *s, bcase *c)
             d->M == c->M)
             *c = *d;
     }
-    return c->T > 0 && c->P > 0 && c->S > 0 ? 0 : -1;
+    c->batch = batch;
+    return c->T > 0 && c->P > 0 && c->S > 0 && batch >= 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -491,7 +587,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", err);
             return 1;
         }
-        run(&tok, &m, &cases[i], reps);
+        if (cases[i].batch > 0)
+            run_batch(&tok, &m, &cases[i], reps);
+        else
+            run(&tok, &m, &cases[i], reps);
         kr_model_free(&m);
         kr_tokenizer_free(&tok);
     }

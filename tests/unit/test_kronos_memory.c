@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "engine/kronos/batch.h"
 #include "engine/kronos/block.h"
 #include "engine/kronos/forecast.h"
 #include "engine/kronos/kronos_engine.h"
@@ -75,10 +76,13 @@ static void engine_figure_under_limits(void **state)
     assert_int_equal(e->ops->memory(e, &lim, &m, err, sizeof(err)), 0); /* before load */
     assert_true(m.weights == file_size(MINI "/model/model.safetensors") +
                                  file_size(MINI "/tokenizer/model.safetensors"));
-    /* pred_len is capped at max_context (longer is a 422); outputs: mean + 16 samples per item */
-    size_t series = kr_forecast_bytes_max(&kronos_mini, 128, 2048, 128, 16, 2) +
-                    sizeof(kr_stamp) * (2048 + 128);
-    assert_true(m.per_job == series + 64 * sizeof(float) * 128 * 6 * 17);
+    /* pred_len is capped at max_context (longer is a 422). One batch per worker: its pass buffers
+     * (1024 rows by default), the costliest series and a full request's outputs (mean + 16
+     * samples per item), which is also what a batch may hold at once. */
+    size_t series =
+        kr_item_bytes_max(&kronos_mini, 128, 2048, 128, 16) + sizeof(kr_stamp) * (2048 + 128);
+    size_t pass = kr_batch_bytes_many(&kronos_mini, 128, 2048, 128, 16, 1024, 2);
+    assert_true(m.per_job == pass + series + 64 * sizeof(float) * 128 * 6 * 17);
     /* linear in KRONOS_MAX_CANDLES: 512x the candles, well under 600x the memory */
     engine_limits big = lim;
     big.max_candles = 2048 * 512;

@@ -68,7 +68,8 @@ struct kr_batch {
     kr_pool *pool;
     kr_item *items, *rr; /* rr: where the next pass starts filling */
     int last_rows;
-    pass_caps cap; /* what the pass buffers hold */
+    pass_caps cap;       /* what the pass buffers hold */
+    size_t sum_S, max_S; /* samples of the items held, the most of one item */
     kr_ws ws;
     float *xw, *tmp, *dk, *dv, *ctxu, *logits, *s2tmp, *probs, *fwork, *dec;
     int *ids1, *ids2, *order, *lsrc, *chosen, *ufirst;
@@ -189,6 +190,12 @@ static void pass_free(kr_batch *b)
 static int pass_reserve(kr_batch *b, int T, int P, int S)
 {
     pass_caps c = caps_for(b->M, T, P, S, b->max_rows), o = b->cap;
+    /* several items: a pass draws for as many samples as it has rows, plus one step 0 */
+    size_t max_S = max_sz(b->max_S, (size_t)S), sum_S = b->sum_S + (size_t)S;
+    if (b->items) {
+        c.rows = max_sz(c.rows, b->max_rows);
+        c.units = (sum_S < c.rows ? sum_S : c.rows) + max_S;
+    }
     if (c.rows <= o.rows && c.enc <= o.enc && c.keys <= o.keys && c.units <= o.units)
         return 0;
     c = (pass_caps){max_sz(c.rows, o.rows), max_sz(c.enc, o.enc), max_sz(c.keys, o.keys),
@@ -202,6 +209,12 @@ static int pass_reserve(kr_batch *b, int T, int P, int S)
     return 0;
 }
 
+static void count_samples(kr_batch *b, int S, int sign)
+{
+    b->sum_S = sign > 0 ? b->sum_S + (size_t)S : b->sum_S - (size_t)S;
+    b->max_S = max_sz(b->max_S, (size_t)S);
+}
+
 /* Sizes of one item; the same list allocates it and counts it. */
 static void item_plan(kr_item *it, int M, int T, int P, int S, int full_recompute)
 {
@@ -212,7 +225,8 @@ static void item_plan(kr_item *it, int M, int T, int P, int S, int full_recomput
     it->N = T + P;
     it->W0 = T < M ? T : M;
     it->cached = T < M && P > 1 && !full_recompute;
-    it->scap = M - T;
+    /* rows the cached steps add per sample: steps 1..min(P - 1, M - T) */
+    it->scap = P - 1 < M - T ? P - 1 : M - T;
 }
 
 static int item_alloc(kr_item *it, const kr_shape *sh, size_t *counting)
@@ -277,6 +291,28 @@ size_t kr_batch_bytes(const kr_shape *sh, int max_context, int T, int P, int S, 
     return bytes;
 }
 
+size_t kr_item_bytes_max(const kr_shape *sh, int max_context, int max_T, int P, int S)
+{
+    size_t worst = kr_item_bytes(sh, max_context, max_T, P, S);
+    for (int T = 1; T < max_T && T <= max_context; T++) {
+        size_t b = kr_item_bytes(sh, max_context, T, P, S);
+        worst = b > worst ? b : worst;
+    }
+    return worst;
+}
+
+size_t kr_batch_bytes_many(const kr_shape *sh, int max_context, int T, int P, int S, int max_rows,
+                           int threads)
+{
+    kr_batch b = {0};
+    size_t bytes = sizeof(kr_batch);
+    pass_caps c = caps_for(max_context, T, P, S, max_rows);
+    c.rows = max_sz(c.rows, (size_t)(max_rows > 0 ? max_rows : KR_BATCH_ROWS_DEFAULT));
+    c.units = c.rows + (size_t)S;
+    pass_alloc(&b, sh, c, threads > 1 ? threads : 1, &bytes);
+    return bytes;
+}
+
 /* ---- batch ---- */
 
 kr_batch *kr_batch_create(const kr_tokenizer *tok, const kr_model *m, int max_context, double clip,
@@ -330,6 +366,7 @@ void kr_batch_remove(kr_batch *b, kr_item *it)
         }
     if (b->rr == it)
         b->rr = it->next;
+    count_samples(b, it->S, -1);
     item_free(it);
 }
 
@@ -362,6 +399,7 @@ kr_item *kr_batch_add(kr_batch *b, const kr_request *q, kr_result *out, engine_c
     for (int r = 0; r < it->N - 1; r++)
         it->stamps[r] = r < it->T ? q->x_stamp[r] : q->y_stamp[r - it->T];
     it->stamps[it->N - 1] = q->y_stamp[it->P - 1];
+    count_samples(b, it->S, 1);
     kr_item **pp = &b->items; /* appended: earlier items keep their place */
     while (*pp)
         pp = &(*pp)->next;

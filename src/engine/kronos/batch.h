@@ -52,9 +52,17 @@ int kr_batch_last_rows(const kr_batch *b);
 
 /* Bytes one item holds (its tokens, caches and outputs). */
 size_t kr_item_bytes(const kr_shape *sh, int max_context, int T, int P, int S);
+/* The most kr_item_bytes gives for any T in 1..max_T (not monotone in T: the per-sample caches
+ * shrink as T approaches max_context). */
+size_t kr_item_bytes_max(const kr_shape *sh, int max_context, int max_T, int P, int S);
 /* Bytes of the pass buffers a batch holding one item (T, P, S) allocates, with a pass cap of
  * max_rows (<= 0: the default) on a pool of `threads`. */
 size_t kr_batch_bytes(const kr_shape *sh, int max_context, int T, int P, int S, int max_rows,
                       int threads);
+
+/* The same for a batch holding any number of items of up to T input rows, P forecast rows and
+ * S samples each. */
+size_t kr_batch_bytes_many(const kr_shape *sh, int max_context, int T, int P, int S, int max_rows,
+                           int threads);
 
 #endif
