@@ -101,6 +101,13 @@ static double queue_capacity(void *arg)
     return (double)scheduler_capacity(arg);
 }
 
+static void batch_step(int rows, int jobs, void *user)
+{
+    (void)jobs;
+    (void)user;
+    sm_inference_batch_rows(rows);
+}
+
 /* KRONOS_INFERENCE_THREADS is the number of threads doing model work. The Kronos engine splits
  * one forecast over up to 4 of them (its matrices stop scaling beyond that), and the scheduler
  * runs as many forecasts side by side as fit; the baseline engine is single-threaded. */
@@ -445,6 +452,7 @@ int main(int argc, char **argv)
         return 1;
     }
     sm_queue_callbacks(queue_depth, queue_capacity, a.sched);
+    scheduler_set_pass_observer(a.sched, batch_step, NULL);
     sm_model_info(a.engine->name, a.engine->model_version, a.engine->tokenizer_version,
                   a.engine->max_context);
 
