@@ -84,10 +84,11 @@ class Bodies:
 
 
 class Client:
-    """One keep-alive connection, reopened after errors."""
+    """One connection, kept alive across requests unless keepalive is off; reopened after errors."""
 
-    def __init__(self, host, port, timeout):
+    def __init__(self, host, port, timeout, keepalive=True):
         self.host, self.port, self.timeout, self.conn = host, port, timeout, None
+        self.keepalive = keepalive
 
     def request(self, method, path, body):
         for attempt in range(2):
@@ -95,10 +96,12 @@ class Client:
                 if self.conn is None:
                     self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
                 headers = {"Content-Type": "application/json"} if body else {}
+                if not self.keepalive:
+                    headers["Connection"] = "close"
                 self.conn.request(method, path, body=body, headers=headers)
                 resp = self.conn.getresponse()
                 resp.read()
-                if resp.getheader("Connection", "").lower() == "close":
+                if not self.keepalive or resp.getheader("Connection", "").lower() == "close":
                     self.conn.close()
                     self.conn = None
                 return resp.status
@@ -207,7 +210,9 @@ def run_open(args, bodies, mix, host, port, results):
     dropped = [0]
 
     def worker():
-        client = Client(host, port, args.timeout)
+        # a connection per request: idle workers hold none (the server limits connections per
+        # address, KRONOS_MAX_CONNECTIONS_PER_IP)
+        client = Client(host, port, args.timeout, keepalive=False)
         while True:
             item = work.get()
             if item is stop:

@@ -97,7 +97,8 @@ static void engine_figure_under_limits(void **state)
     bad->ops->destroy(bad);
 }
 
-/* The figures of docs/PERFORMANCE.md. */
+/* The figures of docs/PERFORMANCE.md: per worker, a batch's pass buffers (KRONOS_MAX_BATCH_ROWS
+ * 1024) and what it may hold at once (the costliest series and a full request's outputs). */
 static void print_figures(void **state)
 {
     (void)state;
@@ -113,12 +114,15 @@ static void print_figures(void **state)
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         int M = rows[i].M, P = 512 < M ? 512 : M;
         for (int threads = 1; threads <= 4; threads *= 4) {
-            size_t series = kr_forecast_bytes_max(rows[i].sh, M, rows[i].T, P, 16, threads) +
+            size_t pass = kr_batch_bytes_many(rows[i].sh, M, rows[i].T, P, 16, 1024, threads);
+            size_t series = kr_item_bytes_max(rows[i].sh, M, rows[i].T, P, 16) +
                             sizeof(kr_stamp) * (size_t)(rows[i].T + P);
             size_t outputs = 64 * sizeof(float) * (size_t)P * 6 * 17;
-            fprintf(stderr, "%s, %d thread(s): series %.1f MiB + outputs %.1f MiB = %.1f MiB\n",
-                    rows[i].name, threads, series / 1048576.0, outputs / 1048576.0,
-                    (series + outputs) / 1048576.0);
+            fprintf(stderr,
+                    "%s, %d thread(s): pass buffers %.1f MiB + series %.1f MiB + outputs %.1f MiB "
+                    "= %.1f MiB\n",
+                    rows[i].name, threads, pass / 1048576.0, series / 1048576.0,
+                    outputs / 1048576.0, (pass + series + outputs) / 1048576.0);
         }
     }
 }
