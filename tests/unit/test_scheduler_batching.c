@@ -202,8 +202,11 @@ static void on_done(sched_job *j, void *user)
     p->inference = sched_job_inference_seconds(j);
     p->started = sched_job_started(j);
     p->fired_at = fake_now();
-    const engine_forecast *f = sched_job_forecasts(j);
+    engine_forecast *f = sched_job_take_forecasts(j); /* as the product's callback does */
     p->value = f ? f[0].mean[0] : -1;
+    for (size_t i = 0; f && i < sched_job_count(j); i++)
+        engine_forecast_free(&f[i]);
+    free(f);
     snprintf(p->err, sizeof p->err, "%s", sched_job_error(j));
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);

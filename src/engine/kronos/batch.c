@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine/kronos/block.h"
 #include "engine/kronos/ops.h"
 #include "engine/kronos/pool.h"
 #include "engine/kronos/sample.h"
 #include "engine/kronos/tokenizer.h"
+#include "util/clock.h"
 
 #define NF ENGINE_FEATURES
 #define RUNNING (-1)
@@ -79,13 +79,6 @@ struct kr_batch {
     kr_dep_keys *keys;
     kr_item **its;
 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- sizes ---- */
 
@@ -429,7 +422,7 @@ static void item_encode(kr_batch *b, kr_item *it)
 {
     const kr_request *q = &it->q;
     int T = it->T;
-    double t0 = now();
+    double t0 = clock_mono_seconds();
     kr_column_stats(q->x, T, it->mean, it->std, b->tmp);
     float c = (float)b->clip;
     for (int k = 0; k < NF; k++)
@@ -453,13 +446,13 @@ static void item_encode(kr_batch *b, kr_item *it)
         memcpy(it->out.ctx_s2, it->tok2, sizeof(int) * (size_t)T);
     it->phase = PH_STEPS;
     if (it->times)
-        it->times->tokenizer += now() - t0;
+        it->times->tokenizer += clock_mono_seconds() - t0;
 }
 
 /* Decode every sample's last window, average the samples, de-normalise, fill the outputs. */
 static void item_decode(kr_batch *b, kr_item *it)
 {
-    double t0 = now();
+    double t0 = clock_mono_seconds();
     int T = it->T, P = it->P, S = it->S, N = it->N;
     int wd = N < it->M ? N : it->M, start = N - wd, c = shared_rows(it, T - start);
     int own = wd - c; /* == P: the rows every sample decodes on its own */
@@ -493,7 +486,7 @@ static void item_decode(kr_batch *b, kr_item *it)
         }
     }
     if (it->times)
-        it->times->tokenizer += now() - t0;
+        it->times->tokenizer += clock_mono_seconds() - t0;
     /* mean over samples in normalised space (numpy float32), then de-normalise */
     float *zm = b->dec;
     for (size_t i = 0; i < (size_t)P * NF; i++) {
@@ -750,7 +743,7 @@ int kr_batch_step(kr_batch *b)
         goto finish;
     }
 
-    double t0 = now();
+    double t0 = clock_mono_seconds();
     const kr_model *m = b->m;
     const kr_item *traced = NULL;
     if (p.nits == 1 && its[0]->tr && its[0]->step == 0)
@@ -776,7 +769,7 @@ int kr_batch_step(kr_batch *b)
         }
     }
     sample_units(b, &p, traced ? traced : (p.nits == 1 && its[0]->tr ? its[0] : NULL));
-    double dt = now() - t0;
+    double dt = clock_mono_seconds() - t0;
     kr_ops_set_pool(NULL);
 
     for (int j = 0; j < p.nits; j++) {
