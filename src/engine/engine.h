@@ -57,7 +57,8 @@ typedef struct engine_forecast {
 void engine_forecast_free(engine_forecast *f);
 
 /* Cooperative cancellation: the scheduler sets `cancelled` on deadline expiry or client
- * disconnect; engines poll it between steps and return ENGINE_CANCELLED promptly. */
+ * disconnect; engines poll it between steps (the Kronos engine also inside a step, between
+ * layers) and return ENGINE_CANCELLED promptly. */
 typedef struct engine_cancel {
     atomic_bool cancelled;
 } engine_cancel;

@@ -29,8 +29,9 @@ struct kr_item {
     int T, P, S, M, N, W0, scap;
     bool cached;
     int phase, status;
-    int step;   /* the generation step in progress */
-    int sample; /* the first sample the step has not done yet (sliding steps span passes) */
+    int step;           /* the generation step in progress */
+    int sample;         /* the first sample the step has not done yet (sliding steps span passes) */
+    int sample_at_pass; /* sample when the current pass was planned (a dropped pass restores it) */
     char err[128];
     float mean[NF], std[NF], den[NF];
     /* [S][N] tokens, [N] stamps, [S] generators, [T][6] normalised input, [S][P][6] decoded */
@@ -78,6 +79,12 @@ struct kr_batch {
     unit *units;
     kr_dep_keys *keys;
     kr_item **its;
+    /* Stops the work in progress when a forecast in it is cancelled: the tokens watched are
+     * those of the pass's items (or of the one encoding or decoding), each once (the series of
+     * a request share theirs), so the attention can poll them between its tasks. */
+    kr_stop stop;
+    engine_cancel **watched;
+    int nwatched;
 };
 
 /* ---- sizes ---- */
@@ -153,6 +160,7 @@ static int pass_alloc(kr_batch *b, const kr_shape *sh, pass_caps c, int threads,
     ALLOC(b->fwork, (size_t)threads * V);
     ALLOC(b->order, (size_t)threads * 4 * V);
     ALLOC(b->ufirst, c.units + 1);
+    ALLOC(b->watched, c.units);
 #undef ALLOC
     if (!counting) {
         b->cap = c;
@@ -163,9 +171,10 @@ static int pass_alloc(kr_batch *b, const kr_shape *sh, pass_caps c, int threads,
 static void pass_free(kr_batch *b)
 {
     kr_ws_free(&b->ws);
-    void *bufs[] = {b->xw,    b->tmp,  b->dk,     b->dv,    b->dec,   b->ids1,  b->ids2,
-                    b->st,    b->segs, b->units,  b->keys,  b->its,   b->ctxu,  b->logits,
-                    b->s2tmp, b->lsrc, b->chosen, b->probs, b->fwork, b->order, b->ufirst};
+    void *bufs[] = {b->xw,    b->tmp,    b->dk,     b->dv,     b->dec,    b->ids1,
+                    b->ids2,  b->st,     b->segs,   b->units,  b->keys,   b->its,
+                    b->ctxu,  b->logits, b->s2tmp,  b->lsrc,   b->chosen, b->probs,
+                    b->fwork, b->order,  b->ufirst, b->watched};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         free(bufs[i]);
     b->xw = b->tmp = b->dk = b->dv = b->dec = b->ctxu = b->logits = b->s2tmp = NULL;
@@ -176,6 +185,7 @@ static void pass_free(kr_batch *b)
     b->units = NULL;
     b->keys = NULL;
     b->its = NULL;
+    b->watched = NULL;
     b->cap = (pass_caps){0};
 }
 
@@ -306,6 +316,31 @@ size_t kr_batch_bytes_many(const kr_shape *sh, int max_context, int T, int P, in
     return bytes;
 }
 
+static bool watched_cancelled(void *ctx)
+{
+    const kr_batch *b = ctx;
+    for (int i = 0; i < b->nwatched; i++)
+        if (engine_is_cancelled(b->watched[i]))
+            return true;
+    return false;
+}
+
+/* Work on these items stops when one of them is cancelled (n = 0: no stop). */
+static void watch(kr_batch *b, kr_item *const *its, int n)
+{
+    b->nwatched = 0;
+    for (int i = 0; i < n; i++) {
+        engine_cancel *c = its[i]->cancel;
+        bool seen = !c;
+        for (int k = b->nwatched - 1; k >= 0 && k >= b->nwatched - 4 && !seen; k--)
+            seen = b->watched[k] == c; /* the series of a request are next to each other */
+        if (!seen)
+            b->watched[b->nwatched++] = c;
+    }
+    atomic_store_explicit(&b->stop.stopped, false, memory_order_relaxed);
+    kr_ops_set_stop(b->nwatched > 0 ? &b->stop : NULL);
+}
+
 /* ---- batch ---- */
 
 kr_batch *kr_batch_create(const kr_tokenizer *tok, const kr_model *m, int max_context, double clip,
@@ -321,6 +356,8 @@ kr_batch *kr_batch_create(const kr_tokenizer *tok, const kr_model *m, int max_co
     b->max_rows = max_rows > 0 ? max_rows : KR_BATCH_ROWS_DEFAULT;
     b->pool = kr_pool_create(threads);
     b->threads = kr_pool_size(b->pool);
+    b->stop.poll = watched_cancelled;
+    b->stop.ctx = b;
     return b;
 }
 
@@ -449,8 +486,9 @@ static void item_encode(kr_batch *b, kr_item *it)
         it->times->tokenizer += clock_mono_seconds() - t0;
 }
 
-/* Decode every sample's last window, average the samples, de-normalise, fill the outputs. */
-static void item_decode(kr_batch *b, kr_item *it)
+/* Decode every sample's last window, average the samples, de-normalise, fill the outputs.
+ * Returns false, leaving the item as it was, when it was cancelled meanwhile. */
+static bool item_decode(kr_batch *b, kr_item *it)
 {
     double t0 = clock_mono_seconds();
     int T = it->T, P = it->P, S = it->S, N = it->N;
@@ -480,6 +518,8 @@ static void item_decode(kr_batch *b, kr_item *it)
         const kr_trace *tr = s0 == 0 ? it->tr : NULL;
         kr_tok_decode_rows(b->tok, b->ids1, b->ids2, R, b->segs, nseg, b->dec, b->xw, &b->ws, tr,
                            c + own);
+        if (kr_ops_stopped())
+            return false;
         for (int s = s0; s < s0 + g; s++) {
             const float *rows = b->dec + (size_t)(c + (s - s0) * own + (own - P)) * NF;
             memcpy(it->zs + (size_t)s * P * NF, rows, sizeof(float) * (size_t)P * NF);
@@ -506,6 +546,7 @@ static void item_decode(kr_batch *b, kr_item *it)
             }
     it->phase = PH_DONE;
     it->status = ENGINE_OK;
+    return true;
 }
 
 /* ---- one pass ---- */
@@ -709,6 +750,21 @@ static void sample_units(kr_batch *b, pass *p, const kr_item *traced)
     kr_pool_run(p->U > 1 ? b->pool : NULL, p->U, draw_task, &j);
 }
 
+/* A forecast of the pass was cancelled during it: it leaves, and the others do the pass again
+ * next time (what it wrote into their caches is written again, the same). */
+static void drop_pass(kr_batch *b, const pass *p)
+{
+    watch(b, NULL, 0);
+    kr_ops_set_pool(NULL);
+    for (int j = 0; j < p->nits; j++) {
+        kr_item *x = p->its[j];
+        if (engine_is_cancelled(x->cancel))
+            x->status = ENGINE_CANCELLED;
+        else
+            x->sample = x->sample_at_pass;
+    }
+}
+
 int kr_batch_step(kr_batch *b)
 {
     kr_ops_set_pool(b->pool);
@@ -717,8 +773,13 @@ int kr_batch_step(kr_batch *b)
         if (it->status == RUNNING && engine_is_cancelled(it->cancel))
             it->status = ENGINE_CANCELLED;
     for (kr_item *it = b->items; it; it = it->next)
-        if (it->status == RUNNING && it->phase == PH_ENCODE)
+        if (it->status == RUNNING && it->phase == PH_ENCODE) {
+            watch(b, &it, 1);
             item_encode(b, it);
+            if (kr_ops_stopped())
+                it->status = ENGINE_CANCELLED;
+            watch(b, NULL, 0);
+        }
 
     /* fill the pass round-robin from where the last one stopped */
     kr_item **its = b->its;
@@ -730,6 +791,7 @@ int kr_batch_step(kr_batch *b)
     kr_item *it = first;
     for (int seen = 0; seen < count; seen++) {
         if (it->status == RUNNING && it->phase == PH_STEPS) {
+            it->sample_at_pass = it->sample;
             if (!plan_item(b, &p, it))
                 break;
             its[p.nits++] = it;
@@ -748,9 +810,17 @@ int kr_batch_step(kr_batch *b)
     const kr_item *traced = NULL;
     if (p.nits == 1 && its[0]->tr && its[0]->step == 0)
         traced = its[0];
+    watch(b, its, p.nits);
     kr_model_embed(m, b->ids1, b->ids2, b->st, p.R, b->xw, b->tmp, traced ? traced->tr : NULL);
     kr_model_rows(m, b->xw, p.R, b->segs, p.nseg, &b->ws, traced ? traced->tr : NULL);
-    kr_model_dep_kv(m, b->xw, p.R, b->dk, b->dv);
+    if (!kr_ops_stopped())
+        kr_model_dep_kv(m, b->xw, p.R, b->dk, b->dv);
+    /* Sampling advances the generators, so a pass is dropped before it or not at all. */
+    if (kr_ops_stopped()) {
+        drop_pass(b, &p);
+        goto finish;
+    }
+    watch(b, NULL, 0);
     /* keep what later steps read: step 0's window, a cached row, a sliding step's shared rows */
     for (int i = 0; i < p.nseg; i++) {
         const kr_seg *sg = &b->segs[i];
@@ -792,7 +862,10 @@ int kr_batch_step(kr_batch *b)
             x->sample = 0;
             if (++x->step == x->P) {
                 kr_ops_set_pool(b->pool);
-                item_decode(b, x);
+                watch(b, &x, 1);
+                if (!item_decode(b, x))
+                    x->status = ENGINE_CANCELLED;
+                watch(b, NULL, 0);
                 kr_ops_set_pool(NULL);
             }
         }

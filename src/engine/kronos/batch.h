@@ -11,7 +11,10 @@
  *     for every sample, computed once and stored; each sample's generated rows attend to them.
  * A pass holds at most max_rows rows: what does not fit waits for the next pass (a sliding step's
  * samples may be spread over several passes). Forecasts join with kr_batch_add and leave when
- * finished, failed or cancelled, at pass boundaries.
+ * finished or failed, at pass boundaries, or when cancelled: a cancel token set during a pass
+ * (an encode, a prefill, a sliding recompute, a decode) is seen between layers, sub-layers and
+ * attention tasks; the pass is then dropped before sampling, the cancelled forecast leaves, and
+ * the others run that pass again next step (same answers: nothing they keep was committed).
  */
 
 #include <stddef.h>

@@ -64,6 +64,8 @@ static void ffn(const kr_block *b, int d, int ff, float *x, size_t n, kr_ws *ws)
     const kr_linear *ls[2] = {&b->w1, &b->w3};
     float *ys[2] = {ws->g, ws->u};
     kr_linear_many(ls, 2, ws->h, n, ys);
+    if (kr_ops_stopped())
+        return;
     kr_swiglu(ws->g, ws->u, n * (size_t)ff);
     kr_linear_acc(&b->w2, ws->g, n, x);
 }
@@ -107,9 +109,15 @@ void kr_block_rows(const kr_block *b, int layer, int d, int heads, int ff, float
         a->v[a->npieces] = ws->v + at;
         a->n[a->npieces++] = s->rows;
     }
+    if (kr_ops_stopped())
+        return;
     kr_attention_segs(ws->aseg, nseg, d, hd, ws->scores,
                       kr_attention_scratch_keys(ws->rows, ws->keys), ws->task0);
+    if (kr_ops_stopped())
+        return;
     kr_linear_acc(&b->o, ws->a, (size_t)R, x);
+    if (kr_ops_stopped())
+        return;
     ffn(b, d, ff, x, (size_t)R, ws);
 }
 

@@ -46,6 +46,8 @@ void kr_model_rows(const kr_model *m, float *x, int R, const kr_seg *segs, int n
 {
     char name[32];
     for (int l = 0; l < m->layers; l++) {
+        if (kr_ops_stopped())
+            return;
         kr_block_rows(&m->blocks[l], l, m->d, m->heads, m->ff, x, R, segs, nseg, ws);
         snprintf(name, sizeof(name), "step0_block%d", l);
         KR_TRACE(tr, name, -1, x, (size_t)R, (size_t)m->d);

@@ -15,6 +15,31 @@ void kr_ops_set_pool(kr_pool *p)
     current_pool = p;
 }
 
+/* The stop of the pass running on this thread; tasks on helpers get it through their job. */
+static _Thread_local kr_stop *current_stop;
+
+void kr_ops_set_stop(kr_stop *s)
+{
+    current_stop = s;
+}
+
+bool kr_stop_check(kr_stop *s)
+{
+    if (!s)
+        return false;
+    if (atomic_load_explicit(&s->stopped, memory_order_relaxed))
+        return true;
+    if (!s->poll || !s->poll(s->ctx))
+        return false;
+    atomic_store_explicit(&s->stopped, true, memory_order_relaxed);
+    return true;
+}
+
+bool kr_ops_stopped(void)
+{
+    return kr_stop_check(current_stop);
+}
+
 /* Work below this many multiply-adds is not worth waking the helpers for. */
 #define PAR_MIN_MACS (1u << 18)
 
@@ -412,6 +437,7 @@ typedef struct segs_job {
     int jobs, d, hd, heads;
     float *scratch;
     size_t per_thread;
+    kr_stop *stop;
 } segs_job;
 
 static int job_bands(int rows)
@@ -422,6 +448,8 @@ static int job_bands(int rows)
 static void segs_task(void *ctx, int i, int t)
 {
     segs_job *j = ctx;
+    if (kr_stop_check(j->stop))
+        return;
     int lo = 0, hi = j->jobs - 1;
     while (lo < hi) { /* the job whose tasks hold i */
         int mid = (lo + hi + 1) / 2;
@@ -468,6 +496,7 @@ void kr_attention_segs(const kr_attn_seg *segs, int nseg, int d, int hd, float *
         i += g;
     }
     task0[jobs] = tasks;
-    segs_job j = {segs, first, count, rows, task0, jobs, d, hd, heads, scratch, per_thread};
+    segs_job j = {segs, first, count, rows,    task0,      jobs,
+                  d,    hd,    heads, scratch, per_thread, current_stop};
     kr_pool_run(macs >= (1 << 17) ? current_pool : NULL, tasks, segs_task, &j);
 }

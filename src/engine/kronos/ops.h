@@ -3,6 +3,8 @@
 
 /* The numeric building blocks shared by the tokenizer and the predictor (all float32). */
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define KR_MAX_HEAD_DIM 1024
@@ -12,6 +14,24 @@
 
 /* Sets the pool the calling thread's ops may fan out to (NULL: run inline). */
 void kr_ops_set_pool(kr_pool *p);
+
+/*
+ * Cooperative stop inside a pass: poll(ctx) says whether the work running should end (a
+ * forecast in it was cancelled); once it has said so, `stopped` stays set. The model checks it
+ * between layers and sub-layers and the attention between its tasks, then returns early and
+ * leaves its outputs undefined: the caller drops the pass. poll may run on any pool thread.
+ */
+typedef struct kr_stop {
+    atomic_bool stopped;
+    bool (*poll)(void *ctx);
+    void *ctx;
+} kr_stop;
+
+/* Sets the stop the calling thread's ops check (NULL: none). */
+void kr_ops_set_stop(kr_stop *s);
+/* Polls the calling thread's stop: true when the work must end. */
+bool kr_ops_stopped(void);
+bool kr_stop_check(kr_stop *s);
 
 /* y[rows][l->out] = x[rows][l->in] · Wᵀ (+ b) */
 void kr_linear_fwd(const kr_linear *l, const float *x, size_t rows, float *y);
