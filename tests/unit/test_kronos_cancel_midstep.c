@@ -47,14 +47,18 @@ static kr_model model;
 static int setup(void **state)
 {
     (void)state;
-    /* Defining cblas_sgemm here lets the linker drop OpenBLAS (--as-needed): open it. */
-    real_sgemm = (__typeof__(cblas_sgemm) *)dlsym(RTLD_NEXT, "cblas_sgemm");
+    /* Defining cblas_sgemm here lets the linker drop OpenBLAS (--as-needed): open it. It runs
+     * on one thread of its own, as the engine sets it (the pool is the engine's). */
+    void *lib = RTLD_NEXT;
+    real_sgemm = (__typeof__(cblas_sgemm) *)dlsym(lib, "cblas_sgemm");
     const char *libs[] = {"libopenblas.so.0", "libblas.so.3"};
-    for (size_t i = 0; !real_sgemm && i < sizeof(libs) / sizeof(libs[0]); i++) {
-        void *h = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
-        if (h)
-            real_sgemm = (__typeof__(cblas_sgemm) *)dlsym(h, "cblas_sgemm");
-    }
+    for (size_t i = 0; !real_sgemm && i < sizeof(libs) / sizeof(libs[0]); i++)
+        if ((lib = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL)))
+            real_sgemm = (__typeof__(cblas_sgemm) *)dlsym(lib, "cblas_sgemm");
+    void (*set_threads)(int) =
+        real_sgemm ? (void (*)(int))dlsym(lib, "openblas_set_num_threads") : NULL;
+    if (set_threads)
+        set_threads(1);
     char err[512];
     if (!real_sgemm || kr_tokenizer_load(&tok, SET "/tokenizer", err, sizeof(err)) ||
         kr_model_load(&model, SET "/model", err, sizeof(err))) {
