@@ -98,6 +98,8 @@ static const option_spec specs[] = {
      "series per batch request"},
     {"KRONOS_MAX_SAMPLE_COUNT", K_INT, "16", 1, 1024, false, OFF(max_sample_count),
      "largest sample_count a request may ask"},
+    {"KRONOS_MAX_BATCH_ROWS", K_INT, "1024", 1, 1048576, false, OFF(max_batch_rows),
+     "rows one step of the Kronos model stacks for all forecasts in flight (memory cap)"},
     {"KRONOS_MAX_REQUEST_SIZE_MB", K_DOUBLE, "10", 0, 4096, true, OFF(max_request_size_mb),
      "request body limit in MiB"},
     {"KRONOS_SECURITY_ENABLED", K_BOOL, "true", NO_RANGE, OFF(security_enabled),
@@ -698,10 +700,10 @@ int config_check_memory(const config *c, const config_memory *m, char *err, size
              "invalid configuration: the request limits allow %s of memory at worst (%d workers x "
              "%s per forecast + %s of weights), more than the %s this machine has (%s); lower "
              "KRONOS_MAX_CANDLES (%d), KRONOS_MAX_CONTEXT (%d), KRONOS_MAX_PRED_LEN (%d), "
-             "KRONOS_MAX_SAMPLE_COUNT (%d), KRONOS_MAX_BATCH_ITEMS (%d) or "
-             "KRONOS_INFERENCE_THREADS (%d); see docs/PERFORMANCE.md, Memory bounds",
+             "KRONOS_MAX_SAMPLE_COUNT (%d), KRONOS_MAX_BATCH_ITEMS (%d), KRONOS_MAX_BATCH_ROWS "
+             "(%d) or KRONOS_INFERENCE_THREADS (%d); see docs/PERFORMANCE.md, Memory bounds",
              w, m->workers, job, weights, machine, m->machine_source, c->max_candles,
              c->max_context, c->max_pred_len, c->max_sample_count, c->max_batch_items,
-             c->inference_threads);
+             c->max_batch_rows, c->inference_threads);
     return CONFIG_INVALID;
 }

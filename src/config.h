@@ -35,6 +35,7 @@ typedef struct config {
     int max_pred_len;
     int max_batch_items;
     int max_sample_count;
+    int max_batch_rows; /* rows one pass of the Kronos model stacks (continuous batching) */
     double max_request_size_mb;
     bool security_enabled;
     char *container_whitelist;

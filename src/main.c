@@ -101,6 +101,13 @@ static double queue_capacity(void *arg)
     return (double)scheduler_capacity(arg);
 }
 
+static void batch_step(int rows, int jobs, void *user)
+{
+    (void)jobs;
+    (void)user;
+    sm_inference_batch_rows(rows);
+}
+
 /* KRONOS_INFERENCE_THREADS is the number of threads doing model work. The Kronos engine splits
  * one forecast over up to 4 of them (its matrices stop scaling beyond that), and the scheduler
  * runs as many forecasts side by side as fit; the baseline engine is single-threaded. */
@@ -117,10 +124,17 @@ static int threads_per_forecast(const config *cfg)
 
 static engine *create_engine(const config *cfg)
 {
-    return config_uses_kronos(cfg)
-               ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
-                                      cfg->clip_value, threads_per_forecast(cfg))
-               : baseline_engine_create();
+    engine *e = config_uses_kronos(cfg)
+                    ? kronos_engine_create(cfg->model_path, cfg->tokenizer_path, cfg->max_context,
+                                           cfg->clip_value, threads_per_forecast(cfg))
+                    : baseline_engine_create();
+    if (e && config_uses_kronos(cfg)) { /* a broken model folder is reported by loading */
+        engine_limits lim = {(size_t)cfg->max_candles, (size_t)cfg->max_pred_len,
+                             (size_t)cfg->max_batch_items, cfg->max_sample_count};
+        char why[256];
+        kronos_engine_set_batching(e, cfg->max_batch_rows, &lim, why, sizeof(why));
+    }
+    return e;
 }
 
 /* Refuses request limits whose worst-case memory exceeds what the machine (or cgroup) has; *m
@@ -438,6 +452,7 @@ int main(int argc, char **argv)
         return 1;
     }
     sm_queue_callbacks(queue_depth, queue_capacity, a.sched);
+    scheduler_set_pass_observer(a.sched, batch_step, NULL);
     sm_model_info(a.engine->name, a.engine->model_version, a.engine->tokenizer_version,
                   a.engine->max_context);
 

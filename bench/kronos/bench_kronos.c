@@ -1,8 +1,9 @@
 /*
  * Kronos engine benchmark. Generates random-weight checkpoints with the published shapes
- * (Hugging Face layout: config.json + model.safetensors), then times greedy and sampled
- * forecasts through the engine and reports phases, GFLOP/s and the ratio to upstream PyTorch
- * measured on this machine (greedy, sample_count 1, median of 3).
+ * (Hugging Face layout: config.json + model.safetensors), then times forecasts through
+ * kr_forecast and reports phases, GFLOP/s and, where one was measured on this machine, the ratio
+ * to upstream PyTorch. Only kr_forecast is used, so the same source also builds against an older
+ * engine (bench/kronos/compare.sh measures two engines in one run).
  */
 #include <cblas.h>
 #include <math.h>
@@ -14,6 +15,10 @@
 
 #include "safetensors_write.h"
 #include "engine/kronos/forecast.h"
+#if __has_include("engine/kronos/batch.h")
+#include "engine/kronos/batch.h" /* this tree's engine: passes, batches of series */
+#define HAVE_BATCH 1
+#endif
 #include "engine/kronos/safetensors.h"
 #include "engine/kronos/weights.h"
 
@@ -160,38 +165,66 @@ static int write_model(const char *dir, int d, int layers, int heads, int ff)
     return finish(&g, dir, cfg);
 }
 
-/* ---- FLOP model (multiply-adds x 2) of what the engine computes ---- */
+/* ---- FLOP model (multiply-adds x 2) of the work an exact engine needs ---- */
 
-/* n new rows; each row attends to `keys` earlier rows on average (causal: (n+1)/2). */
-static double block_macs(int d, int ff, double n, double keys)
+/* Rows at window positions [p0, p1): the blocks, each row attending to every earlier row. */
+static double rows_macs(int d, int ff, int layers, int p0, int p1)
 {
-    return n * (4.0 * d * d + 3.0 * d * ff) + 2.0 * n * keys * d;
+    double n = p1 - p0, keys = ((double)p0 + 1 + p1) / 2.0 * n; /* sum of (p + 1) */
+    return layers * (n * (4.0 * d * d + 3.0 * d * ff) + 2.0 * keys * d);
 }
 
-static double window_flops(const kr_model *m, int n)
+/*
+ * A window of w rows whose first c are shared by S samples (prefix computed once, each sample's
+ * w - c rows on their own): embedding, blocks, dep-layer keys/values of every row, and per sample
+ * the heads and the dependency layer for the last row.
+ */
+static double window_flops(const kr_model *m, int w, int c, int S)
 {
-    double mac = (double)n * 2 * m->d * m->d + 2.0 * n * m->d * m->d; /* fusion + dep k/v */
-    for (int l = 0; l < m->layers; l++)
-        mac += block_macs(m->d, m->ff, n, (n + 1) / 2.0);
-    mac += 2.0 * m->d * 1024 + 2.0 * m->d * m->d + 2.0 * n * m->d; /* heads, dep q/o, attn */
+    int d = m->d;
+    double rows = c + (double)S * (w - c);
+    double mac = rows * 2.0 * d * d + rows * 2.0 * d * d; /* fusion + dep k/v */
+    mac += rows_macs(d, m->ff, m->layers, 0, c) + S * rows_macs(d, m->ff, m->layers, c, w);
+    mac += S * (2.0 * d * 1024 + 2.0 * d * d + 2.0 * w * d); /* heads, dep q/o, dep attention */
     return 2 * mac;
 }
 
-static double step_flops(const kr_model *m, int n)
+/* One new row per sample at position n-1 against the cache. */
+static double step_flops(const kr_model *m, int n, int S)
 {
-    double mac = 2.0 * m->d * m->d + 2.0 * m->d * m->d + 2.0 * m->d * 1024 + 2.0 * m->d * m->d +
-                 2.0 * n * m->d;
-    for (int l = 0; l < m->layers; l++)
-        mac += block_macs(m->d, m->ff, 1, n);
-    return 2 * mac;
+    int d = m->d;
+    double mac = 2.0 * d * d + 2.0 * d * d + 2.0 * d * 1024 + 2.0 * d * d + 2.0 * n * d;
+    mac += rows_macs(d, m->ff, m->layers, n - 1, n);
+    return 2 * S * mac;
 }
 
-static double tok_flops(const kr_tokenizer *t, int n, int blocks)
+/* Tokenizer stack over w rows, the first c shared by S sequences. */
+static double tok_flops(const kr_tokenizer *t, int w, int c, int S, int blocks)
 {
-    double mac = (double)n * 26 * t->d;
-    for (int j = 0; j < blocks; j++)
-        mac += block_macs(t->d, t->ff, n, (n + 1) / 2.0);
-    return 2 * mac;
+    double rows = c + (double)S * (w - c);
+    return 2 * (rows * 26 * t->d + rows_macs(t->d, t->ff, blocks, 0, c) +
+                S * rows_macs(t->d, t->ff, blocks, c, w));
+}
+
+typedef struct flops {
+    double tok, prefill, cached, sliding;
+} flops;
+
+static flops forecast_flops(const kr_tokenizer *tok, const kr_model *m, int T, int P, int M, int S)
+{
+    flops f = {0};
+    int N = T + P, W0 = T < M ? T : M, wd = N < M ? N : M;
+    int cdec = T - (N - wd) > 0 ? T - (N - wd) : 0;
+    f.tok = tok_flops(tok, T, T, 1, tok->n_enc) + tok_flops(tok, wd, cdec, S, tok->n_dec);
+    f.prefill = window_flops(m, W0, W0, S);
+    for (int i = 1; i < P; i++) {
+        int n = T + i, w = n < M ? n : M, c = T - (n - w);
+        if (T < M && n <= M)
+            f.cached += step_flops(m, n, S);
+        else
+            f.sliding += window_flops(m, w, c > 0 ? c : 0, S);
+    }
+    return f;
 }
 
 /* ---- timing ---- */
@@ -203,6 +236,15 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU seconds of the whole process (every thread): less sensitive than wall time to other work
+ * on a shared machine, though the pool's brief spin-waits count too. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -210,22 +252,21 @@ static int cmp_d(const void *a, const void *b)
 }
 
 typedef struct bcase {
-    const char *label, *model;
-    int T, P, M;
-    double ref_s;    /* upstream PyTorch, greedy, S=1 */
-    double target_s; /* issue target for S=1 (0: none) */
+    const char *model;
+    int T, P, S, M;
+    double ref_s;    /* upstream PyTorch on this machine, greedy S=1 (0: not measured) */
+    double target_s; /* target for this case (0: none) */
+    int batch;       /* > 0: that many series (different data and seeds) as one batch */
 } bcase;
 
 static double peak_gflops; /* max(measured sgemm, nominal base-clock peak) */
-
 static int threads = 2;
+static int max_rows; /* KRONOS_MAX_BATCH_ROWS for the engine's passes (0: its default) */
 
-static void run(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int S, int reps)
+/* A synthetic random-walk series of T bars plus P future stamps, 5-minute bars. */
+static void make_series(int T, int P, uint64_t seed, float *x, kr_stamp *xs, kr_stamp *ys)
 {
-    int T = c->T, P = c->P;
-    float *x = malloc(sizeof(float) * T * 6);
-    kr_stamp *xs = malloc(sizeof(kr_stamp) * T), *ys = malloc(sizeof(kr_stamp) * P);
-    uint64_t s = 99;
+    uint64_t s = seed;
     double price = 100;
     for (int r = 0; r < T + P; r++) {
         int minute = r * 5;
@@ -244,71 +285,176 @@ static void run(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int 
         } else
             ys[r - T] = st;
     }
-    kr_request q = {T, x, xs, P, ys, 1.0, S == 1 ? 1 : 0, S == 1 ? 1.0 : 0.9, S, 42, threads, 0};
+}
+
+static void run(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int reps)
+{
+    int T = c->T, P = c->P, S = c->S;
+    float *x = malloc(sizeof(float) * T * 6);
+    kr_stamp *xs = malloc(sizeof(kr_stamp) * T), *ys = malloc(sizeof(kr_stamp) * P);
+    make_series(T, P, 99, x, xs, ys);
+    kr_request q = {.T = T,
+                    .x = x,
+                    .x_stamp = xs,
+                    .P = P,
+                    .y_stamp = ys,
+                    .temperature = 1.0,
+                    .top_k = S == 1 ? 1 : 0,
+                    .top_p = S == 1 ? 1.0 : 0.9,
+                    .S = S,
+                    .seed = 42,
+                    .threads = threads};
+#ifdef HAVE_BATCH
+    q.max_rows = max_rows;
+#endif
     float *mean = malloc(sizeof(float) * P * 6);
     kr_result res = {.mean = mean};
-    double *tt = calloc((size_t)reps, sizeof(double));
-    kr_phase_times ph[16];
+    double *tt = calloc((size_t)reps, sizeof(double)), *cpu = calloc((size_t)reps, sizeof(double));
+    kr_phase_times *ph = calloc((size_t)reps, sizeof(kr_phase_times));
     char err[256];
     for (int i = 0; i < reps; i++) {
-        memset(&ph[i], 0, sizeof(ph[i]));
-        double a = now();
+        double a = now(), ca = cpu_now();
         if (kr_forecast(tok, m, c->M, 5.0, &q, &res, NULL, NULL, &ph[i], err, sizeof(err))) {
             fprintf(stderr, "forecast failed: %s\n", err);
             exit(1);
         }
         tt[i] = now() - a;
+        cpu[i] = cpu_now() - ca;
     }
     /* the run with the median time supplies the phase split */
-    int med = 0;
     double *sorted = malloc(sizeof(double) * reps);
     memcpy(sorted, tt, sizeof(double) * reps);
     qsort(sorted, (size_t)reps, sizeof(double), cmp_d);
+    int med = 0;
     for (int i = 0; i < reps; i++)
         if (tt[i] == sorted[reps / 2])
             med = i;
     kr_phase_times *p = &ph[med];
-    int N = T + P, W0 = T < c->M ? T : c->M, wd = N < c->M ? N : c->M;
-    double fl_tok = tok_flops(tok, T, tok->n_enc) + S * tok_flops(tok, wd, tok->n_dec);
-    double fl_pre = window_flops(m, W0), fl_cached = 0, fl_slide = 0;
-    for (int i = 1; i < P; i++) {
-        int n = T + i;
-        if (T < c->M && n <= c->M)
-            fl_cached += S * step_flops(m, n);
-        else
-            fl_slide += S * window_flops(m, n < c->M ? n : c->M);
-    }
-    double total = fl_tok + fl_pre + fl_cached + fl_slide, t = sorted[reps / 2];
-    printf("%-6s %4d->%-4d M=%-4d S=%d | %7.3f s  %6.2f ms/bar  %6.1f GFLOP/s | "
+    flops f = forecast_flops(tok, m, T, P, c->M, S);
+    double total = f.tok + f.prefill + f.cached + f.sliding, t = sorted[reps / 2];
+    printf("%-5s %4d->%-4d M=%-4d S=%-2d | %7.3f s  %6.2f ms/bar  %6.1f GFLOP/s | "
            "tok %.3f  prefill %.3f  cached %.3f (%d, %.1f GF/s)  sliding %.3f (%d, %.1f GF/s)",
            c->model, T, P, c->M, S, t, 1e3 * t / P, total / t * 1e-9, p->tokenizer, p->prefill,
-           p->cached, p->cached_steps, p->cached > 0 ? fl_cached / p->cached * 1e-9 : 0, p->sliding,
-           p->sliding_steps, p->sliding > 0 ? fl_slide / p->sliding * 1e-9 : 0);
-    if (S == 1 && c->ref_s > 0)
-        printf(" | x%.1f vs PyTorch %.3f s", c->ref_s / t, c->ref_s);
+           p->cached, p->cached_steps, p->cached > 0 ? f.cached / p->cached * 1e-9 : 0, p->sliding,
+           p->sliding_steps, p->sliding > 0 ? f.sliding / p->sliding * 1e-9 : 0);
+    if (c->ref_s > 0)
+        printf(" | x%.2f vs PyTorch %.3f s", c->ref_s / t, c->ref_s);
     printf("\n");
     if (p->sliding > 0)
-        printf("    sliding recompute: %.0f%% of peak %.0f GFLOP/s (target >= 40%%)\n",
-               100 * fl_slide / p->sliding * 1e-9 / peak_gflops, peak_gflops);
-    if (S == 1 && c->target_s > 0) {
-        const char *names[] = {"tokenizer", "prefill", "cached steps", "sliding recompute"};
-        double v[] = {p->tokenizer, p->prefill, p->cached, p->sliding};
-        int worst = 0;
-        for (int k = 1; k < 4; k++)
-            worst = v[k] > v[worst] ? k : worst;
-        if (t <= c->target_s)
-            printf("    target %.2f s: met\n", c->target_s);
-        else
-            printf("    target %.2f s: MISSED, held back by %s (%.3f s)\n", c->target_s,
-                   names[worst], v[worst]);
-    }
+        printf("    sliding windows: %.0f%% of peak %.0f GFLOP/s; whole forecast %.0f%%\n",
+               100 * f.sliding / p->sliding * 1e-9 / peak_gflops, peak_gflops,
+               100 * total / t * 1e-9 / peak_gflops);
+    if (c->target_s > 0)
+        printf("    target %.2f s: %s\n", c->target_s, t <= c->target_s ? "met" : "MISSED");
+    /* one parseable line for compare.sh: every repeat */
+    printf("RESULT %s:%d:%d:%d:%d", c->model, T, P, S, c->M);
+    for (int i = 0; i < reps; i++)
+        printf(" %.4f", tt[i]);
+    printf("\nCPU %s:%d:%d:%d:%d", c->model, T, P, S, c->M);
+    for (int i = 0; i < reps; i++)
+        printf(" %.4f", cpu[i]);
+    printf("\n");
     fflush(stdout);
     free(sorted);
     free(tt);
+    free(cpu);
+    free(ph);
     free(mean);
     free(x);
     free(xs);
     free(ys);
+}
+
+/*
+ * N series of the same shape (different data and seeds) forecast one after another with
+ * kr_forecast, and (this tree's engine) as one batch whose passes serve all of them. The
+ * parseable line carries the batched time where the engine has batches, else the sequential one,
+ * so compare.sh pairs an older engine's sequential run with this one's batch.
+ */
+static void run_batch(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int reps)
+{
+    int N = c->batch, T = c->T, P = c->P, S = c->S;
+    float *x = malloc(sizeof(float) * (size_t)N * T * 6), *mean = malloc(sizeof(float) * N * P * 6);
+    kr_stamp *xs = malloc(sizeof(kr_stamp) * (size_t)N * T), *ys = malloc(sizeof(kr_stamp) * P);
+    kr_request *q = calloc((size_t)N, sizeof(kr_request));
+    for (int k = 0; k < N; k++) {
+        make_series(T, P, 99 + (uint64_t)k, x + (size_t)k * T * 6, xs + (size_t)k * T, ys);
+        q[k] = (kr_request){.T = T,
+                            .x = x + (size_t)k * T * 6,
+                            .x_stamp = xs + (size_t)k * T,
+                            .P = P,
+                            .y_stamp = ys,
+                            .temperature = 1.0,
+                            .top_k = S == 1 ? 1 : 0,
+                            .top_p = S == 1 ? 1.0 : 0.9,
+                            .S = S,
+                            .seed = 42 + (uint64_t)k,
+                            .threads = threads};
+    }
+    double *seq = calloc((size_t)reps, sizeof(double)), *bat = calloc((size_t)reps, sizeof(double));
+    char err[256];
+    int only_batched = getenv("KRONOS_BENCH_BATCHED_ONLY") != NULL; /* for profiling */
+    for (int r = 0; r < reps; r++) {
+        double a = now();
+        for (int k = 0; k < N && !only_batched; k++) {
+            kr_result res = {.mean = mean + (size_t)k * P * 6};
+            if (kr_forecast(tok, m, c->M, 5.0, &q[k], &res, NULL, NULL, NULL, err, sizeof(err))) {
+                fprintf(stderr, "forecast failed: %s\n", err);
+                exit(1);
+            }
+        }
+        seq[r] = now() - a;
+#ifdef HAVE_BATCH
+        a = now();
+        kr_batch *b = kr_batch_create(tok, m, c->M, 5.0, threads, max_rows);
+        kr_item **its = calloc((size_t)N, sizeof(kr_item *));
+        for (int k = 0; k < N; k++) {
+            kr_result res = {.mean = mean + (size_t)k * P * 6};
+            its[k] = kr_batch_add(b, &q[k], &res, NULL, NULL, NULL, err, sizeof(err));
+            if (!its[k]) {
+                fprintf(stderr, "batch add failed: %s\n", err);
+                exit(1);
+            }
+        }
+        while (kr_batch_step(b) > 0)
+            ;
+        for (int k = 0; k < N; k++)
+            if (kr_item_status(its[k]) != ENGINE_OK) {
+                fprintf(stderr, "batched forecast %d failed\n", k);
+                exit(1);
+            }
+        kr_batch_destroy(b);
+        free(its);
+        bat[r] = now() - a;
+#endif
+    }
+    double *sorted = malloc(sizeof(double) * reps);
+    memcpy(sorted, seq, sizeof(double) * reps);
+    qsort(sorted, (size_t)reps, sizeof(double), cmp_d);
+    double ms = sorted[reps / 2];
+    printf("batch of %d: %-5s %4d->%-4d M=%-4d S=%-2d | one after another %7.3f s (%.2f series/s)",
+           N, c->model, T, P, c->M, S, ms, N / ms);
+    const double *report = seq;
+#ifdef HAVE_BATCH
+    memcpy(sorted, bat, sizeof(double) * reps);
+    qsort(sorted, (size_t)reps, sizeof(double), cmp_d);
+    double mb = sorted[reps / 2];
+    printf(" | one batch %7.3f s (%.2f series/s) | x%.2f", mb, N / mb, ms / mb);
+    report = bat;
+#endif
+    printf("\nRESULT batch%d:%s:%d:%d:%d:%d", N, c->model, T, P, S, c->M);
+    for (int r = 0; r < reps; r++)
+        printf(" %.4f", report[r]);
+    printf("\n");
+    fflush(stdout);
+    free(sorted);
+    free(seq);
+    free(bat);
+    free(q);
+    free(x);
+    free(xs);
+    free(ys);
+    free(mean);
 }
 
 static double sgemm_peak(void)
@@ -333,7 +479,7 @@ static double sgemm_peak(void)
 }
 
 /* AVX2 + 2 FMA pipes: 32 single-precision FLOP per cycle and core, at /proc/cpuinfo's clock. */
-static double nominal_peak(int threads)
+static double nominal_peak(int nthreads)
 {
     FILE *fp = fopen("/proc/cpuinfo", "r");
     char line[256];
@@ -343,20 +489,68 @@ static double nominal_peak(int threads)
             break;
     if (fp)
         fclose(fp);
-    return 32.0 * (threads > 0 ? threads : 1) * mhz * 1e-3;
+    return 32.0 * (nthreads > 0 ? nthreads : 1) * mhz * 1e-3;
+}
+
+/* The default cases: the issue's figures. PyTorch references: upstream 67b630e, torch 1.13,
+ * 2 threads, greedy, measured on this machine (docs/PERFORMANCE.md). */
+static const bcase default_cases[] = {
+    {"small", 400, 120, 1, 512, 42.2, 4.2, 0},  {"small", 400, 120, 4, 512, 0, 0, 0},
+    {"small", 400, 120, 16, 512, 0, 0, 0},      {"small", 512, 120, 1, 512, 0, 0, 0},
+    {"mini", 400, 120, 1, 2048, 8.93, 0.45, 0}, {"mini", 400, 120, 4, 2048, 0, 0, 0},
+    {"small", 100, 10, 1, 512, 0.676, 0, 0},    {"small", 100, 10, 4, 512, 0, 0, 0},
+};
+
+/* "model:T:P:S[:M]", or "batchN:model:T:P:S[:M]" */
+static int parse_case(const char *s, bcase *c)
+{
+    char model[16];
+    int M = 0, batch = 0, used = 0;
+    memset(c, 0, sizeof(*c));
+    if (sscanf(s, "batch%d:%n", &batch, &used) == 1 && used > 0)
+        s += used;
+    if (sscanf(s, "%15[a-z]:%d:%d:%d:%d", model, &c->T, &c->P, &c->S, &M) < 4)
+        return -1;
+    if (strcmp(model, "small") && strcmp(model, "mini"))
+        return -1;
+    c->model = strcmp(model, "small") ? "mini" : "small";
+    c->M = M > 0 ? M : strcmp(model, "small") ? 2048 : 512;
+    for (size_t i = 0; i < sizeof(default_cases) / sizeof(default_cases[0]); i++) {
+        const bcase *d = &default_cases[i];
+        if (!strcmp(d->model, c->model) && d->T == c->T && d->P == c->P && d->S == c->S &&
+            d->M == c->M)
+            *c = *d;
+    }
+    c->batch = batch;
+    return c->T > 0 && c->P > 0 && c->S > 0 && batch >= 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s <model-dir> [repeats] [threads] [case]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s <model-dir> [repeats] [threads] [model:T:P:S[:M] ...]\n"
+                "  model is small or mini; M defaults to 512 (small) / 2048 (mini)\n",
+                argv[0]);
         return 2;
     }
     const char *root = argv[1];
     int reps = argc > 2 ? atoi(argv[2]) : 3;
     threads = argc > 3 ? atoi(argv[3]) : 2;
-    if (reps < 1 || reps > 16)
+    if (reps < 1 || reps > 64)
         reps = 3;
+    bcase cases[64];
+    int ncases = 0;
+    for (int i = 4; i < argc && ncases < 64; i++)
+        if (parse_case(argv[i], &cases[ncases++]) != 0) {
+            fprintf(stderr, "bad case %s\n", argv[i]);
+            return 2;
+        }
+    if (ncases == 0)
+        for (size_t i = 0; i < sizeof(default_cases) / sizeof(default_cases[0]); i++)
+            cases[ncases++] = default_cases[i];
+    const char *mr = getenv("KRONOS_MAX_BATCH_ROWS");
+    max_rows = mr ? atoi(mr) : 0;
     openblas_set_num_threads(threads); /* for the sgemm reference figure only */
     char p[1024], q[1024], err[512];
     mkdir(root, 0755);
@@ -382,25 +576,21 @@ int main(int argc, char **argv)
            "(32 FLOP/cycle/core at the base clock)\n",
            threads, measured, nominal);
     openblas_set_num_threads(1); /* the engine threads through its own pool */
-    bcase cases[] = {{"small-400", "small", 400, 120, 512, 42.2, 4.2},
-                     {"mini-400", "mini", 400, 120, 2048, 8.93, 0.45},
-                     {"small-100", "small", 100, 10, 512, 0.676, 0}};
-    const char *only = argc > 4 ? argv[4] : NULL; /* optional case label filter */
-    for (int i = 0; i < 3; i++) {
-        if (only && strcmp(only, cases[i].label) != 0)
-            continue;
+    for (int i = 0; i < ncases; i++) {
         kr_tokenizer tok;
         kr_model m;
+        int small = !strcmp(cases[i].model, "small");
         snprintf(p, sizeof(p), "%s/%s", root, cases[i].model);
-        snprintf(q, sizeof(q), "%s/%s", root,
-                 strcmp(cases[i].model, "small") ? "tokenizer-2k" : "tokenizer-base");
+        snprintf(q, sizeof(q), "%s/%s", root, small ? "tokenizer-base" : "tokenizer-2k");
         if (kr_tokenizer_load(&tok, q, err, sizeof(err)) ||
             kr_model_load(&m, p, err, sizeof(err))) {
             fprintf(stderr, "%s\n", err);
             return 1;
         }
-        run(&tok, &m, &cases[i], 1, reps);
-        run(&tok, &m, &cases[i], 4, reps);
+        if (cases[i].batch > 0)
+            run_batch(&tok, &m, &cases[i], reps);
+        else
+            run(&tok, &m, &cases[i], reps);
         kr_model_free(&m);
         kr_tokenizer_free(&tok);
     }

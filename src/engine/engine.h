@@ -57,7 +57,8 @@ typedef struct engine_forecast {
 void engine_forecast_free(engine_forecast *f);
 
 /* Cooperative cancellation: the scheduler sets `cancelled` on deadline expiry or client
- * disconnect; engines poll it between steps and return ENGINE_CANCELLED promptly. */
+ * disconnect; engines poll it between steps (the Kronos engine also inside a step, between
+ * layers) and return ENGINE_CANCELLED promptly. */
 typedef struct engine_cancel {
     atomic_bool cancelled;
 } engine_cancel;
@@ -71,6 +72,7 @@ enum engine_status {
     ENGINE_OK = 0,
     ENGINE_CANCELLED = 1,
     ENGINE_ERROR = 2,
+    ENGINE_BUSY = 3, /* engine_batch_ops.add: no room beside the jobs already in */
 };
 
 typedef struct engine engine;
@@ -105,13 +107,38 @@ typedef struct engine_ops {
                   size_t errlen);
 } engine_ops;
 
+/*
+ * Continuous batching (optional). A batch holds the forecasts of several jobs and advances all of
+ * them by one step of the model per call, reading the weights once for all; jobs join between
+ * steps and leave when finished, failed or cancelled. One thread at a time drives a batch.
+ */
+typedef struct engine_batch engine_batch;
+
+typedef struct engine_batch_ops {
+    engine_batch *(*open)(engine *e);
+    void (*close)(engine_batch *b); /* drops every job still in */
+    /* Admits a job of n series (predict's contract for series, out and cancel; all stay valid
+     * until the job is taken back). ENGINE_OK; ENGINE_BUSY when its working set does not fit
+     * beside the jobs already in (never for an empty batch); ENGINE_ERROR with a reason. */
+    int (*add)(engine_batch *b, const engine_series *series, size_t n, engine_forecast *out,
+               engine_cancel *cancel, void *tag, char *err, size_t errlen);
+    /* One step for every job in; a job whose cancel token is set stops first. Returns the rows
+     * the model stacked (0: nothing ran). */
+    int (*step)(engine_batch *b);
+    /* A job that left, with its status (ENGINE_OK: out filled; ENGINE_CANCELLED; ENGINE_ERROR
+     * with a reason in err); NULL when none has. */
+    void *(*take)(engine_batch *b, int *status, char *err, size_t errlen);
+    int (*jobs)(const engine_batch *b); /* jobs in the batch */
+} engine_batch_ops;
+
 struct engine {
     const engine_ops *ops;
-    const char *name;            /* "kronos" or "baseline" */
-    char model_version[128];     /* e.g. "Kronos-small"; filled by the constructor or load */
-    char tokenizer_version[128]; /* e.g. "Kronos-Tokenizer-base" */
-    int max_context;             /* tokens the model sees; baseline: its history window */
-    int max_pred_len;            /* longest forecast the engine can make; 0 = no limit */
+    const engine_batch_ops *batch; /* NULL: predict only */
+    const char *name;              /* "kronos" or "baseline" */
+    char model_version[128];       /* e.g. "Kronos-small"; filled by the constructor or load */
+    char tokenizer_version[128];   /* e.g. "Kronos-Tokenizer-base" */
+    int max_context;               /* tokens the model sees; baseline: its history window */
+    int max_pred_len;              /* longest forecast the engine can make; 0 = no limit */
     /* The input values the engine represents; requests outside are refused (422, naming the
      * field) before any work: prices in [price_min, price_max], volume and amount in
      * [0, quantity_max]. 0 = the float32 range (the engine's input type). */

@@ -21,6 +21,13 @@
  * scheduler's is dropped by the worker that ran the job, or, for a job that never ran, by the
  * thread that fired it. A thread calling done on a job it does not own (the watchdog firing a
  * running job) holds an extra reference for the duration of the call.
+ *
+ * Continuous batching: with an engine that has batch ops, each worker keeps one engine batch and
+ * loops: admit queued jobs (in order, while the engine has room), run one step for every job in
+ * the batch (without the lock), then finish the jobs that left. A job "starts" when it is
+ * admitted; deadlines, abandon and shutdown work as for predict: the watchdog fires the job and
+ * sets its cancel token, and the engine drops it at its next step. A worker is busy while its
+ * batch holds a job.
  */
 
 enum job_place { J_NEW, J_QUEUED, J_RUNNING, J_FINISHED };
@@ -50,6 +57,7 @@ struct sched_job {
     /* results: written under mu before firing, read by the caller after done */
     sched_outcome outcome;
     engine_forecast *out;
+    engine_forecast *batch_out; /* [worker] the outputs while the job is in an engine batch */
     char err[256];
     double queue_wait, inference;
 };
@@ -77,6 +85,9 @@ struct scheduler {
 
     atomic_size_t depth;
     atomic_int busy;
+
+    void (*on_pass)(int rows, int jobs, void *user); /* set before submits; read by workers */
+    void *on_pass_user;
 };
 
 /* ---- jobs ---- */
@@ -379,6 +390,28 @@ static sched_outcome outcome_of(const sched_job *j, int rc, double now)
     return SCHED_FAILED;
 }
 
+/* Under mu: records the engine's answer for a job that left the engine (unless the watchdog
+ * fired it already) and marks it finished. Returns true when the caller must call done. The
+ * outputs the job does not keep are left in *out for the caller to free. */
+static bool finish_locked(scheduler *s, sched_job *j, int rc, const char *err,
+                          engine_forecast **out, double now)
+{
+    j->place = J_FINISHED;
+    bool mine = !j->fired;
+    if (mine) {
+        sched_outcome oc = outcome_of(j, rc, now);
+        if (oc == SCHED_OK) {
+            j->out = *out;
+            *out = NULL;
+        } else if (oc == SCHED_FAILED) {
+            snprintf(j->err, sizeof j->err, "%s", err[0] ? err : "engine error");
+        }
+        fire(s, j, oc, now);
+    }
+    pthread_cond_broadcast(&s->idle_cv);
+    return mine;
+}
+
 static void run_job(scheduler *s, sched_job *j)
 {
     char err[sizeof j->err] = "";
@@ -394,19 +427,7 @@ static void run_job(scheduler *s, sched_job *j)
 
     pthread_mutex_lock(&s->mu);
     atomic_fetch_sub(&s->busy, 1);
-    j->place = J_FINISHED;
-    bool mine = !j->fired;
-    if (mine) {
-        sched_outcome oc = outcome_of(j, rc, now);
-        if (oc == SCHED_OK) {
-            j->out = out;
-            out = NULL;
-        } else if (oc == SCHED_FAILED) {
-            snprintf(j->err, sizeof j->err, "%s", err[0] ? err : "engine error");
-        }
-        fire(s, j, oc, now);
-    }
-    pthread_cond_broadcast(&s->idle_cv);
+    bool mine = finish_locked(s, j, rc, err, &out, now);
     pthread_mutex_unlock(&s->mu);
 
     /* late or failed results are dropped; on failure the engine may have filled some */
@@ -415,9 +436,172 @@ static void run_job(scheduler *s, sched_job *j)
         j->done(j, j->user);
 }
 
+/* Under mu: a queued job that must not run (shutdown, abandoned, past its deadline) is fired
+ * and released; returns false when j may run. Drops and retakes mu around done. */
+static bool drop_if_dead(scheduler *s, sched_job *j)
+{
+    double now = clock_mono_seconds();
+    bool cancel = s->cancel_all || atomic_load(&j->abandoned);
+    if (!cancel && now < j->deadline)
+        return false;
+    atomic_store(&j->cancel.cancelled, true);
+    fire(s, j, cancel ? SCHED_CANCELLED : SCHED_TIMEOUT, now);
+    pthread_mutex_unlock(&s->mu);
+    j->done(j, j->user);
+    job_unref(j);
+    pthread_mutex_lock(&s->mu);
+    return true;
+}
+
+/* Under mu: the job leaves the queue for a worker. */
+static void start_job(scheduler *s, sched_job *j)
+{
+    queue_remove(s, j);
+    pthread_cond_broadcast(&s->idle_cv);
+    j->place = J_RUNNING;
+    j->started = true;
+    j->start_t = clock_mono_seconds();
+}
+
+static void *worker_main(void *arg);
+
+/* A job a batch step finished: the engine's answer, then whether done is still to be called. */
+typedef struct finished {
+    sched_job *j;
+    int status;
+    bool call_done;
+    engine_forecast *spare; /* outputs to free */
+    char err[sizeof(((sched_job *)0)->err)];
+} finished;
+
+/*
+ * Under mu: admits queued jobs into the worker's batch in order while the engine has room.
+ * Returns false when the engine cannot batch yet (model not loaded): the caller runs the queue
+ * head through predict instead.
+ */
+static bool admit(scheduler *s, engine_batch **b, int *held)
+{
+    const engine_batch_ops *ops = s->e->batch;
+    while (s->qhead) {
+        sched_job *j = s->qhead;
+        if (drop_if_dead(s, j))
+            continue;
+        if (!*b && !(*b = ops->open(s->e)))
+            return false;
+        engine_forecast *out = calloc(j->n, sizeof *out);
+        char err[sizeof j->err] = "";
+        int rc =
+            out ? ops->add(*b, j->series, j->n, out, &j->cancel, j, err, sizeof err) : ENGINE_ERROR;
+        if (rc == ENGINE_BUSY) {
+            free(out);
+            return true; /* later jobs wait their turn */
+        }
+        start_job(s, j);
+        if (*held == 0)
+            atomic_fetch_add(&s->busy, 1);
+        if (rc == ENGINE_OK) {
+            j->batch_out = out;
+            (*held)++;
+            continue;
+        }
+        /* refused outright: finished now */
+        if (!out)
+            snprintf(err, sizeof err, "out of memory");
+        bool mine = finish_locked(s, j, ENGINE_ERROR, err, &out, clock_mono_seconds());
+        if (*held == 0)
+            atomic_fetch_sub(&s->busy, 1);
+        pthread_mutex_unlock(&s->mu);
+        free_forecasts(out, j->n);
+        if (mine)
+            j->done(j, j->user);
+        job_unref(j);
+        pthread_mutex_lock(&s->mu);
+    }
+    return true;
+}
+
+static void batch_worker(scheduler *s)
+{
+    const engine_batch_ops *ops = s->e->batch;
+    engine_batch *b = NULL;
+    int held = 0; /* jobs in b */
+    finished *fin = NULL;
+    size_t fin_cap = 0;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        if (!admit(s, &b, &held)) { /* no batch yet: predict, as without batching */
+            sched_job *j = s->qhead;
+            start_job(s, j);
+            atomic_fetch_add(&s->busy, 1);
+            pthread_mutex_unlock(&s->mu);
+            run_job(s, j);
+            job_unref(j);
+            pthread_mutex_lock(&s->mu);
+            continue;
+        }
+        if (held == 0) {
+            if (s->stopping && !s->qhead)
+                break;
+            if (!s->qhead)
+                pthread_cond_wait(&s->work_cv, &s->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&s->mu);
+
+        int rows = ops->step(b);
+        if (s->on_pass && rows > 0)
+            s->on_pass(rows, held, s->on_pass_user);
+        size_t nfin = 0;
+        if (fin_cap < (size_t)held) { /* room for every job in: none can be left untaken */
+            finished *nf = realloc(fin, (size_t)held * sizeof *nf);
+            if (nf) {
+                fin = nf;
+                fin_cap = (size_t)held;
+            }
+        }
+        while (nfin < fin_cap) {
+            finished *f = &fin[nfin];
+            f->j = ops->take(b, &f->status, f->err, sizeof f->err);
+            if (!f->j)
+                break;
+            f->spare = f->j->batch_out;
+            f->j->batch_out = NULL;
+            nfin++;
+        }
+        double now = clock_mono_seconds();
+
+        pthread_mutex_lock(&s->mu);
+        for (size_t i = 0; i < nfin; i++) {
+            finished *f = &fin[i];
+            held--;
+            f->call_done = finish_locked(s, f->j, f->status, f->err, &f->spare, now);
+        }
+        if (held == 0 && nfin > 0)
+            atomic_fetch_sub(&s->busy, 1);
+        if (nfin > 0) {
+            pthread_mutex_unlock(&s->mu);
+            for (size_t i = 0; i < nfin; i++) {
+                free_forecasts(fin[i].spare, fin[i].j->n);
+                if (fin[i].call_done)
+                    fin[i].j->done(fin[i].j, fin[i].j->user);
+                job_unref(fin[i].j);
+            }
+            pthread_mutex_lock(&s->mu);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (b)
+        ops->close(b);
+    free(fin);
+}
+
 static void *worker_main(void *arg)
 {
     scheduler *s = arg;
+    if (s->e->batch) {
+        batch_worker(s);
+        return NULL;
+    }
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->qhead && !s->stopping)
@@ -425,22 +609,9 @@ static void *worker_main(void *arg)
         sched_job *j = s->qhead;
         if (!j)
             break; /* stopping and nothing queued */
-        double now = clock_mono_seconds();
-        bool cancel = s->cancel_all || atomic_load(&j->abandoned);
-        if (cancel || now >= j->deadline) {
-            atomic_store(&j->cancel.cancelled, true);
-            fire(s, j, cancel ? SCHED_CANCELLED : SCHED_TIMEOUT, now);
-            pthread_mutex_unlock(&s->mu);
-            j->done(j, j->user);
-            job_unref(j);
-            pthread_mutex_lock(&s->mu);
+        if (drop_if_dead(s, j))
             continue;
-        }
-        queue_remove(s, j);
-        pthread_cond_broadcast(&s->idle_cv);
-        j->place = J_RUNNING;
-        j->started = true;
-        j->start_t = now;
+        start_job(s, j);
         atomic_fetch_add(&s->busy, 1);
         pthread_mutex_unlock(&s->mu);
 
@@ -592,6 +763,15 @@ void scheduler_destroy(scheduler *s)
     pthread_mutex_destroy(&s->mu);
     free(s->workers);
     free(s);
+}
+
+void scheduler_set_pass_observer(scheduler *s, void (*fn)(int rows, int jobs, void *user),
+                                 void *user)
+{
+    pthread_mutex_lock(&s->mu);
+    s->on_pass = fn;
+    s->on_pass_user = user;
+    pthread_mutex_unlock(&s->mu);
 }
 
 size_t scheduler_depth(const scheduler *s)

@@ -22,6 +22,10 @@
  * is set and the worker becomes free as soon as the engine returns (its late result is freed).
  * A job whose deadline passes while it waits in the queue never runs.
  *
+ * With an engine that has batch ops (engine.h), each worker runs one batch of jobs: jobs join it
+ * between steps of the model, in order, as the engine has room, and leave when finished, failed,
+ * timed out or cancelled; a job starts (its queue wait ends) when it joins.
+ *
  * With a suspended HTTP request: done() records what to answer and resumes the
  * connection; the handler then reads the outcome and releases the job. Do not call
  * scheduler_shutdown or scheduler_destroy from inside done (they join the calling thread).
@@ -69,6 +73,12 @@ void scheduler_shutdown(scheduler *s, double grace_seconds);
 
 /* Shuts down with no grace if still running, then frees. */
 void scheduler_destroy(scheduler *s);
+
+/* Called after every step of an engine batch (continuous batching) with the rows the model
+ * stacked and the jobs in the batch, from the worker thread, without locks. Set before the first
+ * submit. */
+void scheduler_set_pass_observer(scheduler *s, void (*fn)(int rows, int jobs, void *user),
+                                 void *user);
 
 /* Cheap atomic reads for metrics and health checks. */
 size_t scheduler_depth(const scheduler *s);    /* jobs waiting in the queue */

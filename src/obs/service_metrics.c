@@ -46,6 +46,7 @@ static const double k_inference[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                      2,    5,     10,   30,  60,   120, 300};
 static const double k_candles[] = {50, 100, 200, 400, 800, 1600};
 static const double k_items[] = {1, 2, 4, 8, 16, 32, 64};
+static const double k_rows[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
 static const double k_sizes[] = {256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -62,7 +63,7 @@ struct sm_state {
     struct metric *input_size[SM_ENDPOINT_COUNT];
     struct metric *queue_wait[SM_ENDPOINT_COUNT];
     struct metric *points[SM_ENDPOINT_COUNT];
-    struct metric *concurrent, *queue_depth, *queue_capacity, *batch_items;
+    struct metric *concurrent, *queue_depth, *queue_capacity, *batch_items, *batch_rows;
     struct metric *model_loaded, *model_load_seconds, *model_load_failures;
     struct metric_family *model_info;
     /* container-labelled series: index n_containers is "unknown" */
@@ -304,6 +305,13 @@ static void register_families(struct builder *b, struct sm_state *s)
                                        .buckets = k_items,
                                        .n_buckets = N(k_items)};
     s->batch_items = series(b, family(b, &items), NULL);
+    struct metric_family_opts rows = {.name = "kronos_inference_batch_rows",
+                                      .help = "Rows one step of the model stacked for all the "
+                                              "forecasts in flight (continuous batching).",
+                                      .type = METRIC_HISTOGRAM,
+                                      .buckets = k_rows,
+                                      .n_buckets = N(k_rows)};
+    s->batch_rows = series(b, family(b, &rows), NULL);
     per_endpoint(b,
                  (struct metric_family_opts){.name = "kronos_predicted_points_total",
                                              .help = "Forecast bars produced.",
@@ -484,6 +492,12 @@ void sm_batch_items(size_t n)
 {
     if (g_sm)
         metric_histogram_observe(g_sm->batch_items, (double)n);
+}
+
+void sm_inference_batch_rows(int rows)
+{
+    if (g_sm)
+        metric_histogram_observe(g_sm->batch_rows, (double)rows);
 }
 
 void sm_predicted_points(enum sm_endpoint ep, size_t n)

@@ -82,6 +82,8 @@ void sm_timeout(enum sm_endpoint ep);
 void sm_queue_wait(enum sm_endpoint ep, double seconds);
 void sm_input_size(enum sm_endpoint ep, size_t candles);
 void sm_batch_items(size_t n);
+/* Rows one step of the model stacked (continuous batching). */
+void sm_inference_batch_rows(int rows);
 void sm_predicted_points(enum sm_endpoint ep, size_t n);
 
 /* container: the caller identity; NULL or unconfigured is recorded as "unknown". */

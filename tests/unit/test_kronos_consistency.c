@@ -3,7 +3,8 @@
  * that are not multiples of 8 (like Kronos-base's 52, which take the portable kernel paths),
  * fixed sinusoidal time tables (learn_te false), and files without inv_freq buffers. The K/V
  * cached schedule must give the same greedy tokens as recomputing every window (what upstream
- * does), and a two-thread pool the same as one thread.
+ * does), a two-thread pool the same as one thread, and samples spread over several passes the
+ * same as in one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -145,7 +146,7 @@ static void write_models(const char *root, int learn_te)
 }
 
 static void run(const kr_tokenizer *tok, const kr_model *m, int M, int full, int threads, int S,
-                int *gen_out, float *mean)
+                int max_rows, int *gen_out, float *mean)
 {
     enum { T = 30, P = 14 };
     static float x[T * 6];
@@ -159,7 +160,19 @@ static void run(const kr_tokenizer *tok, const kr_model *m, int M, int full, int
         } else
             ys[r - T] = st;
     }
-    kr_request q = {T, x, xs, P, ys, 1.0, 1, 1.0, S, 3, threads, full};
+    kr_request q = {.T = T,
+                    .x = x,
+                    .x_stamp = xs,
+                    .P = P,
+                    .y_stamp = ys,
+                    .temperature = 1.0,
+                    .top_k = 1,
+                    .top_p = 1.0,
+                    .S = S,
+                    .seed = 3,
+                    .threads = threads,
+                    .full_recompute = full,
+                    .max_rows = max_rows};
     kr_result res = {.mean = mean, .gen = gen_out};
     char err[256];
     int rc = kr_forecast(tok, m, M, 5.0, &q, &res, NULL, NULL, NULL, err, sizeof(err));
@@ -183,10 +196,12 @@ static void check_variant(int learn_te)
     for (int c = 0; c < 2; c++) {
         int g_ref[2 * 14 * 2], g[2 * 14 * 2];
         float m_ref[14 * 6], mm[14 * 6];
-        run(&tok, &m, contexts[c], 1, 1, 2, g_ref, m_ref);
-        const int variants[][2] = {{0, 1}, {0, 2}, {1, 2}}; /* (full_recompute, threads) */
-        for (int v = 0; v < 3; v++) {
-            run(&tok, &m, contexts[c], variants[v][0], variants[v][1], 2, g, mm);
+        run(&tok, &m, contexts[c], 1, 1, 2, 0, g_ref, m_ref);
+        /* (full_recompute, threads, pass cap): a cap of one window spreads the samples of the
+         * sliding steps over several passes */
+        const int variants[][3] = {{0, 1, 0}, {0, 2, 0}, {1, 2, 0}, {0, 2, 1}, {1, 1, 1}};
+        for (int v = 0; v < 5; v++) {
+            run(&tok, &m, contexts[c], variants[v][0], variants[v][1], 2, variants[v][2], g, mm);
             assert_memory_equal(g, g_ref, sizeof(g));
             for (int i = 0; i < 14 * 6; i++)
                 assert_true(fabsf(mm[i] - m_ref[i]) <= 1e-4f * (1 + fabsf(m_ref[i])));

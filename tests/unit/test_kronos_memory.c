@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "engine/kronos/batch.h"
 #include "engine/kronos/block.h"
 #include "engine/kronos/forecast.h"
 #include "engine/kronos/kronos_engine.h"
@@ -32,8 +33,10 @@ static void attention_scratch_is_linear(void **state)
     assert_int_equal(kr_attention_scratch(2048), 128 * 2048); /* was 2048 x 2048: 16x */
     assert_int_equal(kr_attention_scratch(1 << 20), 128u << 20);
     for (int threads = 1; threads <= 4; threads++)
-        assert_int_equal(kr_ws_bytes(4096, 256, 512, threads),
-                         2 * kr_ws_bytes(2048, 256, 512, threads));
+        assert_int_equal(kr_ws_bytes(4096, 4096, 1, 256, 512, threads) -
+                             kr_ws_bytes(2048, 2048, 1, 256, 512, threads),
+                         kr_ws_bytes(2048, 2048, 1, 256, 512, threads) -
+                             kr_ws_bytes(0, 0, 1, 256, 512, threads));
 }
 
 static void bound_covers_every_length(void **state)
@@ -73,10 +76,13 @@ static void engine_figure_under_limits(void **state)
     assert_int_equal(e->ops->memory(e, &lim, &m, err, sizeof(err)), 0); /* before load */
     assert_true(m.weights == file_size(MINI "/model/model.safetensors") +
                                  file_size(MINI "/tokenizer/model.safetensors"));
-    /* pred_len is capped at max_context (longer is a 422); outputs: mean + 16 samples per item */
-    size_t series = kr_forecast_bytes_max(&kronos_mini, 128, 2048, 128, 16, 2) +
-                    sizeof(kr_stamp) * (2048 + 128);
-    assert_true(m.per_job == series + 64 * sizeof(float) * 128 * 6 * 17);
+    /* pred_len is capped at max_context (longer is a 422). One batch per worker: its pass buffers
+     * (1024 rows by default), the costliest series and a full request's outputs (mean + 16
+     * samples per item), which is also what a batch may hold at once. */
+    size_t series =
+        kr_item_bytes_max(&kronos_mini, 128, 2048, 128, 16) + sizeof(kr_stamp) * (2048 + 128);
+    size_t pass = kr_batch_bytes_many(&kronos_mini, 128, 2048, 128, 16, 1024, 2);
+    assert_true(m.per_job == pass + series + 64 * sizeof(float) * 128 * 6 * 17);
     /* linear in KRONOS_MAX_CANDLES: 512x the candles, well under 600x the memory */
     engine_limits big = lim;
     big.max_candles = 2048 * 512;
@@ -91,7 +97,8 @@ static void engine_figure_under_limits(void **state)
     bad->ops->destroy(bad);
 }
 
-/* The figures of docs/PERFORMANCE.md. */
+/* The figures of docs/PERFORMANCE.md: per worker, a batch's pass buffers (KRONOS_MAX_BATCH_ROWS
+ * 1024) and what it may hold at once (the costliest series and a full request's outputs). */
 static void print_figures(void **state)
 {
     (void)state;
@@ -107,12 +114,15 @@ static void print_figures(void **state)
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         int M = rows[i].M, P = 512 < M ? 512 : M;
         for (int threads = 1; threads <= 4; threads *= 4) {
-            size_t series = kr_forecast_bytes_max(rows[i].sh, M, rows[i].T, P, 16, threads) +
+            size_t pass = kr_batch_bytes_many(rows[i].sh, M, rows[i].T, P, 16, 1024, threads);
+            size_t series = kr_item_bytes_max(rows[i].sh, M, rows[i].T, P, 16) +
                             sizeof(kr_stamp) * (size_t)(rows[i].T + P);
             size_t outputs = 64 * sizeof(float) * (size_t)P * 6 * 17;
-            fprintf(stderr, "%s, %d thread(s): series %.1f MiB + outputs %.1f MiB = %.1f MiB\n",
-                    rows[i].name, threads, series / 1048576.0, outputs / 1048576.0,
-                    (series + outputs) / 1048576.0);
+            fprintf(stderr,
+                    "%s, %d thread(s): pass buffers %.1f MiB + series %.1f MiB + outputs %.1f MiB "
+                    "= %.1f MiB\n",
+                    rows[i].name, threads, pass / 1048576.0, series / 1048576.0,
+                    outputs / 1048576.0, (pass + series + outputs) / 1048576.0);
         }
     }
 }

@@ -30,7 +30,7 @@ static void check_vocab(const kst_file *f, const char *v)
     int R = (int)lg->shape[0], V = (int)lg->shape[1], NS = (int)st->shape[0];
     assert_int_equal(mk->nelem, (size_t)NS * R * V);
     float *probs = malloc(sizeof(float) * V), *work = malloc(sizeof(float) * V);
-    int *order = malloc(sizeof(int) * V);
+    int *order = malloc(sizeof(int) * 4 * V);
     int failures = 0, checked = 0;
     for (int s = 0; s < NS; s++) {
         const float *set = (const float *)st->data + s * 3;

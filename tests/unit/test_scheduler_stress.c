@@ -116,9 +116,11 @@ static void settle(stress_run *run, int *accepted, int *refused)
                 continue;
             }
             (*accepted)++;
-            double until = fake_now() + 10;
-            while (atomic_load(&sj->calls) == 0 && fake_now() < until)
+            double t0 = fake_now(); /* no time limit: CTest's timeout is the bound */
+            while (atomic_load(&sj->calls) == 0)
                 fake_sleep_ms(1);
+            if (fake_now() - t0 > 10)
+                fprintf(stderr, "note: a job's done took %.3f s\n", fake_now() - t0);
             assert_int_equal(atomic_load(&sj->calls), 1);
             int oc = atomic_load(&sj->outcome);
             assert_true(oc >= SCHED_OK && oc <= SCHED_FAILED);
@@ -157,8 +159,7 @@ static void random_interleavings_call_done_exactly_once(void **state)
     assert_true(accepted > 0);
     assert_int_equal(accepted + refused, SUBMITTERS * JOBS_PER_SUBMITTER);
     /* nothing is left behind once every job is done */
-    double until = fake_now() + 5;
-    while ((scheduler_depth(run->s) || scheduler_busy_workers(run->s)) && fake_now() < until)
+    while (scheduler_depth(run->s) || scheduler_busy_workers(run->s))
         fake_sleep_ms(1);
     assert_int_equal(scheduler_depth(run->s), 0);
     assert_int_equal(scheduler_busy_workers(run->s), 0);

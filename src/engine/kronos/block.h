@@ -1,39 +1,58 @@
 #ifndef KRONOS_BLOCK_H
 #define KRONOS_BLOCK_H
 
-/* A pre-norm RoPE transformer block, over a whole causal sequence or one new row per sample. */
+/*
+ * A pre-norm RoPE transformer block over a stack of rows that belong to several segments: each
+ * segment is a run of consecutive new rows of one sequence, attending causally to themselves and
+ * to keys/values computed before (a cache, or rows another segment of the same pass stores).
+ * One matrix through every linear layer, so the weights are read once for the whole stack.
+ */
 
 #include <stddef.h>
 
+#include "engine/kronos/ops.h"
 #include "engine/kronos/weights.h"
 
-/* Scratch for sequences of up to `rows` rows (width d, feed-forward ff), for a pool of threads. */
+/* Scratch for stacks of up to `rows` rows in at most `segs` segments that attend to at most
+ * `keys` keys (width d, feed-forward ff), for a pool of threads. */
 typedef struct kr_ws {
-    size_t rows;
-    int d, ff;
+    size_t rows, keys, segs;
+    int d, ff, threads;
     float *h, *q, *a, *g, *u, *scores;
-    float *k, *v; /* used when the caller keeps no cache */
+    float *k, *v;
+    kr_attn_seg *aseg; /* [segs] */
+    int *task0;        /* [4 * segs + 1] */
 } kr_ws;
 
-int kr_ws_init(kr_ws *ws, size_t rows, int d, int ff, int threads);
+int kr_ws_init(kr_ws *ws, size_t rows, size_t keys, size_t segs, int d, int ff, int threads);
 /* Bytes kr_ws_init allocates for these arguments. */
-size_t kr_ws_bytes(size_t rows, int d, int ff, int threads);
+size_t kr_ws_bytes(size_t rows, size_t keys, size_t segs, int d, int ff, int threads);
 void kr_ws_free(kr_ws *ws);
 
-/*
- * x[n][d] += Attn(RMSNorm1(x)); x += FFN(RMSNorm2(x)), causal, positions 0..n-1.
- * k_out/v_out ([n][d]) receive the rotated keys and the values; NULL uses scratch.
- */
-void kr_block_seq(const kr_block *b, int d, int heads, int ff, float *x, int n, float *k_out,
-                  float *v_out, kr_ws *ws);
+/* Keys and values of earlier rows: layer l's rows at k + l*lstride (n rows of width d). */
+typedef struct kr_kv_ref {
+    const float *k, *v;
+    size_t lstride;
+    int n;
+} kr_kv_ref;
 
-/*
- * One new row per sample (x[S][d]) at position pos. Sample s attends to the shared prefix
- * (kpre/vpre, npre rows) and its own rows ksuf/vsuf + s*cap*d, of which nsuf exist already;
- * this row's key and value are written at index nsuf.
- */
-void kr_block_step(const kr_block *b, int d, int heads, int ff, float *x, int S, int pos,
-                   const float *kpre, const float *vpre, int npre, float *ksuf, float *vsuf,
-                   int cap, int nsuf, kr_ws *ws);
+typedef struct kr_seg {
+    int row0, rows;   /* the segment's rows in the stack */
+    int pos0;         /* RoPE position of its first row */
+    kr_kv_ref pre[2]; /* keys before its own rows, in order (n = 0: none) */
+    /* Where its rows' keys and values are stored, layer l at ks + l*lstride (NULL: not kept).
+     * Stores happen before any attention of the layer, so a later segment of the same stack may
+     * name them in pre. */
+    float *ks, *vs;
+    size_t lstride;
+} kr_seg;
+
+/* x[R][d] += Attn(RMSNorm1(x)); x += FFN(RMSNorm2(x)) for every segment; `layer` selects the
+ * layer's keys and values in the segments' references. */
+void kr_block_rows(const kr_block *b, int layer, int d, int heads, int ff, float *x, int R,
+                   const kr_seg *segs, int nseg, kr_ws *ws);
+
+/* One causal sequence of n rows at positions 0..n-1, keys and values not kept. */
+void kr_block_seq(const kr_block *b, int d, int heads, int ff, float *x, int n, kr_ws *ws);
 
 #endif

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 /* Most rows kr_gemm_skinny accepts; callers use sgemm above it. */
-#define KR_SKINNY_MAX_ROWS 16
+#define KR_SKINNY_MAX_ROWS 64
 
 /*
  * y[r][j] (+)= Σ_k x[r][k]·W[j][k] (+ b[j]) for r < rows, j < out; y rows are ldy apart.

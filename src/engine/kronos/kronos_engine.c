@@ -9,14 +9,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "engine/kronos/batch.h"
 #include "engine/kronos/forecast.h"
+#include "engine/kronos/kronos_jobs.h"
 #include "engine/kronos/weights.h"
 #include "util/utf8_sanitize.h"
 
 typedef struct kronos_impl {
     char *model_dir, *tokenizer_dir;
     double clip;
-    int threads;
+    int threads, max_rows;
+    size_t budget;     /* what one batch holds at once (0: no bound) */
     atomic_int loaded; /* set once load has finished; predict may race with it */
     kr_model model;
     kr_tokenizer tok;
@@ -64,67 +67,13 @@ static int kronos_load(engine *e, char *err, size_t errlen)
     return ENGINE_OK;
 }
 
-static void to_stamp(const engine_time *t, kr_stamp *s)
+static kr_jobs *open_jobs(kronos_impl *k, int max_context)
 {
-    s->f[KR_TIME_MINUTE] = t->minute;
-    s->f[KR_TIME_HOUR] = t->hour;
-    s->f[KR_TIME_WEEKDAY] = t->weekday;
-    s->f[KR_TIME_DAY] = t->day;
-    s->f[KR_TIME_MONTH] = t->month;
+    return kr_jobs_open(&k->tok, &k->model, max_context, k->clip, k->threads, k->max_rows,
+                        k->budget);
 }
 
-static int predict_one(kronos_impl *k, int max_context, const engine_series *se,
-                       engine_forecast *out, engine_cancel *cancel, char *err, size_t errlen)
-{
-    if (se->rows < 1 || se->pred_len < 1 || se->rows > (1u << 20) || se->pred_len > (1u << 20) ||
-        se->sampling.sample_count < 1 || se->sampling.sample_count > 4096) {
-        snprintf(err, errlen, "invalid series dimensions");
-        return ENGINE_ERROR;
-    }
-    int T = (int)se->rows, P = (int)se->pred_len, S = se->sampling.sample_count;
-    kr_stamp *xs = malloc(sizeof(kr_stamp) * (size_t)T), *ys = malloc(sizeof(kr_stamp) * (size_t)P);
-    float *mean = malloc(sizeof(float) * (size_t)P * ENGINE_FEATURES);
-    float *samples = malloc(sizeof(float) * (size_t)S * P * ENGINE_FEATURES);
-    int rc = ENGINE_ERROR;
-    if (!xs || !ys || !mean || !samples) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    for (int i = 0; i < T; i++)
-        to_stamp(&se->x_time[i], &xs[i]);
-    for (int i = 0; i < P; i++)
-        to_stamp(&se->y_time[i], &ys[i]);
-    kr_request q = {.T = T,
-                    .x = se->x,
-                    .x_stamp = xs,
-                    .P = P,
-                    .y_stamp = ys,
-                    .temperature = se->sampling.temperature,
-                    .top_k = se->sampling.top_k,
-                    .top_p = se->sampling.top_p,
-                    .S = S,
-                    .seed = se->sampling.seed,
-                    .threads = k->threads};
-    kr_result r = {.mean = mean, .samples = samples};
-    rc = kr_forecast(&k->tok, &k->model, max_context, k->clip, &q, &r, cancel, NULL, NULL, err,
-                     errlen);
-    if (rc != ENGINE_OK)
-        goto fail;
-    free(xs);
-    free(ys);
-    out->pred_len = se->pred_len;
-    out->sample_count = S;
-    out->mean = mean;
-    out->samples = samples;
-    return ENGINE_OK;
-fail:
-    free(xs);
-    free(ys);
-    free(mean);
-    free(samples);
-    return rc;
-}
-
+/* A request's series run as one batch: every step of the model serves all of them. */
 static int kronos_predict(engine *e, const engine_series *series, size_t n, engine_forecast *out,
                           engine_cancel *cancel, char *err, size_t errlen)
 {
@@ -133,17 +82,56 @@ static int kronos_predict(engine *e, const engine_series *series, size_t n, engi
         snprintf(err, errlen, "model not loaded");
         return ENGINE_ERROR;
     }
-    for (size_t i = 0; i < n; i++) {
-        memset(&out[i], 0, sizeof(out[i]));
-        int rc = predict_one(k, e->max_context, &series[i], &out[i], cancel, err, errlen);
-        if (rc != ENGINE_OK) {
-            for (size_t j = 0; j < i; j++)
-                engine_forecast_free(&out[j]);
-            return rc;
-        }
+    kr_jobs *j = open_jobs(k, e->max_context);
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return ENGINE_ERROR;
     }
-    return ENGINE_OK;
+    int rc = kr_jobs_add(j, series, n, out, cancel, out, err, errlen);
+    while (rc == ENGINE_OK && !kr_jobs_take(j, &rc, err, errlen))
+        kr_jobs_step(j);
+    kr_jobs_close(j);
+    return rc;
 }
+
+static engine_batch *kronos_batch_open(engine *e)
+{
+    kronos_impl *k = e->impl;
+    if (!atomic_load_explicit(&k->loaded, memory_order_acquire))
+        return NULL;
+    return (engine_batch *)open_jobs(k, e->max_context);
+}
+
+static void kronos_batch_close(engine_batch *b)
+{
+    kr_jobs_close((kr_jobs *)b);
+}
+
+static int kronos_batch_add(engine_batch *b, const engine_series *series, size_t n,
+                            engine_forecast *out, engine_cancel *cancel, void *tag, char *err,
+                            size_t errlen)
+{
+    return kr_jobs_add((kr_jobs *)b, series, n, out, cancel, tag, err, errlen);
+}
+
+static int kronos_batch_step(engine_batch *b)
+{
+    return kr_jobs_step((kr_jobs *)b);
+}
+
+static void *kronos_batch_take(engine_batch *b, int *status, char *err, size_t errlen)
+{
+    return kr_jobs_take((kr_jobs *)b, status, err, errlen);
+}
+
+static int kronos_batch_jobs(const engine_batch *b)
+{
+    return kr_jobs_count((const kr_jobs *)b);
+}
+
+static const engine_batch_ops kronos_batch_ops = {kronos_batch_open, kronos_batch_close,
+                                                  kronos_batch_add,  kronos_batch_step,
+                                                  kronos_batch_take, kronos_batch_jobs};
 
 static void kronos_destroy(engine *e)
 {
@@ -158,6 +146,24 @@ static void kronos_destroy(engine *e)
         free(k);
     }
     free(e);
+}
+
+/* What a batch may hold at once under lim: the costliest series the limits allow (its working
+ * set and calendar rows) and the outputs of a full batch request. */
+static size_t batch_budget(const kr_shape *sh, int max_context, const engine_limits *lim, size_t P)
+{
+    size_t T = lim->max_candles, S = (size_t)lim->max_sample_count;
+    size_t series =
+        kr_item_bytes_max(sh, max_context, (int)T, (int)P, (int)S) + sizeof(kr_stamp) * (T + P);
+    size_t outputs = sizeof(float) * P * ENGINE_FEATURES * (S + 1); /* mean + samples */
+    return series + lim->max_batch_items * outputs;
+}
+
+/* Longer forecasts are refused (422) before they reach the engine. */
+static size_t longest_forecast(const engine *e, const engine_limits *lim)
+{
+    return lim->max_pred_len < (size_t)e->max_pred_len ? lim->max_pred_len
+                                                       : (size_t)e->max_pred_len;
 }
 
 static int kronos_memory(const engine *e, const engine_limits *lim, engine_memory *out, char *err,
@@ -179,16 +185,28 @@ static int kronos_memory(const engine *e, const engine_limits *lim, engine_memor
         }
         weights += (uint64_t)st.st_size;
     }
-    /* Longer forecasts are refused (422) before they reach the engine. */
-    size_t P =
-        lim->max_pred_len < (size_t)e->max_pred_len ? lim->max_pred_len : (size_t)e->max_pred_len;
-    size_t T = lim->max_candles, S = (size_t)lim->max_sample_count;
-    uint64_t series =
-        kr_forecast_bytes_max(&sh, e->max_context, (int)T, (int)P, (int)S, k->threads) +
-        sizeof(kr_stamp) * (T + P); /* predict_one's calendar rows */
-    uint64_t outputs = sizeof(float) * P * ENGINE_FEATURES * (S + 1); /* mean + samples */
-    out->per_job = series + lim->max_batch_items * outputs;
+    size_t P = longest_forecast(e, lim);
+    /* one batch per worker: its pass buffers, and the forecasts and outputs it holds */
+    out->per_job = kr_batch_bytes_many(&sh, e->max_context, (int)lim->max_candles, (int)P,
+                                       lim->max_sample_count, k->max_rows, k->threads) +
+                   batch_budget(&sh, e->max_context, lim, P);
     out->weights = weights;
+    return 0;
+}
+
+int kronos_engine_set_batching(engine *e, int max_batch_rows, const engine_limits *lim, char *err,
+                               size_t errlen)
+{
+    kronos_impl *k = e->impl;
+    kr_shape sh;
+    k->max_rows = max_batch_rows > 0 ? max_batch_rows : KR_BATCH_ROWS_DEFAULT;
+    if (!lim) {
+        k->budget = 0;
+        return 0;
+    }
+    if (kr_shape_read(k->model_dir, k->tokenizer_dir, &sh, err, errlen) != 0)
+        return -1;
+    k->budget = batch_budget(&sh, e->max_context, lim, longest_forecast(e, lim));
     return 0;
 }
 
@@ -217,7 +235,9 @@ engine *kronos_engine_create(const char *model_dir, const char *tokenizer_dir, i
         free(e);
         return NULL;
     }
+    k->max_rows = KR_BATCH_ROWS_DEFAULT;
     e->ops = &kronos_ops;
+    e->batch = &kronos_batch_ops;
     e->name = "kronos";
     e->max_context = max_context;
     e->max_pred_len = max_context; /* the final decode yields at most max_context rows */

@@ -41,32 +41,19 @@ void kr_model_embed(const kr_model *m, const int *s1, const int *s2, const kr_st
     KR_TRACE(tr, "step0_emb_time", -1, x, (size_t)n, (size_t)d);
 }
 
-void kr_model_window(const kr_model *m, float *x, int n, float *kc, float *vc, int cap, kr_ws *ws,
-                     const kr_trace *tr)
+void kr_model_rows(const kr_model *m, float *x, int R, const kr_seg *segs, int nseg, kr_ws *ws,
+                   const kr_trace *tr)
 {
     char name[32];
     for (int l = 0; l < m->layers; l++) {
-        size_t off = (size_t)l * cap * m->d;
-        kr_block_seq(&m->blocks[l], m->d, m->heads, m->ff, x, n, kc ? kc + off : NULL,
-                     vc ? vc + off : NULL, ws);
+        if (kr_ops_stopped())
+            return;
+        kr_block_rows(&m->blocks[l], l, m->d, m->heads, m->ff, x, R, segs, nseg, ws);
         snprintf(name, sizeof(name), "step0_block%d", l);
-        KR_TRACE(tr, name, -1, x, (size_t)n, (size_t)m->d);
+        KR_TRACE(tr, name, -1, x, (size_t)R, (size_t)m->d);
     }
-    kr_rmsnorm(x, m->norm, (size_t)n, m->d, x);
-    KR_TRACE(tr, "step0_context", -1, x, (size_t)n, (size_t)m->d);
-}
-
-void kr_model_step(const kr_model *m, float *x, int S, int pos, const float *kpre,
-                   const float *vpre, int pcap, int npre, float *ksuf, float *vsuf, int scap,
-                   int nsuf, kr_ws *ws)
-{
-    int d = m->d;
-    for (int l = 0; l < m->layers; l++) {
-        size_t po = (size_t)l * pcap * d, so = (size_t)l * S * scap * d;
-        kr_block_step(&m->blocks[l], d, m->heads, m->ff, x, S, pos, kpre + po, vpre + po, npre,
-                      ksuf + so, vsuf + so, scap, nsuf, ws);
-    }
-    kr_rmsnorm(x, m->norm, (size_t)S, d, x);
+    kr_rmsnorm(x, m->norm, (size_t)R, m->d, x);
+    KR_TRACE(tr, "step0_context", -1, x, (size_t)R, (size_t)m->d);
 }
 
 void kr_model_dep_kv(const kr_model *m, const float *ctx, int n, float *k, float *v)
@@ -81,27 +68,42 @@ void kr_model_s1_logits(const kr_model *m, const float *ctx, int S, float *logit
     kr_linear_fwd(&m->proj_s1, ctx, (size_t)S, logits);
 }
 
-void kr_model_s2_logits(const kr_model *m, const float *ctx_last, const int *s1, int S,
-                        const float *k0, const float *v0, int n0, const float *k1, const float *v1,
-                        int n1, int stride1, float *logits, float *tmp, const kr_trace *tr)
+void kr_model_s2_logits(const kr_model *m, const float *ctx_last, const int *s1, int U,
+                        const kr_dep_keys *keys, float *logits, float *tmp, kr_ws *ws,
+                        const kr_trace *tr)
 {
     int d = m->d;
-    float *qin = tmp, *q = tmp + (size_t)S * d, *a = q + (size_t)S * d, *scores = a + (size_t)S * d;
-    for (int s = 0; s < S; s++)
-        memcpy(qin + (size_t)s * d, m->emb_s1 + (size_t)s1[s] * d, sizeof(float) * (size_t)d);
+    float *qin = tmp, *q = tmp + (size_t)U * d, *a = q + (size_t)U * d;
+    for (int u = 0; u < U; u++)
+        memcpy(qin + (size_t)u * d, m->emb_s1 + (size_t)s1[u] * d, sizeof(float) * (size_t)d);
     KR_TRACE(tr, "step0_emb_s1_chosen", -1, qin, 1, (size_t)d);
-    kr_linear_fwd(&m->dep_q, qin, (size_t)S, q);
+    kr_linear_fwd(&m->dep_q, qin, (size_t)U, q);
     /* RoPE at query length 1 rotates everything by position 0: nothing to do. */
-    kr_attention_rows(q, S, k0, v0, n0, k1, v1, n1, stride1, d, d / m->dep_heads, a, scores);
-    kr_linear_fwd(&m->dep_o, a, (size_t)S, qin);
+    for (int u = 0; u < U; u++) {
+        kr_attn_seg *sg = &ws->aseg[u];
+        sg->q = q + (size_t)u * d;
+        sg->out = a + (size_t)u * d;
+        sg->rows = 1;
+        sg->causal = 0;
+        sg->npieces = 0;
+        for (int p = 0; p < 2; p++)
+            if (keys[u].n[p] > 0) {
+                sg->k[sg->npieces] = keys[u].k[p];
+                sg->v[sg->npieces] = keys[u].v[p];
+                sg->n[sg->npieces++] = keys[u].n[p];
+            }
+    }
+    kr_attention_segs(ws->aseg, U, d, d / m->dep_heads, ws->scores,
+                      kr_attention_scratch_keys(ws->rows, ws->keys), ws->task0);
+    kr_linear_fwd(&m->dep_o, a, (size_t)U, qin);
     KR_TRACE(tr, "step0_cross_attn_out", -1, qin, 1, (size_t)d);
-    for (int s = 0; s < S; s++) {
-        float *o = qin + (size_t)s * d;
-        const float *c = ctx_last + (size_t)s * d;
+    for (int u = 0; u < U; u++) {
+        float *o = qin + (size_t)u * d;
+        const float *c = ctx_last + (size_t)u * d;
         for (int i = 0; i < d; i++)
             o[i] += c[i];
     }
-    kr_rmsnorm(qin, m->dep_norm, (size_t)S, d, qin);
+    kr_rmsnorm(qin, m->dep_norm, (size_t)U, d, qin);
     KR_TRACE(tr, "step0_x2_last", -1, qin, 1, (size_t)d);
-    kr_linear_fwd(&m->proj_s2, qin, (size_t)S, logits);
+    kr_linear_fwd(&m->proj_s2, qin, (size_t)U, logits);
 }

@@ -21,20 +21,11 @@ void kr_model_embed(const kr_model *m, const int *s1, const int *s2, const kr_st
                     float *x, float *tmp, const kr_trace *tr);
 
 /*
- * Whole window of n rows, positions 0..n-1: x (embedded input) becomes the context
- * (final-norm output). kc/vc, when not NULL, receive layer l's keys/values at kc + l*cap*d.
+ * A stack of R embedded rows (x[R][d]) through every block, segment by segment (block.h), then
+ * the final norm: x becomes the context rows. tr observes each layer's output (step 0).
  */
-void kr_model_window(const kr_model *m, float *x, int n, float *kc, float *vc, int cap, kr_ws *ws,
-                     const kr_trace *tr);
-
-/*
- * One new row per sample at window position pos (x[S][d] embedded input -> context).
- * Layer l's prefix cache is kpre + l*pcap*d (npre rows); sample s's suffix cache is
- * ksuf + (l*S + s)*scap*d with nsuf rows present.
- */
-void kr_model_step(const kr_model *m, float *x, int S, int pos, const float *kpre,
-                   const float *vpre, int pcap, int npre, float *ksuf, float *vsuf, int scap,
-                   int nsuf, kr_ws *ws);
+void kr_model_rows(const kr_model *m, float *x, int R, const kr_seg *segs, int nseg, kr_ws *ws,
+                   const kr_trace *tr);
 
 /* Dependency-layer keys and values of context rows: k[n][d], v[n][d]. */
 void kr_model_dep_kv(const kr_model *m, const float *ctx, int n, float *k, float *v);
@@ -42,13 +33,19 @@ void kr_model_dep_kv(const kr_model *m, const float *ctx, int n, float *k, float
 /* s1 logits[S][v1] of S context rows. */
 void kr_model_s1_logits(const kr_model *m, const float *ctx, int S, float *logits);
 
+/* The dependency layer's keys for one query: two pieces of rows (n = 0: none). */
+typedef struct kr_dep_keys {
+    const float *k[2], *v[2];
+    int n[2];
+} kr_dep_keys;
+
 /*
- * s2 logits[S][v2] for sample rows: query emb_s1[s1[s]] (unscaled), attending without mask
- * over dep keys (k0/v0: n0 rows shared by all; k1 + s*stride1*d: n1 rows per sample), then
- * RMSNorm_dep(ctx_last[s] + out) and proj_s2. tmp holds 3*S*d + (n0 + n1) * threads floats.
+ * s2 logits[U][v2] for U sample rows: query emb_s1[s1[u]] (unscaled), attending without mask
+ * over keys[u], then RMSNorm_dep(ctx_last[u] + out) and proj_s2. tmp holds 3*U*d floats; ws
+ * supplies the attention scratch and segments (U <= ws->rows, keys <= ws->keys).
  */
-void kr_model_s2_logits(const kr_model *m, const float *ctx_last, const int *s1, int S,
-                        const float *k0, const float *v0, int n0, const float *k1, const float *v1,
-                        int n1, int stride1, float *logits, float *tmp, const kr_trace *tr);
+void kr_model_s2_logits(const kr_model *m, const float *ctx_last, const int *s1, int U,
+                        const kr_dep_keys *keys, float *logits, float *tmp, kr_ws *ws,
+                        const kr_trace *tr);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "engine/kronos/kernels.h"
@@ -12,6 +13,31 @@ static _Thread_local kr_pool *current_pool;
 void kr_ops_set_pool(kr_pool *p)
 {
     current_pool = p;
+}
+
+/* The stop of the pass running on this thread; tasks on helpers get it through their job. */
+static _Thread_local kr_stop *current_stop;
+
+void kr_ops_set_stop(kr_stop *s)
+{
+    current_stop = s;
+}
+
+bool kr_stop_check(kr_stop *s)
+{
+    if (!s)
+        return false;
+    if (atomic_load_explicit(&s->stopped, memory_order_relaxed))
+        return true;
+    if (!s->poll || !s->poll(s->ctx))
+        return false;
+    atomic_store_explicit(&s->stopped, true, memory_order_relaxed);
+    return true;
+}
+
+bool kr_ops_stopped(void)
+{
+    return kr_stop_check(current_stop);
 }
 
 /* Work below this many multiply-adds is not worth waking the helpers for. */
@@ -233,12 +259,6 @@ void kr_swiglu(float *g, const float *u, size_t n)
     kr_pool_run(chunks > 1 ? p : NULL, chunks, swiglu_task, &j);
 }
 
-typedef struct attn_job {
-    const float *q, *k, *v;
-    int n, d, hd;
-    float *out, *scratch;
-} attn_job;
-
 /* Query rows are taken in bands so the masked upper triangle is mostly never computed. */
 #define ATTN_BAND 128
 
@@ -247,72 +267,236 @@ size_t kr_attention_scratch(size_t n)
     return (n < ATTN_BAND ? n : ATTN_BAND) * n;
 }
 
-static void attn_head_task(void *ctx, int h, int t)
+size_t kr_attention_scratch_keys(size_t rows, size_t keys)
 {
-    attn_job *j = ctx;
-    int n = j->n, d = j->d, hd = j->hd, o = h * hd;
-    float *sc = j->scratch + (size_t)t * kr_attention_scratch((size_t)n);
+    return (rows < ATTN_BAND ? rows : ATTN_BAND) * keys;
+}
+
+static int seg_keys(const kr_attn_seg *s)
+{
+    int n = 0;
+    for (int p = 0; p < s->npieces; p++)
+        n += s->n[p];
+    return n;
+}
+
+/* One query row against every visible key (the decode step and the dependency layer). */
+static void attn_row(const kr_attn_seg *s, int row, int visible, int d, int hd, int o, float *sc)
+{
     float scale = 1.0f / sqrtf((float)hd);
-    for (int r0 = 0; r0 < n; r0 += ATTN_BAND) {
-        int rows = n - r0 < ATTN_BAND ? n - r0 : ATTN_BAND, keys = r0 + rows;
-        /* S = Q_band K_hᵀ over keys 0..keys-1 (row stride keys) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, hd, scale,
-                    j->q + (size_t)r0 * d + o, d, j->k + o, d, 0.0f, sc, keys);
-        for (int i = 0; i < rows; i++) {
-            float *srow = sc + (size_t)i * keys;
-            int visible = r0 + i + 1;
-            kr_softmax_fast(srow, visible);
-            memset(srow + visible, 0, sizeof(float) * (size_t)(keys - visible));
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, keys, 1.0f, sc, keys,
-                    j->v + o, d, 0.0f, j->out + (size_t)r0 * d + o, d);
+    const float *q = s->q + (size_t)row * d + o;
+    int at = 0;
+    for (int p = 0; p < s->npieces && at < visible; p++) {
+        int n = s->n[p] < visible - at ? s->n[p] : visible - at;
+        kr_attn_scores(q, s->k[p] + o, n, d, hd, scale, sc + at);
+        at += n;
+    }
+    kr_softmax_fast(sc, visible);
+    float *oh = s->out + (size_t)row * d + o;
+    memset(oh, 0, sizeof(float) * (size_t)hd);
+    at = 0;
+    for (int p = 0; p < s->npieces && at < visible; p++) {
+        int n = s->n[p] < visible - at ? s->n[p] : visible - at;
+        kr_attn_mix(sc + at, s->v[p] + o, n, d, hd, oh);
+        at += n;
     }
 }
 
-void kr_attention_causal(const float *q, const float *k, const float *v, int n, int d, int hd,
-                         float *out, float *scratch)
+/* A band of query rows [r0, r0 + rows) of one head: scores by sgemm per key piece, masked
+ * softmax, then the values by sgemm per piece. */
+static void attn_band(const kr_attn_seg *s, int r0, int rows, int d, int hd, int o, float *sc)
 {
-    attn_job j = {q, k, v, n, d, hd, out, scratch};
-    kr_pool_run(current_pool, d / hd, attn_head_task, &j);
-}
-
-void kr_attention_row_head(const float *q, const float *k0, const float *v0, int n0,
-                           const float *k1, const float *v1, int n1, int d, int hd, int o,
-                           float *out, float *scratch)
-{
+    int total = seg_keys(s);
+    int own0 = s->causal ? total - s->rows : total; /* keys every row of the segment sees */
+    int keys = s->causal ? own0 + r0 + rows : total;
     float scale = 1.0f / sqrtf((float)hd);
-    kr_attn_scores(q + o, k0 + o, n0, d, hd, scale, scratch);
-    if (n1 > 0)
-        kr_attn_scores(q + o, k1 + o, n1, d, hd, scale, scratch + n0);
-    kr_softmax_fast(scratch, n0 + n1);
-    float *oh = out + o;
-    memset(oh, 0, sizeof(float) * (size_t)hd);
-    kr_attn_mix(scratch, v0 + o, n0, d, hd, oh);
-    if (n1 > 0)
-        kr_attn_mix(scratch + n0, v1 + o, n1, d, hd, oh);
+    const float *q = s->q + (size_t)r0 * d + o;
+    int at = 0;
+    for (int p = 0; p < s->npieces && at < keys; p++) {
+        int n = s->n[p] < keys - at ? s->n[p] : keys - at;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, hd, scale, q, d, s->k[p] + o,
+                    d, 0.0f, sc + at, keys);
+        at += n;
+    }
+    for (int i = 0; i < rows; i++) {
+        float *srow = sc + (size_t)i * keys;
+        int visible = s->causal ? own0 + r0 + i + 1 : keys;
+        kr_softmax_fast(srow, visible);
+        memset(srow + visible, 0, sizeof(float) * (size_t)(keys - visible));
+    }
+    float *out = s->out + (size_t)r0 * d + o;
+    at = 0;
+    for (int p = 0; p < s->npieces && at < keys; p++) {
+        int n = s->n[p] < keys - at ? s->n[p] : keys - at;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, n, 1.0f, sc + at, keys,
+                    s->v[p] + o, d, at ? 1.0f : 0.0f, out, d);
+        at += n;
+    }
 }
 
-typedef struct rows_job {
-    const float *q, *k0, *v0, *k1, *v1;
-    int n0, n1, stride1, d, hd, heads;
-    float *out, *scratch;
-} rows_job;
-
-static void rows_task(void *ctx, int i, int t)
+/*
+ * Consecutive segments whose first piece is the same keys (the samples of one forecast against
+ * its shared prefix: one row each in a cached step, a run of rows each in a sliding window) run
+ * as a group: the scores against that piece and the values it contributes are one matrix
+ * product over all their rows, so the shared keys are read (and packed) once; each segment's
+ * own keys (its other pieces, causal for runs of rows) are added per segment.
+ */
+static bool groups_with(const kr_attn_seg *a, const kr_attn_seg *b, int d)
 {
-    rows_job *j = ctx;
-    int s = i / j->heads, h = i % j->heads;
-    size_t so = (size_t)s * j->d, s1 = (size_t)s * j->stride1 * j->d;
-    kr_attention_row_head(j->q + so, j->k0, j->v0, j->n0, j->n1 ? j->k1 + s1 : NULL,
-                          j->n1 ? j->v1 + s1 : NULL, j->n1, j->d, j->hd, h * j->hd, j->out + so,
-                          j->scratch + (size_t)t * (j->n0 + j->n1));
+    return a->npieces >= 1 && b->npieces >= 1 && a->n[0] > 0 && a->k[0] == b->k[0] &&
+           a->v[0] == b->v[0] && a->n[0] == b->n[0] && a->causal == b->causal &&
+           b->q == a->q + (size_t)a->rows * d && b->out == a->out + (size_t)a->rows * d;
 }
 
-void kr_attention_rows(const float *q, int S, const float *k0, const float *v0, int n0,
-                       const float *k1, const float *v1, int n1, int stride1, int d, int hd,
-                       float *out, float *scratch)
+/* The keys after piece 0 that row lr of segment s sees. */
+static int private_visible(const kr_attn_seg *s, int lr)
 {
-    rows_job j = {q, k0, v0, k1, v1, n0, n1, stride1, d, hd, d / hd, out, scratch};
-    double macs = 2.0 * S * (double)(n0 + n1) * d;
-    kr_pool_run(macs >= (1 << 17) ? current_pool : NULL, S * (d / hd), rows_task, &j);
+    int priv = seg_keys(s) - s->n[0];
+    return s->causal ? priv - (s->rows - 1 - lr) : priv;
+}
+
+/* The part of a band that falls in one segment of a group: its local rows [a, a + cnt), at band
+ * row bo. */
+typedef struct band_part {
+    const kr_attn_seg *s;
+    int a, cnt, bo;
+} band_part;
+
+static int band_parts(const kr_attn_seg *g, int r0, int n, band_part *parts)
+{
+    int np = 0;
+    for (int i = 0, at = 0; at < r0 + n; at += g[i++].rows) {
+        int a = r0 > at ? r0 - at : 0;
+        int end = r0 + n < at + g[i].rows ? r0 + n - at : g[i].rows;
+        if (end > a)
+            parts[np++] = (band_part){&g[i], a, end - a, at + a - r0};
+    }
+    return np;
+}
+
+/* Rows [r0, r0 + n) of the group g (its rows counted across its segments), head at column o. */
+static void attn_group(const kr_attn_seg *g, int r0, int n, int d, int hd, int o, float *sc)
+{
+    band_part parts[ATTN_BAND];
+    int np = band_parts(g, r0, n, parts), n0 = g->n[0], ld = n0;
+    for (int i = 0; i < np; i++) {
+        int vis = n0 + private_visible(parts[i].s, parts[i].a + parts[i].cnt - 1);
+        ld = vis > ld ? vis : ld;
+    }
+    float scale = 1.0f / sqrtf((float)hd);
+    const float *q0 = parts[0].s->q + (size_t)parts[0].a * d;
+    float *out0 = parts[0].s->out + (size_t)parts[0].a * d;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n0, hd, scale, q0 + o, d, g->k[0] + o,
+                d, 0.0f, sc, ld);
+    for (int i = 0; i < np; i++) {
+        const kr_attn_seg *s = parts[i].s;
+        int a = parts[i].a, cnt = parts[i].cnt, bo = parts[i].bo;
+        int last = n0 + private_visible(s, a + cnt - 1), at = n0;
+        for (int p = 1; p < s->npieces && at < last; p++) {
+            int kp = s->n[p] < last - at ? s->n[p] : last - at;
+            if (cnt == 1)
+                kr_attn_scores(s->q + (size_t)a * d + o, s->k[p] + o, kp, d, hd, scale,
+                               sc + (size_t)bo * ld + at);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, kp, hd, scale,
+                            s->q + (size_t)a * d + o, d, s->k[p] + o, d, 0.0f,
+                            sc + (size_t)bo * ld + at, ld);
+            at += kp;
+        }
+        for (int r = 0; r < cnt; r++) {
+            float *srow = sc + (size_t)(bo + r) * ld;
+            int vis = n0 + private_visible(s, a + r);
+            kr_softmax_fast(srow, vis);
+            memset(srow + vis, 0, sizeof(float) * (size_t)(ld - vis));
+        }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n0, 1.0f, sc, ld, g->v[0] + o, d,
+                0.0f, out0 + o, d);
+    for (int i = 0; i < np; i++) {
+        const kr_attn_seg *s = parts[i].s;
+        int a = parts[i].a, cnt = parts[i].cnt, bo = parts[i].bo;
+        int last = n0 + private_visible(s, a + cnt - 1), at = n0;
+        for (int p = 1; p < s->npieces && at < last; p++) {
+            int kp = s->n[p] < last - at ? s->n[p] : last - at;
+            if (cnt == 1)
+                kr_attn_mix(sc + (size_t)bo * ld + at, s->v[p] + o, kp, d, hd,
+                            s->out + (size_t)a * d + o);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cnt, hd, kp, 1.0f,
+                            sc + (size_t)bo * ld + at, ld, s->v[p] + o, d, 1.0f,
+                            s->out + (size_t)a * d + o, d);
+            at += kp;
+        }
+    }
+}
+
+/* A job is a segment, or a group of `count` segments starting at `first`, `rows` rows in all. */
+typedef struct segs_job {
+    const kr_attn_seg *segs;
+    const int *first, *count, *rows, *task0; /* per job; task0[jobs]: all tasks */
+    int jobs, d, hd, heads;
+    float *scratch;
+    size_t per_thread;
+    kr_stop *stop;
+} segs_job;
+
+static int job_bands(int rows)
+{
+    return (rows + ATTN_BAND - 1) / ATTN_BAND;
+}
+
+static void segs_task(void *ctx, int i, int t)
+{
+    segs_job *j = ctx;
+    if (kr_stop_check(j->stop))
+        return;
+    int lo = 0, hi = j->jobs - 1;
+    while (lo < hi) { /* the job whose tasks hold i */
+        int mid = (lo + hi + 1) / 2;
+        if (j->task0[mid] <= i)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    const kr_attn_seg *s = &j->segs[j->first[lo]];
+    int count = j->count[lo], rows = j->rows[lo];
+    int k = i - j->task0[lo], bands = job_bands(rows);
+    int h = k / bands, b = k % bands, o = h * j->hd;
+    float *sc = j->scratch + (size_t)t * j->per_thread;
+    int r0 = b * ATTN_BAND, n = rows - r0 < ATTN_BAND ? rows - r0 : ATTN_BAND;
+    if (count > 1)
+        attn_group(s, r0, n, j->d, j->hd, o, sc);
+    else if (s->rows == 1)
+        attn_row(s, 0, seg_keys(s), j->d, j->hd, o, sc);
+    else
+        attn_band(s, r0, n, j->d, j->hd, o, sc);
+}
+
+void kr_attention_segs(const kr_attn_seg *segs, int nseg, int d, int hd, float *scratch,
+                       size_t per_thread, int *index)
+{
+    if (nseg <= 0)
+        return;
+    int heads = d / hd, jobs = 0, tasks = 0;
+    int *first = index, *count = index + nseg, *rows = index + 2 * nseg, *task0 = index + 3 * nseg;
+    double macs = 0;
+    for (int i = 0; i < nseg;) {
+        int g = 1;
+        while (i + g < nseg && groups_with(&segs[i + g - 1], &segs[i + g], d))
+            g++;
+        first[jobs] = i;
+        count[jobs] = g;
+        rows[jobs] = 0;
+        for (int k = i; k < i + g; k++) {
+            rows[jobs] += segs[k].rows;
+            macs += 2.0 * segs[k].rows * (double)seg_keys(&segs[k]) * d;
+        }
+        task0[jobs] = tasks;
+        tasks += heads * job_bands(rows[jobs++]);
+        i += g;
+    }
+    task0[jobs] = tasks;
+    segs_job j = {segs, first, count, rows,    task0,      jobs,
+                  d,    hd,    heads, scratch, per_thread, current_stop};
+    kr_pool_run(macs >= (1 << 17) ? current_pool : NULL, tasks, segs_task, &j);
 }

@@ -3,6 +3,8 @@
 
 /* The numeric building blocks shared by the tokenizer and the predictor (all float32). */
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define KR_MAX_HEAD_DIM 1024
@@ -12,6 +14,24 @@
 
 /* Sets the pool the calling thread's ops may fan out to (NULL: run inline). */
 void kr_ops_set_pool(kr_pool *p);
+
+/*
+ * Cooperative stop inside a pass: poll(ctx) says whether the work running should end (a
+ * forecast in it was cancelled); once it has said so, `stopped` stays set. The model checks it
+ * between layers and sub-layers and the attention between its tasks, then returns early and
+ * leaves its outputs undefined: the caller drops the pass. poll may run on any pool thread.
+ */
+typedef struct kr_stop {
+    atomic_bool stopped;
+    bool (*poll)(void *ctx);
+    void *ctx;
+} kr_stop;
+
+/* Sets the stop the calling thread's ops check (NULL: none). */
+void kr_ops_set_stop(kr_stop *s);
+/* Polls the calling thread's stop: true when the work must end. */
+bool kr_ops_stopped(void);
+bool kr_stop_check(kr_stop *s);
 
 /* y[rows][l->out] = x[rows][l->in] · Wᵀ (+ b) */
 void kr_linear_fwd(const kr_linear *l, const float *x, size_t rows, float *y);
@@ -31,28 +51,34 @@ void kr_rope(float *x, float *y, size_t rows, int d, int hd, const float *inv_fr
 /* g = silu(g) * u */
 void kr_swiglu(float *g, const float *u, size_t n);
 
-/*
- * Causal self-attention of one sequence of n rows (q, k, v, out: [n][d], heads of hd):
- * out = softmax(q kᵀ/√hd with key ≤ query) v. scratch holds kr_attention_scratch(n) floats per
- * pool thread.
- */
-/* Floats of score scratch one thread needs for n rows: a band of at most 128 query rows against
- * n keys, so it grows linearly with n (and is at least n, enough for kr_attention_rows). */
+/* Floats of score scratch one thread needs for n rows attending to n keys: a band of at most 128
+ * query rows against n keys, so it grows linearly with n. */
 size_t kr_attention_scratch(size_t n);
-void kr_attention_causal(const float *q, const float *k, const float *v, int n, int d, int hd,
-                         float *out, float *scratch);
+/* The same for segments of at most `rows` query rows attending to at most `keys` keys. */
+size_t kr_attention_scratch_keys(size_t rows, size_t keys);
 
 /*
- * S query rows (q[S][d]), every head: sample s attends to the shared keys k0/v0 (n0 rows) and
- * its own k1/v1 + s*stride1*d (n1 rows). Fans out over samples x heads; scratch holds n0+n1
- * floats per pool thread.
+ * Query rows q[rows][d] attending to key/value rows given in pieces, in order (row stride d).
+ * causal: the last `rows` keys are the query rows' own, so query row j sees every key up to
+ * total - rows + j; otherwise every row sees every key.
  */
-void kr_attention_rows(const float *q, int S, const float *k0, const float *v0, int n0,
-                       const float *k1, const float *v1, int n1, int stride1, int d, int hd,
-                       float *out, float *scratch);
-/* The head at column offset o only. */
-void kr_attention_row_head(const float *q, const float *k0, const float *v0, int n0,
-                           const float *k1, const float *v1, int n1, int d, int hd, int o,
-                           float *out, float *scratch);
+#define KR_ATTN_PIECES 3
+typedef struct kr_attn_seg {
+    const float *q;
+    float *out;
+    int rows, npieces, causal;
+    const float *k[KR_ATTN_PIECES], *v[KR_ATTN_PIECES];
+    int n[KR_ATTN_PIECES];
+} kr_attn_seg;
+
+/*
+ * Softmax(q kᵀ/√hd) v for every segment and head of width hd, in one fan-out over segments x
+ * heads x bands of 128 query rows. scratch holds per_thread floats for each pool thread
+ * (kr_attention_scratch_keys of the largest segment); index holds 4 * nseg + 1 ints.
+ * Consecutive segments whose rows follow each other and whose first pieces are the same keys
+ * run together (the shared keys are read once for all of them).
+ */
+void kr_attention_segs(const kr_attn_seg *segs, int nseg, int d, int hd, float *scratch,
+                       size_t per_thread, int *index);
 
 #endif

@@ -54,7 +54,7 @@ void kst_close(kst_file *f)
     for (size_t i = 0; i < f->count; i++)
         free(f->tensors[i].name);
     free(f->tensors);
-    free(f->data);
+    free(f->alloc);
     memset(f, 0, sizeof(*f));
 }
 
@@ -192,14 +192,23 @@ static int parse_header(kst_file *f, const char *hdr, size_t hlen, const char *d
  * once it is truncated, other weights once it is overwritten in place). */
 static int read_whole(int fd, kst_file *f, const char *path, char *err, size_t errlen)
 {
+    unsigned char len[8];
+    size_t pad = 0;
+    if (pread(fd, len, sizeof(len), 0) == (ssize_t)sizeof(len)) {
+        uint64_t hlen = 0;
+        for (int i = 7; i >= 0; i--)
+            hlen = (hlen << 8) | len[i];
+        pad = (KST_ALIGN - (size_t)((8 + hlen) % KST_ALIGN)) % KST_ALIGN;
+    }
     void *buf = NULL;
-    if (posix_memalign(&buf, KST_ALIGN, f->size) != 0) {
+    if (f->size > SIZE_MAX - pad || posix_memalign(&buf, KST_ALIGN, f->size + pad) != 0) {
         snprintf(err, errlen, "%s: cannot allocate %zu bytes for the weights", path, f->size);
         return -1;
     }
+    char *dst = (char *)buf + pad;
     size_t got = 0;
     while (got < f->size) {
-        ssize_t n = read(fd, (char *)buf + got, f->size - got);
+        ssize_t n = read(fd, dst + got, f->size - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -210,7 +219,8 @@ static int read_whole(int fd, kst_file *f, const char *path, char *err, size_t e
         }
         got += (size_t)n;
     }
-    f->data = buf;
+    f->alloc = buf;
+    f->data = dst;
     return 0;
 }
 

@@ -40,7 +40,10 @@ typedef struct kst_tensor {
 } kst_tensor;
 
 typedef struct kst_file {
-    void *data; /* the whole file, KST_ALIGN-aligned */
+    /* The whole file, placed so that its data section (after the 8-byte length and the header)
+     * starts KST_ALIGN-aligned: weight rows then never straddle cache lines needlessly. */
+    void *data;
+    void *alloc; /* what to free */
     size_t size;
     kst_tensor *tensors;
     size_t count;

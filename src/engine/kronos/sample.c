@@ -4,16 +4,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* qsort has no context argument; the values live in a thread-local for the comparison. */
-static _Thread_local const float *tl_vals;
-
-static int by_value_desc(const void *a, const void *b)
+/* A float's bits mapped so that unsigned order is descending float order. */
+static uint32_t desc_key(float v)
 {
-    int i = *(const int *)a, j = *(const int *)b;
-    float x = tl_vals[i], y = tl_vals[j];
-    if (x != y)
-        return x > y ? -1 : 1;
-    return (i > j) - (i < j);
+    uint32_t u;
+    memcpy(&u, &v, sizeof(u));
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u); /* ascending */
+    return ~u;
+}
+
+/*
+ * order[0..m) (indices in ascending order) sorted by descending value, ties by ascending index:
+ * a stable radix sort on the value's bits, 11 bits per pass. scratch holds 3m values.
+ */
+static void sort_desc(const float *v, int *order, int m, uint32_t *scratch)
+{
+    uint32_t *key = scratch, *key2 = scratch + m, *idx2 = scratch + 2 * (size_t)m;
+    for (int i = 0; i < m; i++)
+        key[i] = desc_key(v[order[i]]);
+    uint32_t *ka = key, *kb = key2;
+    int *ia = order, *ib = (int *)idx2;
+    for (int shift = 0; shift < 32; shift += 11) {
+        int count[2048] = {0};
+        for (int i = 0; i < m; i++)
+            count[(ka[i] >> shift) & 2047]++;
+        for (int i = 0, sum = 0; i < 2048; i++) {
+            int c = count[i];
+            count[i] = sum;
+            sum += c;
+        }
+        for (int i = 0; i < m; i++) {
+            int at = count[(ka[i] >> shift) & 2047]++;
+            kb[at] = ka[i];
+            ib[at] = ia[i];
+        }
+        uint32_t *tk = ka;
+        ka = kb;
+        kb = tk;
+        int *ti = ia;
+        ia = ib;
+        ib = ti;
+    }
+    if (ia != order) /* three passes: the result is in the scratch copy */
+        memcpy(order, ia, sizeof(int) * (size_t)m);
 }
 
 /* The k-th largest of v[0..n) (1-based k), by quickselect on a copy in work. */
@@ -50,7 +83,8 @@ static float kth_largest(const float *v, int n, int k, float *work)
  * ranks < r exceeds p. Only the head of the order can matter, so the candidates within a wide
  * margin of the maximum are sorted first; the full sort is the fallback.
  */
-static void top_p_filter(float *l, int n, float mx, double top_p, int *order, float *e)
+static void top_p_filter(float *l, int n, float mx, double top_p, int *order, float *e,
+                         uint32_t *scratch)
 {
     float sum = 0.0f, p = (float)top_p;
     for (int i = 0; i < n; i++)
@@ -60,8 +94,7 @@ static void top_p_filter(float *l, int n, float mx, double top_p, int *order, fl
         for (int i = 0; i < n; i++)
             if (pass == 1 || l[i] >= mx - 20.0f)
                 order[m++] = i;
-        tl_vals = l;
-        qsort(order, (size_t)m, sizeof(int), by_value_desc);
+        sort_desc(l, order, m, scratch);
         float c = 0.0f;
         int cut = -1;
         for (int r = 0; r < m; r++) {
@@ -105,7 +138,7 @@ int kr_sample_filter(const float *logits, int n, double temperature, int top_k, 
             if (probs[i] < kth)
                 probs[i] = -INFINITY;
     } else if (top_p < 1.0) {
-        top_p_filter(probs, n, probs[arg], top_p, order, work);
+        top_p_filter(probs, n, probs[arg], top_p, order, work, (uint32_t *)(order + n));
     }
     float mx = probs[arg], sum = 0.0f;
     for (int i = 0; i < n; i++) {

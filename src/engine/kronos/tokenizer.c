@@ -13,7 +13,7 @@ void kr_tok_encode(const kr_tokenizer *t, const float *x, int n, int *s1, int *s
     kr_linear_fwd(&t->embed, x, (size_t)n, x_work);
     KR_TRACE(tr, "enc_embed", -1, x_work, (size_t)n, (size_t)t->d);
     for (int j = 0; j < t->n_enc; j++) {
-        kr_block_seq(&t->enc[j], t->d, t->heads, t->ff, x_work, n, NULL, NULL, ws);
+        kr_block_seq(&t->enc[j], t->d, t->heads, t->ff, x_work, n, ws);
         snprintf(name, sizeof(name), "enc_block%d", j);
         KR_TRACE(tr, name, -1, x_work, (size_t)n, (size_t)t->d);
     }
@@ -45,27 +45,28 @@ void kr_tok_encode(const kr_tokenizer *t, const float *x, int n, int *s1, int *s
     }
 }
 
-void kr_tok_decode(const kr_tokenizer *t, const int *s1, const int *s2, int n, float *out,
-                   float *x_work, kr_ws *ws, const kr_trace *tr)
+void kr_tok_decode_rows(const kr_tokenizer *t, const int *s1, const int *s2, int R,
+                        const kr_seg *segs, int nseg, float *out, float *x_work, kr_ws *ws,
+                        const kr_trace *tr, int trace_rows)
 {
     char name[32];
     int cb = t->s1_bits + t->s2_bits;
     float scale = (float)(1.0 / sqrt((double)cb));
     float *code = ws->h;
-    for (int r = 0; r < n; r++) {
+    for (int r = 0; r < R; r++) {
         float *c = code + (size_t)r * cb;
         for (int k = 0; k < t->s1_bits; k++)
             c[k] = ((s1[r] >> k) & 1 ? 1.0f : -1.0f) * scale;
         for (int k = 0; k < t->s2_bits; k++)
             c[t->s1_bits + k] = ((s2[r] >> k) & 1 ? 1.0f : -1.0f) * scale;
     }
-    kr_linear_fwd(&t->post_quant, code, (size_t)n, x_work);
-    KR_TRACE(tr, "dec_post_quant", -1, x_work, (size_t)n, (size_t)t->d);
+    kr_linear_fwd(&t->post_quant, code, (size_t)R, x_work);
+    KR_TRACE(tr, "dec_post_quant", -1, x_work, (size_t)trace_rows, (size_t)t->d);
     for (int j = 0; j < t->n_dec; j++) {
-        kr_block_seq(&t->dec[j], t->d, t->heads, t->ff, x_work, n, NULL, NULL, ws);
+        kr_block_rows(&t->dec[j], j, t->d, t->heads, t->ff, x_work, R, segs, nseg, ws);
         snprintf(name, sizeof(name), "dec_block%d", j);
-        KR_TRACE(tr, name, -1, x_work, (size_t)n, (size_t)t->d);
+        KR_TRACE(tr, name, -1, x_work, (size_t)trace_rows, (size_t)t->d);
     }
-    kr_linear_fwd(&t->head, x_work, (size_t)n, out);
-    KR_TRACE(tr, "decode_out", -1, out, (size_t)n, 6);
+    kr_linear_fwd(&t->head, x_work, (size_t)R, out);
+    KR_TRACE(tr, "decode_out", -1, out, (size_t)trace_rows, 6);
 }

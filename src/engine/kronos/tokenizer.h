@@ -14,8 +14,13 @@
 void kr_tok_encode(const kr_tokenizer *t, const float *x, int n, int *s1, int *s2, float *x_work,
                    kr_ws *ws, const kr_trace *tr);
 
-/* Decodes n token pairs into out[n][6] (normalised space). */
-void kr_tok_decode(const kr_tokenizer *t, const int *s1, const int *s2, int n, float *out,
-                   float *x_work, kr_ws *ws, const kr_trace *tr);
+/*
+ * Decodes a stack of R token pairs into out[R][6] (normalised space), the rows grouped into
+ * causal segments (block.h): several windows that share their first rows decode the shared rows
+ * once. tr observes the first trace_rows rows.
+ */
+void kr_tok_decode_rows(const kr_tokenizer *t, const int *s1, const int *s2, int R,
+                        const kr_seg *segs, int nseg, float *out, float *x_work, kr_ws *ws,
+                        const kr_trace *tr, int trace_rows);
 
 #endif
