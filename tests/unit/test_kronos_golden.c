@@ -243,6 +243,7 @@ static void golden_mini_threaded(void **state)
 
 int main(void)
 {
+    kt_use_requested_kernels();
     const struct CMUnitTest tests[] = {cmocka_unit_test(golden_tiny), cmocka_unit_test(golden_mini),
                                        cmocka_unit_test(golden_mini_threaded)};
     return cmocka_run_group_tests(tests, NULL, NULL);
