@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kronosd needs to build, run and test, only those missing.
-# Usage: scripts/install-deps.sh [run|test|bench|fuzz]
+# Usage: scripts/install-deps.sh [run|test|bench|fuzz|arm64]
 #        scripts/install-deps.sh --list MODE   prints the packages MODE adds on top of `run`
 set -euo pipefail
 run_pkgs=(build-essential cmake pkg-config libjansson-dev zlib1g-dev libopenblas-dev curl)
@@ -10,6 +10,9 @@ run_pkgs=(build-essential cmake pkg-config libjansson-dev zlib1g-dev libopenblas
 test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2 prometheus-blackbox-exporter python3-jsonschema python3-hypothesis chromium)
 bench_pkgs=(prometheus-cpp-dev g++)
 fuzz_pkgs=(clang libclang-rt-14-dev)
+# make test-arm64: the cross compiler, the arm64 libraries through Debian multiarch (same mirror;
+# the architecture is added below) and qemu's user-mode emulator to run the arm64 unit tests.
+arm64_pkgs=(gcc-aarch64-linux-gnu qemu-user libjansson-dev:arm64 zlib1g-dev:arm64 libopenblas-dev:arm64 libcmocka-dev:arm64)
 
 extra_pkgs() {
     case "$1" in
@@ -17,7 +20,8 @@ extra_pkgs() {
     test) echo "${test_pkgs[@]}" ;;
     bench) echo "${test_pkgs[@]}" "${bench_pkgs[@]}" ;;
     fuzz) echo "${test_pkgs[@]}" "${fuzz_pkgs[@]}" ;;
-    *) echo "install-deps.sh: unknown mode '$1' (run, test, bench or fuzz)" >&2; exit 2 ;;
+    arm64) echo "${arm64_pkgs[@]}" ;;
+    *) echo "install-deps.sh: unknown mode '$1' (run, test, bench, fuzz or arm64)" >&2; exit 2 ;;
     esac
 }
 
@@ -70,6 +74,10 @@ else
     SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The :arm64 packages need the architecture known to dpkg before the update fetches its lists.
+if [ "$mode" = arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $SUDO dpkg --add-architecture arm64
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 npm_test_tools

@@ -187,7 +187,7 @@ static const char *kind_allowed(const option_spec *s, char *buf, size_t n)
     case K_ENGINE:
         return "auto, kronos or baseline";
     case K_SIMD:
-        return "auto, avx2 or portable";
+        return "auto, portable, or avx2 on a CPU with AVX2 and FMA";
     case K_URL:
         return "an http:// or https:// URL, or a path starting with /, without quotes, <, > or "
                "spaces";
