@@ -7,8 +7,9 @@ run_pkgs=(build-essential cmake pkg-config libjansson-dev zlib1g-dev libopenblas
 # prometheus-blackbox-exporter: the synthetic check, run for real in the e2e suites;
 # python3-jsonschema: the contract check of every answer against src/api/openapi.json;
 # python3-hypothesis: the property-based test of the predict routes; chromium: /docs in a browser;
-# qemu-user: integration_cpu_kernels runs kronosd on an emulated x86-64 CPU without AVX2.
-test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2 prometheus-blackbox-exporter python3-jsonschema python3-hypothesis chromium qemu-user)
+# qemu-user: integration_cpu_kernels runs kronosd on an emulated x86-64 CPU without AVX2;
+# groff-base: integration_man_page renders docs/kronosd.1.
+test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2 prometheus-blackbox-exporter python3-jsonschema python3-hypothesis chromium qemu-user groff-base)
 bench_pkgs=(prometheus-cpp-dev g++)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 # make test-arm64: the cross compiler, the arm64 libraries through Debian multiarch (same mirror;
