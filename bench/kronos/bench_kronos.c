@@ -14,6 +14,7 @@
 
 #include "safetensors_write.h"
 #include "engine/kronos/forecast.h"
+#include "engine/kronos/kernels.h"
 #include "engine/kronos/safetensors.h"
 #include "engine/kronos/weights.h"
 
@@ -357,6 +358,15 @@ int main(int argc, char **argv)
     threads = argc > 3 ? atoi(argv[3]) : 2;
     if (reps < 1 || reps > 16)
         reps = 3;
+    /* KRONOS_SIMD=portable|avx2 picks the kernel set as kronosd does (the portable path's cost,
+     * docs/PERFORMANCE.md). */
+    const char *simd = getenv("KRONOS_SIMD");
+    if (simd && (strcmp(simd, "portable") == 0 || strcmp(simd, "avx2") == 0) &&
+        kr_simd_use(strcmp(simd, "avx2") == 0 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE) != 0) {
+        fprintf(stderr, "KRONOS_SIMD=%s: not supported here\n", simd);
+        return 2;
+    }
+    printf("kernels: %s\n", kr_simd_name(kr_simd_active()));
     openblas_set_num_threads(threads); /* for the sgemm reference figure only */
     char p[1024], q[1024], err[512];
     mkdir(root, 0755);
