@@ -37,8 +37,18 @@ extra_pkgs "$mode" >/dev/null
 read -r -a extra <<<"$(extra_pkgs "$mode")"
 pkgs=("${run_pkgs[@]}" "${extra[@]}")
 missing=()
+# A name without :arch means the native or architecture-independent package: unqualified,
+# dpkg-query would also accept an installed arm64 copy (make test-arm64) for it.
+arch=$(dpkg --print-architecture)
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
 for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    if [[ $p == *:* ]]; then
+        installed "$p" || missing+=("$p")
+    else
+        installed "$p:$arch" || installed "$p:all" || missing+=("$p")
+    fi
 done
 # The npm tools of the test suite (tests/js: @redocly/cli, playwright-core, swagger-ui-dist),
 # exactly as package-lock.json pins them; the machine's Node.js and npm install them.
