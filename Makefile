@@ -22,7 +22,7 @@ endif
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build install run test bench fuzz deps-run deps-test deps-bench deps-fuzz format clean
+.PHONY: all build install run test test-arm64 bench fuzz deps-run deps-test deps-bench deps-fuzz deps-arm64 format clean
 
 all: build
 
@@ -44,6 +44,14 @@ test: deps-test
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# Cross-compiles kronosd and the unit tests for arm64 and runs the suites labelled arm64 under
+# qemu-aarch64 (docs/DEPLOYMENT.md, "CPUs and architectures"; the list is in tests/CMakeLists.txt).
+test-arm64: deps-arm64
+	@cmake -S . -B build/arm64 -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-linux-gnu.cmake \
+		-DCMAKE_BUILD_TYPE=Release -DKRONOS_TESTS=ON -DKRONOS_WERROR=ON >/dev/null
+	@cmake --build build/arm64 -j $(JOBS)
+	cd build/arm64 && ctest --output-on-failure -j $(JOBS) -L arm64
+
 bench: deps-bench
 	@cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DKRONOS_BENCH=ON >/dev/null
 	@cmake --build build/bench -j $(JOBS)
@@ -60,6 +68,8 @@ deps-bench:
 	@bash scripts/install-deps.sh bench
 deps-fuzz:
 	@bash scripts/install-deps.sh fuzz
+deps-arm64:
+	@bash scripts/install-deps.sh arm64
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -18,8 +18,18 @@ work=$(mktemp -d /tmp/kronos-nodeps.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 : >"$work/empty"
 hidden=0
-for pkg in $(bash scripts/install-deps.sh --list test); do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || continue
+# The native (or architecture-independent) package: with arm64 packages beside them (make
+# test-arm64), `dpkg -L libcmocka-dev` is ambiguous and lists nothing.
+arch=$(dpkg --print-architecture)
+for name in $(bash scripts/install-deps.sh --list test); do
+    pkg=
+    for q in "$name:$arch" "$name:all"; do
+        if dpkg-query -W -f='${Status}' "$q" 2>/dev/null | grep -q "install ok installed"; then
+            pkg=$q
+            break
+        fi
+    done
+    [ -n "$pkg" ] || continue
     while IFS= read -r f; do
         # Regular files only: a symlink resolves to a hidden file or to another package's file.
         if [ -f "$f" ] && [ ! -L "$f" ]; then

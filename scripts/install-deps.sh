@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kronosd needs to build, run and test, only those missing.
-# Usage: scripts/install-deps.sh [run|test|bench|fuzz]
+# Usage: scripts/install-deps.sh [run|test|bench|fuzz|arm64]
 #        scripts/install-deps.sh --list MODE   prints the packages MODE adds on top of `run`
 set -euo pipefail
 run_pkgs=(build-essential cmake pkg-config libjansson-dev zlib1g-dev libopenblas-dev curl)
 # prometheus-blackbox-exporter: the synthetic check, run for real in the e2e suites;
 # python3-jsonschema: the contract check of every answer against src/api/openapi.json;
 # python3-hypothesis: the property-based test of the predict routes; chromium: /docs in a browser;
-# nginx: the load balancer of the scale-out e2e test (run as a child with its own prefix, never the service).
-test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2 prometheus-blackbox-exporter python3-jsonschema python3-hypothesis chromium nginx)
+# nginx: the load balancer of the scale-out e2e test (run as a child with its own prefix, never the service);
+# qemu-user: integration_cpu_kernels runs kronosd on an emulated x86-64 CPU without AVX2;
+# groff-base: integration_man_page renders docs/kronosd.1.
+test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2 prometheus-blackbox-exporter python3-jsonschema python3-hypothesis chromium nginx qemu-user groff-base)
 bench_pkgs=(prometheus-cpp-dev g++)
 fuzz_pkgs=(clang libclang-rt-14-dev)
+# make test-arm64: the cross compiler, the arm64 libraries through Debian multiarch (same mirror;
+# the architecture is added below) and qemu's user-mode emulator to run the arm64 unit tests.
+arm64_pkgs=(gcc-aarch64-linux-gnu qemu-user libjansson-dev:arm64 zlib1g-dev:arm64 libopenblas-dev:arm64 libcmocka-dev:arm64)
 
 extra_pkgs() {
     case "$1" in
@@ -18,7 +23,8 @@ extra_pkgs() {
     test) echo "${test_pkgs[@]}" ;;
     bench) echo "${test_pkgs[@]}" "${bench_pkgs[@]}" ;;
     fuzz) echo "${test_pkgs[@]}" "${fuzz_pkgs[@]}" ;;
-    *) echo "install-deps.sh: unknown mode '$1' (run, test, bench or fuzz)" >&2; exit 2 ;;
+    arm64) echo "${arm64_pkgs[@]}" ;;
+    *) echo "install-deps.sh: unknown mode '$1' (run, test, bench, fuzz or arm64)" >&2; exit 2 ;;
     esac
 }
 
@@ -32,8 +38,18 @@ extra_pkgs "$mode" >/dev/null
 read -r -a extra <<<"$(extra_pkgs "$mode")"
 pkgs=("${run_pkgs[@]}" "${extra[@]}")
 missing=()
+# A name without :arch means the native or architecture-independent package: unqualified,
+# dpkg-query would also accept an installed arm64 copy (make test-arm64) for it.
+arch=$(dpkg --print-architecture)
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
 for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    if [[ $p == *:* ]]; then
+        installed "$p" || missing+=("$p")
+    else
+        installed "$p:$arch" || installed "$p:all" || missing+=("$p")
+    fi
 done
 # The npm tools of the test suite (tests/js: @redocly/cli, playwright-core, swagger-ui-dist,
 # kubernetes-models with its prometheus-operator and keda schemas),
@@ -72,6 +88,10 @@ else
     SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The :arm64 packages need the architecture known to dpkg before the update fetches its lists.
+if [ "$mode" = arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $SUDO dpkg --add-architecture arm64
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 npm_test_tools

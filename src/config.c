@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/kronos/kernels.h"
 #include "obs/log.h"
 #include "security/ratelimit.h"
 #include "util/json_escape.h"
@@ -35,11 +36,14 @@ typedef enum kind {
     K_NAME,
     K_ENGINE,
     K_URL,
+    K_SIMD,
 } kind;
 
 static const char *const engine_names[] = {[CONFIG_ENGINE_AUTO] = "auto",
                                            [CONFIG_ENGINE_KRONOS] = "kronos",
                                            [CONFIG_ENGINE_BASELINE] = "baseline"};
+static const char *const simd_names[] = {
+    [CONFIG_SIMD_AUTO] = "auto", [CONFIG_SIMD_AVX2] = "avx2", [CONFIG_SIMD_PORTABLE] = "portable"};
 
 typedef struct option_spec {
     const char *env;
@@ -62,6 +66,8 @@ static const option_spec specs[] = {
      "DEBUG, INFO, WARNING, ERROR or CRITICAL"},
     {"KRONOS_ENGINE", K_ENGINE, "auto", NO_RANGE, OFF(engine),
      "kronos (never falls back to the baseline), baseline, or auto (kronos when a model is set)"},
+    {"KRONOS_SIMD", K_SIMD, "auto", NO_RANGE, OFF(simd),
+     "Kronos kernels: auto (AVX2/FMA when the CPU has them), avx2 (required), portable (plain C)"},
     {"KRONOS_MODEL_PATH", K_DIR, NULL, NO_RANGE, OFF(model_path),
      "Kronos model folder (config.json + model.safetensors); unset: baseline engine"},
     {"KRONOS_TOKENIZER_PATH", K_DIR, NULL, NO_RANGE, OFF(tokenizer_path),
@@ -182,6 +188,8 @@ static const char *kind_allowed(const option_spec *s, char *buf, size_t n)
         return "1..128 printable characters";
     case K_ENGINE:
         return "auto, kronos or baseline";
+    case K_SIMD:
+        return "auto, portable, or avx2 on a CPU with AVX2 and FMA";
     case K_URL:
         return "an http:// or https:// URL, or a path starting with /, without quotes, <, > or "
                "spaces";
@@ -359,6 +367,20 @@ static bool apply(config *c, const option_spec *s, const char *v, char *why, siz
         if (!valid_url(v))
             return false;
         break;
+    case K_SIMD:
+        for (int m = 0; m < (int)(sizeof(simd_names) / sizeof(simd_names[0])); m++)
+            if (strcmp(v, simd_names[m]) == 0) {
+                if (m == CONFIG_SIMD_AVX2 && !kr_simd_supported(KR_SIMD_AVX2)) {
+                    snprintf(why, whylen, "%s",
+                             kr_simd_built(KR_SIMD_AVX2)
+                                 ? "this CPU lacks AVX2 or FMA"
+                                 : "this build has no AVX2 kernels (not x86-64)");
+                    return false;
+                }
+                *(int *)field = m;
+                return true;
+            }
+        return false;
     }
     char *copy = strdup(v);
     if (!copy) {
@@ -652,6 +674,9 @@ void config_to_json(const config *c, strbuf *sb)
             break;
         case K_ENGINE:
             sb_printf(sb, "\"%s\"", engine_names[*(const int *)field]);
+            break;
+        case K_SIMD:
+            sb_printf(sb, "\"%s\"", simd_names[*(const int *)field]);
             break;
         default: {
             const char *v = *(char *const *)field;

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "engine/baseline/baseline.h"
 #include "engine/engine_host.h"
+#include "engine/kronos/kernels.h"
 #include "engine/kronos/kronos_engine.h"
 #include "engine/scheduler.h"
 #include "api/auth.h"
@@ -190,6 +191,8 @@ static void log_startup(const config *cfg, unsigned port, int workers, int per_f
         log_int(&l, "threads_per_forecast", per_forecast);
         log_int(&l, "pid", getpid());
         log_uint(&l, "open_files_limit", open_files);
+        log_str(&l, "kernels", kr_simd_name(kr_simd_active()));
+        log_bool(&l, "cpu_avx2_fma", kr_simd_supported(KR_SIMD_AVX2));
         if (sb_ok(&cj))
             log_raw(&l, "config", cj.data);
         log_end(&l);
@@ -386,6 +389,9 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level((log_level)cfg.log_level);
+    /* config_load refused avx2 on a CPU without it; auto keeps what the CPU check chose. */
+    if (cfg.simd != CONFIG_SIMD_AUTO)
+        kr_simd_use(cfg.simd == CONFIG_SIMD_AVX2 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE);
     unsigned long open_files;
     if (refuse_fd_limit(&cfg, &open_files) != 0) {
         config_free(&cfg);

@@ -19,6 +19,7 @@
 #include "engine/kronos/batch.h" /* this tree's engine: passes, batches of series */
 #define HAVE_BATCH 1
 #endif
+#include "engine/kronos/kernels.h"
 #include "engine/kronos/safetensors.h"
 #include "engine/kronos/weights.h"
 
@@ -551,6 +552,15 @@ int main(int argc, char **argv)
             cases[ncases++] = default_cases[i];
     const char *mr = getenv("KRONOS_MAX_BATCH_ROWS");
     max_rows = mr ? atoi(mr) : 0;
+    /* KRONOS_SIMD=portable|avx2 picks the kernel set as kronosd does (the portable path's cost,
+     * docs/PERFORMANCE.md). */
+    const char *simd = getenv("KRONOS_SIMD");
+    if (simd && (strcmp(simd, "portable") == 0 || strcmp(simd, "avx2") == 0) &&
+        kr_simd_use(strcmp(simd, "avx2") == 0 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE) != 0) {
+        fprintf(stderr, "KRONOS_SIMD=%s: not supported here\n", simd);
+        return 2;
+    }
+    printf("kernels: %s\n", kr_simd_name(kr_simd_active()));
     openblas_set_num_threads(threads); /* for the sgemm reference figure only */
     char p[1024], q[1024], err[512];
     mkdir(root, 0755);

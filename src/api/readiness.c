@@ -5,6 +5,7 @@
 
 #include "engine/engine.h"
 #include "engine/engine_host.h"
+#include "engine/kronos/kernels.h"
 #include "engine/scheduler.h"
 #include "util/utf8_sanitize.h"
 
@@ -50,6 +51,12 @@ json_t *readiness_model_check(app *a, const readiness *rd)
                               engine_state_name(st), "loaded", rd->model_loaded, "engine",
                               rd->engine, "model", rd->model, "tokenizer", rd->tokenizer,
                               "max_context", a->engine ? a->engine->max_context : 0);
+    /* The Kronos kernel set (KRONOS_SIMD): "portable" on a CPU without AVX2/FMA, or forced. */
+    if (check &&
+        json_object_set_new(check, "kernels", json_string(kr_simd_name(kr_simd_active())))) {
+        json_decref(check);
+        return NULL;
+    }
     if (check && a->host) {
         char reason[READINESS_REASON_MAX];
         host_reason(a, reason, sizeof(reason));

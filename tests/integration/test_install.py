@@ -1,5 +1,5 @@
 """make install (issue 11): the CMake install rules of the build under test, run into a staging
-DESTDIR, put the binary, its --help text, the docs, the monitoring files and the systemd unit where
+DESTDIR, put the binary, its man page and --help text, the docs, the monitoring files and the systemd unit where
 they belong, and the installed binary runs (--version, --check-config, serve + healthz)."""
 import http.client
 import os
@@ -23,6 +23,7 @@ try:
     root = stage + prefix
     binary = os.path.join(root, "bin", "kronosd")
     for rel in ("bin/kronosd", "lib/systemd/system/kronosd.service",
+                "share/man/man1/kronosd.1",
                 "share/doc/kronosd/kronosd.help.txt", "share/doc/kronosd/DEPLOYMENT.md",
                 "share/doc/kronosd/examples/kronosd.env",
                 "share/kronosd/monitoring/README.md"):
@@ -43,6 +44,20 @@ try:
     out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10).stdout
     c.check(helptext == out and "KRONOS_DRAIN_DELAY" in helptext,
             "the installed help text is the binary's --help")
+
+    # The installed man page is docs/kronosd.1 and man(1) finds it under the prefix.
+    page = os.path.join(root, "share/man/man1/kronosd.1")
+    src_page = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                            "kronosd.1")
+    if os.path.isfile(page):
+        c.check(open(page, "rb").read() == open(src_page, "rb").read(),
+                "the installed man page is docs/kronosd.1")
+        if shutil.which("man"):
+            m = subprocess.run(["man", "-M", os.path.join(root, "share/man"), "kronosd"],
+                               env=dict(os.environ, MANPAGER="cat", PAGER="cat", MANWIDTH="80"),
+                               capture_output=True, text=True, timeout=60)
+            c.check(m.returncode == 0 and "KRONOS_SIMD" in m.stdout,
+                    "man -M <prefix>/share/man kronosd shows it (%r)" % m.stderr[-200:])
 
     # The installed binary runs.
     v = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)

@@ -8,7 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/kronos/kernels.h"
 #include "engine/kronos/safetensors.h"
+
+/* The kernel set a suite checks: KRONOS_SIMD=portable|avx2 in its environment, as kronosd reads
+ * it (tests/CMakeLists.txt registers *_portable copies of the numeric suites). Exits 1 when the
+ * set cannot run here, so a forced path is never silently replaced by another. */
+static inline void kt_use_requested_kernels(void)
+{
+    const char *want = getenv("KRONOS_SIMD");
+    if (want && *want && strcmp(want, "auto") != 0) {
+        kr_simd s = strcmp(want, "avx2") == 0 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE;
+        if ((strcmp(want, "avx2") != 0 && strcmp(want, "portable") != 0) || kr_simd_use(s) != 0) {
+            fprintf(stderr, "KRONOS_SIMD=%s cannot be used here\n", want);
+            exit(1);
+        }
+    }
+    fprintf(stderr, "kernels: %s\n", kr_simd_name(kr_simd_active()));
+}
 
 static inline json_t *kt_load_json(const char *path)
 {

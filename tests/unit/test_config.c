@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "engine/kronos/kernels.h"
 #include "security/ratelimit.h"
 
 /* A fake environment: pairs of name, value. */
@@ -41,6 +42,7 @@ static void defaults_match_spec(void **state)
     assert_int_equal(load(&c, NULL, 0, NULL, err, sizeof(err)), CONFIG_OK);
     assert_string_equal(c.host, "0.0.0.0");
     assert_int_equal(c.port, 8000);
+    assert_int_equal(c.simd, CONFIG_SIMD_AUTO);
     assert_null(c.model_path);
     assert_null(c.tokenizer_path);
     assert_int_equal(c.max_context, 512);
@@ -170,6 +172,31 @@ static void every_kind_good_and_bad(void **state)
     expect("KRONOS_INSTANCE", "", false);
 }
 
+/* KRONOS_SIMD: avx2 is refused, naming the variable and why, where this build or CPU lacks it. */
+static void simd_choice(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"auto", "portable", "avx2"};
+    static const int values[] = {CONFIG_SIMD_AUTO, CONFIG_SIMD_PORTABLE, CONFIG_SIMD_AVX2};
+    for (int i = 0; i < 3; i++) {
+        const char *env[] = {"KRONOS_SIMD", names[i], NULL};
+        config c;
+        char err[512] = "";
+        bool ok = i < 2 || kr_simd_supported(KR_SIMD_AVX2);
+        assert_int_equal(load(&c, env, 0, NULL, err, sizeof(err)), ok ? CONFIG_OK : CONFIG_INVALID);
+        if (ok) {
+            assert_int_equal(c.simd, values[i]);
+            config_free(&c);
+        } else {
+            assert_non_null(strstr(err, "KRONOS_SIMD=\"avx2\""));
+            assert_non_null(strstr(err, "AVX2"));
+        }
+    }
+    expect("KRONOS_SIMD", "AVX2", false);
+    expect("KRONOS_SIMD", "sse", false);
+    expect("KRONOS_SIMD", "", false);
+}
+
 static void flags_override_environment(void **state)
 {
     (void)state;
@@ -295,6 +322,7 @@ int main(void)
         cmocka_unit_test(rate_limit_settings_within_the_limiter),
         cmocka_unit_test(defaults_match_spec),
         cmocka_unit_test(every_kind_good_and_bad),
+        cmocka_unit_test(simd_choice),
         cmocka_unit_test(flags_override_environment),
         cmocka_unit_test(bad_flag_names_variable),
         cmocka_unit_test(cross_checks),

@@ -241,6 +241,7 @@ static void cached_equals_recompute_fixed_time(void **state)
 
 int main(void)
 {
+    kt_use_requested_kernels();
     const struct CMUnitTest tests[] = {cmocka_unit_test(cached_equals_recompute_learned_time),
                                        cmocka_unit_test(cached_equals_recompute_fixed_time)};
     return cmocka_run_group_tests(tests, NULL, NULL);

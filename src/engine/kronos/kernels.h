@@ -4,10 +4,29 @@
 /*
  * Hand-written AVX2/FMA kernels for the shapes BLAS handles poorly: a few rows against a big
  * weight matrix (the cached decode step streams every weight once; sgemm would pack them) and
- * the single-query attention dot products. A portable path is used when the CPU lacks AVX2.
+ * the single-query attention dot products. The AVX2 versions (kernels_avx2.c, x86-64 builds only)
+ * are chosen at run time when the CPU has AVX2 and FMA; portable C (kernels.c) otherwise, or
+ * when KRONOS_SIMD=portable asks for it.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/* Which kernel set runs (docs/DEPLOYMENT.md, "CPUs and architectures"). */
+typedef enum kr_simd { KR_SIMD_PORTABLE, KR_SIMD_AVX2 } kr_simd;
+
+/* Whether this build has the set (AVX2: x86-64 builds only). */
+bool kr_simd_built(kr_simd s);
+/* Whether this build has the set and this CPU can run it. */
+bool kr_simd_supported(kr_simd s);
+/* The fastest supported set: what runs unless kr_simd_use says otherwise. */
+kr_simd kr_simd_best(void);
+/* Switches every kernel below to the set; -1 (nothing changes) when it is not supported. Call
+ * before any forecast runs (start-up; a test's setup): kernels read the choice unlocked. */
+int kr_simd_use(kr_simd s);
+kr_simd kr_simd_active(void);
+/* "avx2" or "portable", the KRONOS_SIMD spelling. */
+const char *kr_simd_name(kr_simd s);
 
 /* Most rows kr_gemm_skinny accepts; callers use sgemm above it. */
 #define KR_SKINNY_MAX_ROWS 64

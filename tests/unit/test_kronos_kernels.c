@@ -1,0 +1,149 @@
+/*
+ * The kernel sets behind engine/kronos/kernels.h: the run-time choice (KRONOS_SIMD), and the
+ * AVX2/FMA kernels against the portable C ones on awkward shapes (odd lengths, tails, rows not a
+ * multiple of the unrolling). Where the CPU or the build has no AVX2 (arm64, old x86-64) the
+ * choice is checked to refuse it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/kronos/kernels.h"
+
+static void simd_choice(void **state)
+{
+    (void)state;
+    assert_true(kr_simd_built(KR_SIMD_PORTABLE));
+    assert_true(kr_simd_supported(KR_SIMD_PORTABLE));
+    assert_string_equal(kr_simd_name(KR_SIMD_PORTABLE), "portable");
+    assert_string_equal(kr_simd_name(KR_SIMD_AVX2), "avx2");
+    /* Without a request the fastest set the CPU runs is in use. */
+    assert_int_equal(kr_simd_active(), kr_simd_best());
+    bool avx2 = kr_simd_supported(KR_SIMD_AVX2);
+    assert_int_equal(kr_simd_best(), avx2 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE);
+    if (!kr_simd_built(KR_SIMD_AVX2))
+        assert_false(avx2);
+#if !defined(__x86_64__)
+    assert_false(kr_simd_built(KR_SIMD_AVX2));
+#endif
+    assert_int_equal(kr_simd_use(KR_SIMD_PORTABLE), 0);
+    assert_int_equal(kr_simd_active(), KR_SIMD_PORTABLE);
+    assert_int_equal(kr_simd_use(KR_SIMD_AVX2), avx2 ? 0 : -1);
+    /* A refused request changes nothing. */
+    assert_int_equal(kr_simd_active(), avx2 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE);
+    kr_simd_use(kr_simd_best());
+}
+
+static uint32_t rng = 12345;
+
+static float rnd(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+static float *fill(size_t n)
+{
+    float *v = malloc(n * sizeof(float) + 1);
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = rnd();
+    return v;
+}
+
+/* The two sets differ only in the order of float additions (and expf vs a ~1 ulp polynomial):
+ * each result within 1e-5 of its scale. */
+static void close_enough(const float *a, const float *b, size_t n, double scale, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs((double)a[i] - b[i]) <= 1e-5 * (scale + fabs(b[i]))))
+            fail_msg("%s[%zu]: avx2 %.9g, portable %.9g", what, i, a[i], b[i]);
+}
+
+/* Runs `call` once per set into out_avx2/out_portable (each starting from the same init). */
+#define BOTH(n, init, out_avx2, out_portable, call)                                                \
+    do {                                                                                           \
+        float *out;                                                                                \
+        kr_simd_use(KR_SIMD_AVX2);                                                                 \
+        out = out_avx2;                                                                            \
+        memcpy(out, init, (n) * sizeof(float));                                                    \
+        call;                                                                                      \
+        kr_simd_use(KR_SIMD_PORTABLE);                                                             \
+        out = out_portable;                                                                        \
+        memcpy(out, init, (n) * sizeof(float));                                                    \
+        call;                                                                                      \
+    } while (0)
+
+static void avx2_matches_portable(void **state)
+{
+    (void)state;
+    if (!kr_simd_supported(KR_SIMD_AVX2))
+        skip();
+    static const int lens[] = {1, 7, 8, 9, 16, 24, 31, 40, 64, 72, 100, 136, 256};
+    for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+        int n = lens[li];
+        float *a = fill((size_t)n), *b = fill((size_t)n), *y0 = fill((size_t)n);
+        float ya[256], yp[256];
+
+        kr_simd_use(KR_SIMD_AVX2);
+        ya[0] = kr_dot(a, b, n);
+        kr_simd_use(KR_SIMD_PORTABLE);
+        yp[0] = kr_dot(a, b, n);
+        close_enough(ya, yp, 1, n, "dot");
+
+        BOTH((size_t)n, y0, ya, yp, kr_axpy(out, 0.37f, a, n));
+        close_enough(ya, yp, (size_t)n, 1, "axpy");
+        BOTH((size_t)n, a, ya, yp, kr_softmax_fast(out, n));
+        close_enough(ya, yp, (size_t)n, 0, "softmax");
+        BOTH((size_t)n, a, ya, yp, kr_swiglu_fast(out, b, (size_t)n));
+        close_enough(ya, yp, (size_t)n, 0, "swiglu");
+
+        for (int rows = 1; rows <= 5; rows++)
+            for (int outn = 1; outn <= 9; outn += 4) {
+                float *x = fill((size_t)rows * n), *w = fill((size_t)outn * n), *bias = fill(9);
+                float *init = fill((size_t)rows * 9), ga[64], gp[64];
+                for (int acc = 0; acc < 2; acc++) {
+                    BOTH((size_t)rows * 9, init, ga, gp,
+                         kr_gemm_skinny(x, rows, n, w, outn, acc ? NULL : bias, acc, out, 9));
+                    close_enough(ga, gp, (size_t)rows * 9, n, "gemm_skinny");
+                }
+                free(x);
+                free(w);
+                free(bias);
+                free(init);
+            }
+        free(a);
+        free(b);
+        free(y0);
+    }
+    /* Attention over keys/values of row stride ld, head widths with and without a tail. */
+    static const int hds[] = {8, 12, 16, 64, 72, 128};
+    for (size_t hi = 0; hi < sizeof(hds) / sizeof(hds[0]); hi++)
+        for (int keys = 1; keys <= 11; keys += 5) {
+            int hd = hds[hi], ld = hd * 2 + 8;
+            float *q = fill((size_t)hd), *kv = fill((size_t)keys * ld), *p = fill((size_t)keys);
+            float *o0 = fill((size_t)hd), sa[16], sp[16], oa[128], op[128];
+            BOTH((size_t)keys, p, sa, sp, kr_attn_scores(q, kv, keys, ld, hd, 0.125f, out));
+            close_enough(sa, sp, (size_t)keys, hd * 0.125, "attn_scores");
+            BOTH((size_t)hd, o0, oa, op, kr_attn_mix(p, kv, keys, ld, hd, out));
+            close_enough(oa, op, (size_t)hd, keys, "attn_mix");
+            free(q);
+            free(kv);
+            free(p);
+            free(o0);
+        }
+    kr_simd_use(kr_simd_best());
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(simd_choice),
+                                       cmocka_unit_test(avx2_matches_portable)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
