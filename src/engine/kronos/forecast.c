@@ -356,6 +356,8 @@ static int check_request(int M, const kr_request *q, char *err, size_t errlen)
     return 0;
 }
 
+#define NS(seconds) ((uint64_t)((seconds)*1e9))
+
 int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, double clip,
                 const kr_request *q, kr_result *out, engine_cancel *cancel, const kr_trace *tr,
                 kr_phase_times *times, char *err, size_t errlen)
@@ -405,6 +407,7 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
     double t1 = clock_mono_seconds();
     if (times)
         times->tokenizer += t1 - t0;
+    engine_phase_note(q->phases, ENGINE_PHASE_ENCODE, NS(t0), NS(t1), 1);
 
     rc = ENGINE_CANCELLED;
     if (engine_is_cancelled(cancel))
@@ -413,21 +416,26 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
     double t2 = clock_mono_seconds();
     if (times)
         times->prefill += t2 - t1;
+    engine_phase_note(q->phases, ENGINE_PHASE_PREFILL, NS(t1), NS(t2), 1);
     for (int i = 1; i < P; i++) {
         if (engine_is_cancelled(cancel))
             goto done;
         double a = clock_mono_seconds();
         if (f.cached && T + i <= f.M) {
             step_cached(&f, i, tr);
+            double b = clock_mono_seconds();
+            engine_phase_note(q->phases, ENGINE_PHASE_CACHED, NS(a), NS(b), 1);
             if (times) {
-                times->cached += clock_mono_seconds() - a;
+                times->cached += b - a;
                 times->cached_steps++;
             }
         } else {
             if (step_window(&f, i, cancel, tr) != ENGINE_OK)
                 goto done;
+            double b = clock_mono_seconds();
+            engine_phase_note(q->phases, ENGINE_PHASE_SLIDING, NS(a), NS(b), 1);
             if (times) {
-                times->sliding += clock_mono_seconds() - a;
+                times->sliding += b - a;
                 times->sliding_steps++;
             }
         }
@@ -444,8 +452,10 @@ int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, dou
         kr_tok_decode(tok, t1s, t2s, wd, dec, f.xw, &f.ws, dtr);
         memcpy(zs + (size_t)s * P * NF, dec + (size_t)(wd - P) * NF, sizeof(float) * P * NF);
     }
+    double t4 = clock_mono_seconds();
     if (times)
-        times->tokenizer += clock_mono_seconds() - t3;
+        times->tokenizer += t4 - t3;
+    engine_phase_note(q->phases, ENGINE_PHASE_DECODE, NS(t3), NS(t4), (uint64_t)S);
     /* mean over samples in normalised space (numpy float32), then de-normalise */
     for (size_t i = 0; i < (size_t)P * NF; i++) {
         float z = kr_pairwise_sum(zs + i, (size_t)S, (size_t)P * NF) / (float)S;

@@ -26,8 +26,9 @@ typedef struct kr_request {
     double top_p;
     int S;
     uint64_t seed;
-    int threads;        /* threads this forecast may use (<= 1: the calling thread only) */
-    int full_recompute; /* recompute the whole window every step, as upstream does (tests) */
+    int threads;           /* threads this forecast may use (<= 1: the calling thread only) */
+    int full_recompute;    /* recompute the whole window every step, as upstream does (tests) */
+    engine_phases *phases; /* where the phases' times are noted for tracing, or NULL */
 } kr_request;
 
 /* Caller-allocated outputs; the optional ones may be NULL. */

@@ -104,7 +104,8 @@ static int predict_one(kronos_impl *k, int max_context, const engine_series *se,
                     .top_p = se->sampling.top_p,
                     .S = S,
                     .seed = se->sampling.seed,
-                    .threads = k->threads};
+                    .threads = k->threads,
+                    .phases = se->phases};
     kr_result r = {.mean = mean, .samples = samples};
     rc = kr_forecast(&k->tok, &k->model, max_context, k->clip, &q, &r, cancel, NULL, NULL, err,
                      errlen);
