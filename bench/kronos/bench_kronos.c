@@ -244,7 +244,8 @@ static void run(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int 
         } else
             ys[r - T] = st;
     }
-    kr_request q = {T, x, xs, P, ys, 1.0, S == 1 ? 1 : 0, S == 1 ? 1.0 : 0.9, S, 42, threads, 0};
+    kr_request q = {T, x,  xs,      P, ys,  1.0, S == 1 ? 1 : 0, S == 1 ? 1.0 : 0.9,
+                    S, 42, threads, 0, NULL};
     float *mean = malloc(sizeof(float) * P * 6);
     kr_result res = {.mean = mean};
     double *tt = calloc((size_t)reps, sizeof(double));

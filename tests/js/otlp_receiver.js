@@ -102,14 +102,6 @@ const server = http.createServer((req, res) => {
       res.writeHead(200, { "Content-Type": ct || "application/x-protobuf" });
       res.end(ct === "application/json" ? "{}" : Buffer.from(Response.encode({}).finish()));
     };
-    if (mode === "fail") {
-      line.status = failStatus;
-      record(line);
-      const h = retryAfter ? { "Retry-After": retryAfter } : {};
-      res.writeHead(failStatus, h);
-      res.end();
-      return;
-    }
     try {
       let msg;
       if (ct === "application/x-protobuf") {
@@ -130,6 +122,14 @@ const server = http.createServer((req, res) => {
       line.error = String(e && e.message ? e.message : e);
       reply = () => {
         res.writeHead(400);
+        res.end();
+      };
+    }
+    if (mode === "fail" && line.status === 200) {
+      // what was sent, decoded, but refused: the test counts the attempts and their spans
+      line.status = failStatus;
+      reply = () => {
+        res.writeHead(failStatus, retryAfter ? { "Retry-After": retryAfter } : {});
         res.end();
       };
     }

@@ -159,7 +159,7 @@ static void run(const kr_tokenizer *tok, const kr_model *m, int M, int full, int
         } else
             ys[r - T] = st;
     }
-    kr_request q = {T, x, xs, P, ys, 1.0, 1, 1.0, S, 3, threads, full};
+    kr_request q = {T, x, xs, P, ys, 1.0, 1, 1.0, S, 3, threads, full, NULL};
     kr_result res = {.mean = mean, .gen = gen_out};
     char err[256];
     int rc = kr_forecast(tok, m, M, 5.0, &q, &res, NULL, NULL, NULL, err, sizeof(err));
