@@ -34,7 +34,8 @@ missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# The npm tools of the test suite (tests/js: @redocly/cli, playwright-core, swagger-ui-dist),
+# The npm tools of the test suite (tests/js: @redocly/cli, playwright-core, swagger-ui-dist,
+# @opentelemetry/otlp-transformer for the OTLP receiver of the tracing tests),
 # exactly as package-lock.json pins them; the machine's Node.js and npm install them.
 npm_test_tools() {
     case "$mode" in test | bench | fuzz) ;; *) return 0 ;; esac

@@ -107,24 +107,30 @@ static int ms_left(double deadline)
     return left > 3600 ? 3600000 : (int)(left * 1000) + 1;
 }
 
-static int wait_fd(int fd, short events, double deadline)
+typedef struct waiter {
+    double deadline;
+    otlp_abort_fn should_abort;
+    void *ctx;
+} waiter;
+
+static int wait_fd(int fd, short events, const waiter *w)
 {
     for (;;) {
-        int ms = ms_left(deadline);
+        int ms = ms_left(w->deadline);
         if (ms == 0)
             return -1;
+        if (w->should_abort && w->should_abort(w->ctx))
+            return -1;
         struct pollfd p = {fd, events, 0};
-        int rc = poll(&p, 1, ms);
+        int rc = poll(&p, 1, ms < 100 ? ms : 100);
         if (rc > 0)
             return 0;
-        if (rc == 0)
-            return -1;
-        if (errno != EINTR)
+        if (rc < 0 && errno != EINTR)
             return -1;
     }
 }
 
-static int connect_to(const otlp_endpoint *ep, double deadline, char *error, size_t errlen)
+static int connect_to(const otlp_endpoint *ep, const waiter *deadline, char *error, size_t errlen)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
     int rc = getaddrinfo(ep->host, ep->port, &hints, &ai);
@@ -155,7 +161,7 @@ static int connect_to(const otlp_endpoint *ep, double deadline, char *error, siz
     return fd;
 }
 
-static int send_all(int fd, const char *p, size_t len, double deadline)
+static int send_all(int fd, const char *p, size_t len, const waiter *deadline)
 {
     while (len > 0) {
         ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
@@ -196,8 +202,11 @@ static void parse_head(const char *head, otlp_http_result *res)
 }
 
 void otlp_http_post(const otlp_endpoint *ep, const char *extra_headers, const char *content_type,
-                    const void *body, size_t len, double deadline, otlp_http_result *res)
+                    const void *body, size_t len, double until, otlp_abort_fn should_abort,
+                    void *ctx, otlp_http_result *res)
 {
+    waiter w = {until, should_abort, ctx};
+    const waiter *deadline = &w;
     res->status = 0;
     res->retry_after = -1;
     res->error[0] = '\0';

@@ -5,6 +5,7 @@
  * bounded by a deadline in every step (resolve, connect, send, read the status). http:// only:
  * TLS is left to a local collector or agent (docs/OBSERVABILITY.md). */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct otlp_endpoint {
@@ -23,8 +24,13 @@ typedef struct otlp_http_result {
     char error[512];    /* why no answer came */
 } otlp_http_result;
 
-/* extra_headers: "Name: value\r\n" lines (may be ""). deadline: clock_mono_seconds() value. */
+/* Asked every 100 ms while waiting: true ends the request at once (a shutdown). */
+typedef bool (*otlp_abort_fn)(void *ctx);
+
+/* extra_headers: "Name: value\r\n" lines (may be ""). deadline: clock_mono_seconds() value.
+ * should_abort may be NULL. */
 void otlp_http_post(const otlp_endpoint *ep, const char *extra_headers, const char *content_type,
-                    const void *body, size_t len, double deadline, otlp_http_result *res);
+                    const void *body, size_t len, double deadline, otlp_abort_fn should_abort,
+                    void *ctx, otlp_http_result *res);
 
 #endif

@@ -120,6 +120,12 @@ static double stop_deadline(exporter *e)
     return d;
 }
 
+/* The exporter's HTTP request ends early once the shutdown deadline has passed. */
+static bool past_stop_deadline(void *ctx)
+{
+    return clock_mono_seconds() >= stop_deadline(ctx);
+}
+
 static void export_batch(exporter *e, size_t n)
 {
     sb_reset(&e->body);
@@ -138,7 +144,7 @@ static void export_batch(exporter *e, size_t n)
             fmin(clock_mono_seconds() + e->cfg.timeout, fmin(give_up, stop_deadline(e)));
         otlp_http_result res;
         otlp_http_post(&e->cfg.endpoint, e->cfg.headers, ct, e->body.data, e->body.len, deadline,
-                       &res);
+                       past_stop_deadline, e, &res);
         if (res.status >= 200 && res.status < 300) {
             sm_trace_spans_exported(n);
             return;

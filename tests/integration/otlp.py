@@ -75,8 +75,16 @@ class Receiver:
             time.sleep(0.05)
 
 
-def metric(k, name):
-    """A counter's value from kronosd's /v1/metrics (0 when absent)."""
+def metrics(k, *names):
+    """Counters' values from one scrape of kronosd's /v1/metrics (0 when absent). The scrape is
+    a request with spans of its own: they come after the values it reads."""
     body = k.get("/v1/metrics").body.decode()
-    m = re.search(r"^%s (\S+)$" % re.escape(name), body, re.M)
-    return float(m.group(1)) if m else 0.0
+    out = []
+    for name in names:
+        m = re.search(r"^%s (\S+)$" % re.escape(name), body, re.M)
+        out.append(float(m.group(1)) if m else 0.0)
+    return out
+
+
+def metric(k, name):
+    return metrics(k, name)[0]
