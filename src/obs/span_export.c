@@ -220,7 +220,15 @@ int span_export_start(const span_export_config *c, char *err, size_t errlen)
     /* Touched now, so the process's memory does not grow when a dead collector fills the queue */
     memset(e->ring, 0, e->cfg.queue_size * sizeof(span));
     memset(e->batch, 0, e->cfg.batch_size * sizeof(span));
+    exporter *old = g_exp; /* a restart (tests): the previous one is stopped, its thread joined */
     g_exp = e;
+    if (old) {
+        free(old->ring);
+        free(old->batch);
+        pthread_mutex_destroy(&old->mu);
+        pthread_cond_destroy(&old->cv);
+        free(old);
+    }
     atomic_store(&g_running, true);
     if (pthread_create(&e->thread, NULL, exporter_main, e) != 0) {
         atomic_store(&g_running, false);

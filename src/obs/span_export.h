@@ -31,7 +31,8 @@ typedef struct span_export_config {
     otlp_resource resource;
 } span_export_config;
 
-/* Starts the exporter thread. 0, or -1 with a message. */
+/* Starts the exporter thread (once per process, or again after span_export_shutdown when no
+ * thread can still end spans). 0, or -1 with a message. */
 int span_export_start(const span_export_config *c, char *err, size_t errlen);
 /* Copies an ended span into the queue (no-op when the exporter is not running). */
 void span_export_enqueue(const span *s);
