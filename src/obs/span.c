@@ -103,7 +103,7 @@ void span_strn(span *s, const char *key, const char *value, size_t len)
     size_t room = (size_t)(SPAN_POOL_BYTES - s->pool_used);
     if (room > SPAN_STR_MAX + 1)
         room = SPAN_STR_MAX + 1;
-    if (room < 2 && len > 0) {
+    if (room < 2) {
         s->nattrs--;
         s->dropped_attrs++;
         return;

@@ -31,13 +31,15 @@ typedef struct exporter {
     double last_error_log;
 } exporter;
 
-static exporter *g_exp;
+static _Atomic(exporter *) g_exp;
 static atomic_bool g_running;
 
 void span_export_enqueue(const span *s)
 {
-    exporter *e = g_exp;
-    if (!e || !atomic_load_explicit(&g_running, memory_order_acquire))
+    if (!atomic_load_explicit(&g_running, memory_order_acquire))
+        return;
+    exporter *e = atomic_load_explicit(&g_exp, memory_order_acquire);
+    if (!e)
         return;
     bool wake = false, dropped = false;
     pthread_mutex_lock(&e->mu);
@@ -220,8 +222,8 @@ int span_export_start(const span_export_config *c, char *err, size_t errlen)
     /* Touched now, so the process's memory does not grow when a dead collector fills the queue */
     memset(e->ring, 0, e->cfg.queue_size * sizeof(span));
     memset(e->batch, 0, e->cfg.batch_size * sizeof(span));
-    exporter *old = g_exp; /* a restart (tests): the previous one is stopped, its thread joined */
-    g_exp = e;
+    /* a restart (tests): the previous one is stopped, its thread joined */
+    exporter *old = atomic_exchange(&g_exp, e);
     if (old) {
         free(old->ring);
         free(old->batch);
@@ -232,7 +234,6 @@ int span_export_start(const span_export_config *c, char *err, size_t errlen)
     atomic_store(&g_running, true);
     if (pthread_create(&e->thread, NULL, exporter_main, e) != 0) {
         atomic_store(&g_running, false);
-        g_exp = NULL;
         snprintf(err, errlen, "cannot start the span exporter thread");
         return -1; /* the memory stays: enqueue may have read g_exp */
     }
@@ -241,7 +242,7 @@ int span_export_start(const span_export_config *c, char *err, size_t errlen)
 
 void span_export_shutdown(double seconds)
 {
-    exporter *e = g_exp;
+    exporter *e = atomic_load(&g_exp);
     if (!e)
         return;
     pthread_mutex_lock(&e->mu);
