@@ -206,8 +206,8 @@ if have_tiny_model("Kronos engine phase spans"):
             r = k.post("/v1/predict/single", predict_data.single(n=12, pred=8, overrides={"sample_count": 2}))
             c.eq(r.status, 200, "kronos: forecast")
             tid = (r.header("traceparent") or "--").split("-")[1]
-            spans = rx.wait_spans(lambda ss: any(s["traceId"] == tid and s["name"] == "kronos.decode"
-                                                 for s in ss))
+            want = {"kronos.decode", "kronosd.serialise", "POST /v1/predict/single"}
+            spans = rx.wait_spans(lambda ss: want <= {s["name"] for s in ss if s["traceId"] == tid})
             mine = [s for s in spans if s["traceId"] == tid]
             names = by_name(mine)
             tree_ok(mine, "POST /v1/predict/single", 1, "kronos")
