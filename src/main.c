@@ -24,6 +24,7 @@
 #include "security/ratelimit.h"
 #include "obs/log.h"
 #include "obs/service_metrics.h"
+#include "obs/tracing.h"
 #include "util/clock.h"
 #include "util/json_escape.h"
 #include "util/fd_limit.h"
@@ -302,7 +303,7 @@ static void exit_on_second_signal(int timeout_ms)
  * are cancelled and their clients answered 503, so the whole stop takes at most delay + grace.
  * A second signal ends at once. Returns the number of requests that were still in flight when
  * the grace period ran out. */
-static long serve_until_signal(app *a, http_server *srv)
+static long serve_until_signal(app *a, http_server *srv, uint64_t *closed_ns)
 {
     int sig = wait_for_stop_signal(a);
     atomic_store(&a->draining, true);
@@ -326,6 +327,7 @@ static long serve_until_signal(app *a, http_server *srv)
         log_end(&l);
     }
     uint64_t start = clock_mono_ns();
+    *closed_ns = start;
 
     double grace = a->cfg->shutdown_grace;
     double cancel_reserve = grace < 10 ? grace / 10 : 1.0;
@@ -392,6 +394,12 @@ int main(int argc, char **argv)
     /* config_load refused avx2 on a CPU without it; auto keeps what the CPU check chose. */
     if (cfg.simd != CONFIG_SIMD_AUTO)
         kr_simd_use(cfg.simd == CONFIG_SIMD_AVX2 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE);
+    otel_config otel;
+    if (otel_config_load(&otel, env_lookup, KRONOS_VERSION, cfg.instance, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kronosd: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
     unsigned long open_files;
     if (refuse_fd_limit(&cfg, &open_files) != 0) {
         config_free(&cfg);
@@ -468,6 +476,10 @@ int main(int argc, char **argv)
         log_msg(LOG_WARNING, "kronosd",
                 "KRONOS_ENGINE=baseline: the weights in KRONOS_MODEL_PATH are not loaded");
     log_memory_bound(&mem);
+    if (tracing_start(&otel, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kronosd: tracing: %s\n", err);
+        return 1;
+    }
     if (!cfg.security_enabled && cfg.api_keys_file)
         log_msg(LOG_WARNING, "kronosd.security",
                 "KRONOS_SECURITY_ENABLED=false: the container whitelist is off, but the API keys "
@@ -499,9 +511,13 @@ int main(int argc, char **argv)
         _exit(1); /* the model load may still be running: do not wait for it */
     }
 
-    long cut_off = serve_until_signal(&a, srv);
+    uint64_t closed_ns = 0;
+    long cut_off = serve_until_signal(&a, srv, &closed_ns);
     http_server_stop(srv);
     scheduler_destroy(a.sched);
+    /* The spans still queued get what is left of the grace period (a moment at least). */
+    double flush = cfg.shutdown_grace - (double)(clock_mono_ns() - closed_ns) / 1e9;
+    tracing_shutdown(flush > 0.2 ? flush : 0.2);
     bool load_finished = engine_host_stop(a.host);
     if (load_finished)
         a.engine->ops->destroy(a.engine);

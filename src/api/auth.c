@@ -7,6 +7,7 @@
 #include "http/observe.h"
 #include "http/response.h"
 #include "obs/log.h"
+#include "obs/span.h"
 #include "security/identity.h"
 #include "security/ratelimit.h"
 #include "util/clock.h"
@@ -96,8 +97,9 @@ static void debug_admitted(const http_request *r, const security_identity *who,
     log_end(&l);
 }
 
-bool api_admit(http_request *r)
+static bool admit(http_request *r, span *sp)
 {
+    static const char *const source[] = {"peer address", "X-Container-Name", "API key"};
     const security_config *sec = app_of(r)->security;
     security_identity who;
     security_identify(sec, r->peer, http_header(r, "X-Container-Name"),
@@ -105,10 +107,16 @@ bool api_admit(http_request *r)
                       &who);
     snprintf(r->identity, sizeof(r->identity), "%s", who.name);
     r->container = who.label;
-    if (!r->route || !r->route->secured)
+    span_str(sp, "kronos.container", who.name);
+    span_str(sp, "kronos.identity_source", source[who.source]);
+    bool secured = r->route && r->route->secured;
+    span_bool(sp, "kronos.secured_route", secured);
+    if (!secured)
         return true;
-    if (who.verdict != SECURITY_ALLOW)
+    if (who.verdict != SECURITY_ALLOW) {
+        span_error(sp, who.code, "caller refused");
         return refuse_identity(r, &who);
+    }
     ratelimit_result rl;
     if (!app_of(r)->ratelimit) {
         debug_admitted(r, &who, NULL);
@@ -119,8 +127,21 @@ bool api_admit(http_request *r)
     snprintf(r->answer_headers, sizeof(r->answer_headers),
              "RateLimit-Limit: %u\r\nRateLimit-Remaining: %u\r\nRateLimit-Reset: %u\r\n", rl.limit,
              rl.remaining, rl.reset_s);
-    if (!allowed)
+    span_int(sp, "kronos.rate_limit.remaining", rl.remaining);
+    if (!allowed) {
+        span_error(sp, "rate_limited", "over the rate limit");
         return refuse_rate(r, &rl);
+    }
     debug_admitted(r, &who, &rl);
     return true;
+}
+
+/* Identity and admission, as the request's "kronosd.auth" span. */
+bool api_admit(http_request *r)
+{
+    span s;
+    span_begin(&s, &r->trace, NULL, "kronosd.auth", SPAN_KIND_INTERNAL, clock_mono_ns());
+    bool admitted = admit(r, &s);
+    span_end(&s, clock_mono_ns());
+    return admitted;
 }

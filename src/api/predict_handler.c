@@ -11,11 +11,13 @@
 #include "api/predict_observe.h"
 #include "api/predict_request.h"
 #include "api/predict_response.h"
+#include "api/predict_trace.h"
 #include "api/readiness.h"
 #include "api/refusal.h"
 #include "engine/engine_host.h"
 #include "engine/scheduler.h"
 #include "http/response.h"
+#include "obs/span.h"
 #include "util/clock.h"
 #include "util/gzip.h"
 #include "util/strbuf.h"
@@ -39,6 +41,10 @@ typedef struct predict_call {
     bool gzipped;
     predict_output_stats stats;
     predict_error refused;
+
+    /* Tracing: the request's context, copied for the scheduler thread, and when it queued. */
+    trace_ctx trace;
+    uint64_t submit_ns;
 } predict_call;
 
 static void call_unref(predict_call *pc)
@@ -88,12 +94,27 @@ static void build_answer(predict_call *pc, sched_job *job)
     free(fc);
 }
 
+/* Scheduler thread: the answer built, as the kronosd.serialise span. */
+static void build_answer_traced(predict_call *pc, sched_job *job)
+{
+    span s;
+    span_begin(&s, &pc->trace, NULL, "kronosd.serialise", SPAN_KIND_INTERNAL, clock_mono_ns());
+    build_answer(pc, job);
+    span_bool(&s, "kronos.gzip", pc->gzipped);
+    span_int(&s, "kronos.answer_bytes", (int64_t)pc->answer.len);
+    span_int(&s, "kronos.points", (int64_t)pc->stats.points);
+    if (pc->refused.status)
+        span_error(&s, pc->refused.code, pc->refused.message);
+    span_end(&s, clock_mono_ns());
+}
+
 /* Scheduler thread. */
 static void on_job_done(sched_job *job, void *user)
 {
     predict_call *pc = user;
+    predict_trace_job(&pc->trace, pc->submit_ns, job, &pc->req);
     if (sched_job_outcome(job) == SCHED_OK)
-        build_answer(pc, job);
+        build_answer_traced(pc, job);
     if (atomic_exchange(&pc->phase, PHASE_DONE) == PHASE_SUSPENDED)
         http_resume(pc->http);
     call_unref(pc);
@@ -191,18 +212,29 @@ static http_result start(http_request *r, bool batch)
     predict_error err;
     predict_error_init(&err);
     uint64_t phase_ns = clock_mono_ns();
+    span ps;
+    span_begin(&ps, &r->trace, NULL, "kronosd.parse", SPAN_KIND_INTERNAL, phase_ns);
+    span_int(&ps, "http.request.body.size", (int64_t)r->body.len);
     int parsed = predict_parse(r->body.data ? r->body.data : "", r->body.len, batch, &lim, &def,
                                &pc->req, &err);
     http_body_release(r); /* the parsed request holds all it needs */
     if (parsed != PREDICT_OK) {
         free(pc);
+        span_error(&ps, err.code, err.message);
+        span_end(&ps, clock_mono_ns());
         return api_respond_refused(r, &err);
     }
     if (exceeds_engine_horizon(a->engine, &pc->req, &err)) {
         predict_request_free(&pc->req);
         free(pc);
+        span_error(&ps, err.code, err.message);
+        span_end(&ps, clock_mono_ns());
         return api_respond_refused(r, &err);
     }
+    span_int(&ps, "kronos.series_count", (int64_t)pc->req.n);
+    span_int(&ps, "kronos.rows", (int64_t)pc->req.total_rows);
+    span_int(&ps, "kronos.pred_len", (int64_t)pc->req.total_pred_len);
+    span_end(&ps, clock_mono_ns());
     predict_observe_input(&pc->log, &pc->req);
     predict_observe_phase(r, "prediction validated", phase_ns, &pc->log);
 
@@ -222,10 +254,16 @@ static http_result start(http_request *r, bool batch)
     r->handler_state = pc;
     r->handler_cleanup = call_cleanup;
     r->log_fields = call_log_fields;
+    pc->trace = r->trace;
+    if (r->trace.recording)
+        sched_job_record_phases(pc->job);
+    pc->submit_ns = clock_mono_ns();
     int rc = scheduler_submit(a->sched, pc->job);
     if (rc != SCHED_SUBMITTED) {
         atomic_store(&pc->refs, 1);
         atomic_store(&pc->phase, PHASE_DONE);
+        predict_trace_refused(&r->trace, pc->submit_ns,
+                              rc == SCHED_FULL ? "overloaded" : "not_ready");
         if (rc == SCHED_FULL)
             return respond_503(r, "overloaded", "the inference queue is full; retry later", "1");
         return respond_503(r, "not_ready", "the service is shutting down", "5");

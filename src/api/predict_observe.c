@@ -57,6 +57,7 @@ static void log_prediction_fields(log_line *l, const http_request *r, const pred
     log_str(l, "status", status);
     log_str(l, "request_id", r->request_id);
     log_str(l, "trace_id", r->trace.trace_id);
+    log_str(l, "span_id", r->trace.span_id);
     log_str(l, "container", r->identity);
     if (pl->series_id[0])
         log_str(l, "series_id", pl->series_id);
@@ -92,7 +93,8 @@ void predict_observe_outcome(const http_request *r, predict_log *pl, const predi
     enum sm_endpoint ep = endpoint_of(batch);
     sm_queue_wait(ep, sched_job_queue_wait_seconds(job));
     if (sched_job_started(job))
-        sm_inference(ep, sched_job_inference_seconds(job), r->trace.trace_id);
+        sm_inference(ep, sched_job_inference_seconds(job),
+                     !trace_recording_enabled() || r->trace.recording ? r->trace.trace_id : NULL);
     if (o == SCHED_TIMEOUT)
         sm_timeout(ep);
     if (o == SCHED_OK)

@@ -33,6 +33,39 @@ typedef struct engine_sampling {
     uint64_t seed;
 } engine_sampling;
 
+/* Where a forecast's time went, per series, for tracing: the engine records each phase it runs
+ * (monotonic ns; a phase run several times keeps its first start, last end and the number of
+ * runs). Engine-agnostic so any engine, batched or not, can fill it; NULL records nothing. */
+enum engine_phase {
+    ENGINE_PHASE_ENCODE,  /* normalise the input and tokenise it */
+    ENGINE_PHASE_PREFILL, /* the first step over the whole context */
+    ENGINE_PHASE_CACHED,  /* autoregressive steps on the key/value cache */
+    ENGINE_PHASE_SLIDING, /* steps that recompute a sliding window */
+    ENGINE_PHASE_DECODE,  /* tokens back to candles */
+    ENGINE_PHASE_COUNT
+};
+
+typedef struct engine_phase_record {
+    uint64_t start_ns, end_ns;
+    uint64_t count; /* steps (cached, sliding) or runs */
+} engine_phase_record;
+
+typedef struct engine_phases {
+    engine_phase_record phase[ENGINE_PHASE_COUNT];
+} engine_phases;
+
+static inline void engine_phase_note(engine_phases *p, enum engine_phase ph, uint64_t start_ns,
+                                     uint64_t end_ns, uint64_t count)
+{
+    if (!p)
+        return;
+    engine_phase_record *r = &p->phase[ph];
+    if (!r->count && !r->start_ns)
+        r->start_ns = start_ns;
+    r->end_ns = end_ns;
+    r->count += count;
+}
+
 /* One series to forecast. Inputs are raw (not normalised); volume/amount already filled in
  * per SPEC §1 (missing volume -> 0, missing amount -> volume * mean(OHLC)). */
 typedef struct engine_series {
@@ -42,6 +75,7 @@ typedef struct engine_series {
     size_t pred_len;           /* >= 1 */
     const engine_time *y_time; /* [pred_len] */
     engine_sampling sampling;
+    engine_phases *phases; /* NULL, or where the engine records its phases (see above) */
 } engine_series;
 
 /* Result for one series. Buffers are allocated by the engine with malloc and owned by the

@@ -40,6 +40,7 @@ struct sched_job {
 
     size_t n;
     engine_series *series; /* deep copy, one allocation */
+    engine_phases *phases; /* [n] when recorded, else NULL */
     double timeout;
     sched_done_fn done;
     void *user;
@@ -132,6 +133,7 @@ sched_job *sched_job_create(const engine_series *series, size_t n, double timeou
     for (size_t i = 0; i < n; i++) {
         engine_series *d = &j->series[i];
         *d = series[i];
+        d->phases = NULL; /* recorded only into memory the job owns (sched_job_record_phases) */
         size_t xb = series[i].rows * ENGINE_FEATURES * sizeof(float);
         memcpy(p, series[i].x, xb);
         d->x = (const float *)p;
@@ -183,7 +185,27 @@ static void job_unref(sched_job *j)
         return;
     free_forecasts(j->out, j->n);
     free(j->series);
+    free(j->phases);
     free(j);
+}
+
+int sched_job_record_phases(sched_job *j)
+{
+    if (j->place != J_NEW || j->phases)
+        return j->phases ? 0 : -1;
+    j->phases = calloc(j->n, sizeof *j->phases);
+    if (!j->phases)
+        return -1;
+    for (size_t i = 0; i < j->n; i++)
+        j->series[i].phases = &j->phases[i];
+    return 0;
+}
+
+const engine_phases *sched_job_phases(const sched_job *j, size_t i)
+{
+    if (!j->phases || i >= j->n || (j->outcome != SCHED_OK && j->outcome != SCHED_FAILED))
+        return NULL;
+    return &j->phases[i];
 }
 
 void sched_job_release(sched_job *j)

@@ -91,6 +91,13 @@ int scheduler_workers(const scheduler *s);
 sched_job *sched_job_create(const engine_series *series, size_t n, double timeout_seconds,
                             sched_done_fn done, void *user);
 
+/* Asks the engine to record where each series' time goes (engine_series.phases), into memory
+ * the job owns. Before submit. 0, or -1 when out of memory (the job runs unrecorded). */
+int sched_job_record_phases(sched_job *j);
+/* Series i's phases: NULL unless recorded, and only for SCHED_OK and SCHED_FAILED (the engine
+ * has returned; after a timeout or a cancel it may still be writing). */
+const engine_phases *sched_job_phases(const sched_job *j, size_t i);
+
 /* The client went away: sets the cancel token; a queued job is removed and never runs. done is
  * still called (SCHED_CANCELLED) from a scheduler thread unless it was already called. Safe to
  * call at any time while the caller holds its reference, including before submit. */

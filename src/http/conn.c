@@ -83,7 +83,8 @@ static http_request *request_begin(http_conn *c, const http_head *head)
         snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
     else
         request_id_generate(r->request_id);
-    trace_start(&r->trace, head ? http_head_get(head, "traceparent") : NULL);
+    trace_start(&r->trace, head ? http_head_get(head, "traceparent") : NULL,
+                head ? http_head_get(head, "tracestate") : NULL);
     if (head) {
         snprintf(r->method, sizeof(r->method), "%s", head->method);
         snprintf(r->path, sizeof(r->path), "%s", head->path);

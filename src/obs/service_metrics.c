@@ -65,6 +65,7 @@ struct sm_state {
     struct metric *points[SM_ENDPOINT_COUNT];
     struct metric *concurrent, *queue_depth, *queue_capacity, *batch_items, *batch_rows;
     struct metric *model_loaded, *model_load_seconds, *model_load_failures;
+    struct metric *trace_dropped, *trace_failures, *trace_exported;
     struct metric_family *model_info;
     /* container-labelled series: index n_containers is "unknown" */
     char **containers;
@@ -339,6 +340,16 @@ static void register_families(struct builder *b, struct sm_state *s)
            METRIC_GAUGE, &s->model_load_seconds);
     simple(b, "kronos_model_load_failures_total", "Model loads that failed.", METRIC_COUNTER,
            &s->model_load_failures);
+    simple(b, "kronos_trace_spans_dropped_total",
+           "Spans that never reached the OTLP collector: the export queue was full, or their "
+           "batch was given up after failed exports.",
+           METRIC_COUNTER, &s->trace_dropped);
+    simple(b, "kronos_trace_export_failures_total",
+           "OTLP export requests that failed (no connection, time-out, or an answer other than "
+           "2xx).",
+           METRIC_COUNTER, &s->trace_failures);
+    simple(b, "kronos_trace_spans_exported_total", "Spans the OTLP collector accepted.",
+           METRIC_COUNTER, &s->trace_exported);
 
     static const char *const info_labels[] = {"engine", "model", "tokenizer", "max_context"};
     const struct metric_label_bound info_bounds[] = {
@@ -571,4 +582,22 @@ void sm_model_info(const char *engine, const char *model, const char *tokenizer,
     const char *v[] = {engine ? engine : "none", model ? model : "none",
                        tokenizer ? tokenizer : "none", ctx};
     metric_family_replace(g_sm->model_info, v, 1);
+}
+
+void sm_trace_spans_dropped(size_t n)
+{
+    if (g_sm)
+        metric_counter_add(g_sm->trace_dropped, (double)n);
+}
+
+void sm_trace_export_failure(void)
+{
+    if (g_sm)
+        metric_counter_inc(g_sm->trace_failures);
+}
+
+void sm_trace_spans_exported(size_t n)
+{
+    if (g_sm)
+        metric_counter_add(g_sm->trace_exported, (double)n);
 }

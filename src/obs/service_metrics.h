@@ -100,4 +100,9 @@ void sm_model_load_failure(void);
 /* Replaces kronos_model_info's series (engine "kronos"/"baseline", model and tokenizer names). */
 void sm_model_info(const char *engine, const char *model, const char *tokenizer, int max_context);
 
+/* Span export (obs/span_export): spans dropped, failed export requests, spans accepted. */
+void sm_trace_spans_dropped(size_t n);
+void sm_trace_export_failure(void);
+void sm_trace_spans_exported(size_t n);
+
 #endif

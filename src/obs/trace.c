@@ -1,6 +1,8 @@
 #include "obs/trace.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/random.h"
@@ -85,18 +87,90 @@ bool traceparent_parse(const char *s, char trace_id[33], char parent_id[17], uin
     return true;
 }
 
-void trace_start(trace_ctx *t, const char *header)
+/* Set once before serving, read by every request. */
+static bool g_enabled;
+static enum trace_sampler g_sampler = TRACE_SAMPLER_PARENT_ALWAYS_ON;
+static uint64_t g_ratio_bound; /* trace ids whose low 63 bits are below this are sampled */
+
+void trace_set_sampler(bool enabled, enum trace_sampler sampler, double ratio)
+{
+    g_enabled = enabled;
+    g_sampler = sampler;
+    if (!(ratio > 0))
+        g_ratio_bound = 0;
+    else if (ratio >= 1)
+        g_ratio_bound = UINT64_MAX;
+    else
+        g_ratio_bound = (uint64_t)(ratio * 9223372036854775808.0); /* 2^63 */
+}
+
+bool trace_recording_enabled(void)
+{
+    return g_enabled;
+}
+
+/* TraceIdRatioBased: a deterministic function of the trace id, so every service with the same
+ * ratio makes the same decision; the low 8 bytes are the random part W3C level 2 defines. */
+static bool ratio_sample(const char trace_id[33])
+{
+    if (g_ratio_bound == UINT64_MAX)
+        return true;
+    uint64_t low = strtoull(trace_id + 16, NULL, 16) >> 1;
+    return low < g_ratio_bound;
+}
+
+bool trace_sample(const char trace_id[33], bool has_parent, bool parent_sampled)
+{
+    switch (g_sampler) {
+    case TRACE_SAMPLER_ALWAYS_ON:
+        return true;
+    case TRACE_SAMPLER_ALWAYS_OFF:
+        return false;
+    case TRACE_SAMPLER_RATIO:
+        return ratio_sample(trace_id);
+    case TRACE_SAMPLER_PARENT_ALWAYS_ON:
+        return has_parent ? parent_sampled : true;
+    case TRACE_SAMPLER_PARENT_ALWAYS_OFF:
+        return has_parent ? parent_sampled : false;
+    case TRACE_SAMPLER_PARENT_RATIO:
+        return has_parent ? parent_sampled : ratio_sample(trace_id);
+    }
+    return false;
+}
+
+/* Kept only when printable ASCII and no longer than a vendor must propagate; the list itself is
+ * passed on as received (W3C Trace Context §3.3: a vendor may not mend another's entries). */
+static void keep_tracestate(trace_ctx *t, const char *ts)
+{
+    if (!ts)
+        return;
+    size_t n = strlen(ts);
+    if (n == 0 || n > TRACESTATE_MAX)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (ts[i] < 0x20 || ts[i] > 0x7e)
+            return;
+    memcpy(t->tracestate, ts, n + 1);
+}
+
+void trace_start(trace_ctx *t, const char *header, const char *tracestate)
 {
     memset(t, 0, sizeof(*t));
     if (traceparent_parse(header, t->trace_id, t->parent_id, &t->flags)) {
         t->continued = true;
         t->flags &= 0x01; /* version 00 defines only the sampled bit */
+        keep_tracestate(t, tracestate);
     } else {
         random_hex(t->trace_id, 32);
         t->parent_id[0] = '\0';
         t->flags = 0x01;
     }
     random_hex(t->span_id, 16);
+    if (g_enabled) {
+        bool sampled = trace_sample(t->trace_id, t->continued, t->flags & 0x01);
+        t->flags = sampled ? 0x01 : 0x00;
+        t->recording = sampled;
+    }
 }
 
 void trace_format(const trace_ctx *t, char out[TRACEPARENT_LEN + 1])

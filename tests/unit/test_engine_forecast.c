@@ -56,7 +56,8 @@ static void fixture_init(fixture *f)
     for (int i = 0; i < BATCH; i++)
         f->series[i] =
             (engine_series){ROWS, f->x,  f->xt,
-                            PRED, f->yt, (engine_sampling){1.0, 0, 0.9, SAMPLES, 7u + (unsigned)i}};
+                            PRED, f->yt, (engine_sampling){1.0, 0, 0.9, SAMPLES, 7u + (unsigned)i},
+                            NULL};
 }
 
 static engine *open_engine(int kronos)

@@ -257,9 +257,12 @@ static void engine_batches_in_waves(void **state)
     engine_series se[N_IN];
     for (int k = 0; k < N_IN; k++)
         se[k] = (engine_series){
-            (size_t)in[k].T, in[k].x,
-            in[k].xt,        (size_t)in[k].P,
-            in[k].yt,        {in[k].temperature, in[k].top_k, in[k].top_p, in[k].S, in[k].seed}};
+            .rows = (size_t)in[k].T,
+            .x = in[k].x,
+            .x_time = in[k].xt,
+            .pred_len = (size_t)in[k].P,
+            .y_time = in[k].yt,
+            .sampling = {in[k].temperature, in[k].top_k, in[k].top_p, in[k].S, in[k].seed}};
     engine *e = kronos_engine_create(SET "/model", SET "/tokenizer", M, 5.0, 2);
     char err[512];
     assert_int_equal(e->ops->load(e, err, sizeof(err)), ENGINE_OK);

@@ -63,7 +63,7 @@ static void free_series(series_data *s)
 
 static engine_series make(const series_data *s, engine_sampling smp)
 {
-    return (engine_series){(size_t)s->T, s->x, s->xt, (size_t)s->P, s->yt, smp};
+    return (engine_series){(size_t)s->T, s->x, s->xt, (size_t)s->P, s->yt, smp, NULL};
 }
 
 static const engine_sampling greedy = {1.0, 1, 1.0, 1, 0};
@@ -210,8 +210,8 @@ static void edge_shapes(void **state)
         tm[r] = (engine_time){(r * 5) % 60, (r / 12) % 24, r % 7, 1 + r % 28, 1 + r % 12};
     }
     for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
-        engine_series se = {(size_t)shapes[k][0], x,  tm,
-                            (size_t)shapes[k][1], tm, {0.8, 0, 0.9, shapes[k][2], 5}};
+        engine_series se = {(size_t)shapes[k][0],           x,   tm, (size_t)shapes[k][1], tm,
+                            {0.8, 0, 0.9, shapes[k][2], 5}, NULL};
         engine_forecast out;
         assert_int_equal(e->ops->predict(e, &se, 1, &out, NULL, err, sizeof(err)), ENGINE_OK);
         int P = shapes[k][1], S = shapes[k][2];
@@ -279,7 +279,7 @@ static void float_max_inputs(void **state)
         x[r * 6 + 5] = 1.0f;
         tm[r] = (engine_time){(r * 5) % 60, 10, 2, 14, 10};
     }
-    engine_series se = {T, x, tm, P, tm, {2.0, 0, 0.9, S, 7}};
+    engine_series se = {T, x, tm, P, tm, {2.0, 0, 0.9, S, 7}, NULL};
     engine_forecast out;
     assert_int_equal(e->ops->predict(e, &se, 1, &out, NULL, err, sizeof(err)), ENGINE_OK);
     int infs = 0;

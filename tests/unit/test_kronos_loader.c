@@ -178,7 +178,7 @@ static void forecast_into(engine *e, float *mean)
             x[r * 6 + c] = 100.0f + (float)((r * 7 + c * 3) % 11);
         tm[r] = (engine_time){(r * 5) % 60, 10, 2, 14, 10};
     }
-    engine_series se = {12, x, tm, 4, tm, {1.0, 1, 1.0, 1, 0}};
+    engine_series se = {12, x, tm, 4, tm, {1.0, 1, 1.0, 1, 0}, NULL};
     engine_forecast out;
     char err[256];
     assert_int_equal(e->ops->predict(e, &se, 1, &out, NULL, err, sizeof(err)), ENGINE_OK);

@@ -477,7 +477,7 @@ static void kseries_open(kseries *k, const char *c, int S, uint64_t seed)
         k->yt[r] = (engine_time){b[r * 5], b[r * 5 + 1], b[r * 5 + 2], b[r * 5 + 3], b[r * 5 + 4]};
     engine_sampling smp =
         S == 1 ? (engine_sampling){1.0, 1, 1.0, 1, seed} : (engine_sampling){1.0, 0, 0.9, S, seed};
-    k->se = (engine_series){(size_t)T, x->data, k->xt, (size_t)P, k->yt, smp};
+    k->se = (engine_series){(size_t)T, x->data, k->xt, (size_t)P, k->yt, smp, NULL};
 }
 
 static void kseries_close(kseries *k)

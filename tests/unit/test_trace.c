@@ -84,7 +84,7 @@ static void trace_continued_or_started(void **state)
 {
     (void)state;
     trace_ctx t;
-    trace_start(&t, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    trace_start(&t, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", NULL);
     assert_true(t.continued);
     assert_string_equal(t.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_string_equal(t.parent_id, "00f067aa0ba902b7");
@@ -95,11 +95,11 @@ static void trace_continued_or_started(void **state)
     assert_memory_equal(out, "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36);
     assert_true(parses(out));
 
-    trace_start(&t, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
+    trace_start(&t, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", NULL);
     trace_format(&t, out);
     assert_string_equal(out + 53, "00"); /* not sampled stays not sampled */
 
-    trace_start(&t, "garbage");
+    trace_start(&t, "garbage", NULL);
     assert_false(t.continued);
     assert_int_equal(strlen(t.trace_id), 32);
     assert_string_not_equal(t.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");

@@ -19,6 +19,8 @@
 enum item_phase { PH_ENCODE, PH_STEPS, PH_DONE };
 enum step_kind { K_PREFILL, K_CACHED, K_SLIDE };
 
+#define NS(seconds) ((uint64_t)((seconds)*1e9))
+
 struct kr_item {
     kr_item *next;
     kr_request q;
@@ -482,8 +484,10 @@ static void item_encode(kr_batch *b, kr_item *it)
     if (it->out.ctx_s2)
         memcpy(it->out.ctx_s2, it->tok2, sizeof(int) * (size_t)T);
     it->phase = PH_STEPS;
+    double t1 = clock_mono_seconds();
     if (it->times)
-        it->times->tokenizer += clock_mono_seconds() - t0;
+        it->times->tokenizer += t1 - t0;
+    engine_phase_note(q->phases, ENGINE_PHASE_ENCODE, NS(t0), NS(t1), 1);
 }
 
 /* Decode every sample's last window, average the samples, de-normalise, fill the outputs.
@@ -525,8 +529,10 @@ static bool item_decode(kr_batch *b, kr_item *it)
             memcpy(it->zs + (size_t)s * P * NF, rows, sizeof(float) * (size_t)P * NF);
         }
     }
+    double t1 = clock_mono_seconds();
     if (it->times)
-        it->times->tokenizer += clock_mono_seconds() - t0;
+        it->times->tokenizer += t1 - t0;
+    engine_phase_note(it->q.phases, ENGINE_PHASE_DECODE, NS(t0), NS(t1), (uint64_t)S);
     /* mean over samples in normalised space (numpy float32), then de-normalise */
     float *zm = b->dec;
     for (size_t i = 0; i < (size_t)P * NF; i++) {
@@ -765,6 +771,17 @@ static void drop_pass(kr_batch *b, const pass *p)
     }
 }
 
+/* The step phase this pass served for x, for tracing: a step counts once, when its last pass
+ * (the one that finished its samples) ends; the earlier passes extend the phase's time. */
+static void note_step_phase(const kr_item *x, uint64_t start_ns, uint64_t end_ns)
+{
+    enum step_kind k = kind_of(x);
+    enum engine_phase ph = k == K_PREFILL  ? ENGINE_PHASE_PREFILL
+                           : k == K_CACHED ? ENGINE_PHASE_CACHED
+                                           : ENGINE_PHASE_SLIDING;
+    engine_phase_note(x->q.phases, ph, start_ns, end_ns, x->sample >= x->S ? 1 : 0);
+}
+
 int kr_batch_step(kr_batch *b)
 {
     kr_ops_set_pool(b->pool);
@@ -839,11 +856,12 @@ int kr_batch_step(kr_batch *b)
         }
     }
     sample_units(b, &p, traced ? traced : (p.nits == 1 && its[0]->tr ? its[0] : NULL));
-    double dt = clock_mono_seconds() - t0;
+    double t1 = clock_mono_seconds(), dt = t1 - t0;
     kr_ops_set_pool(NULL);
 
     for (int j = 0; j < p.nits; j++) {
         kr_item *x = its[j];
+        note_step_phase(x, NS(t0), NS(t1));
         if (x->times) {
             enum step_kind k = kind_of(x);
             x->times->passes++;

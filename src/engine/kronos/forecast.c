@@ -128,6 +128,8 @@ int kr_check_request(int M, const kr_request *q, char *err, size_t errlen)
     return 0;
 }
 
+#define NS(seconds) ((uint64_t)((seconds)*1e9))
+
 int kr_forecast(const kr_tokenizer *tok, const kr_model *m, int max_context, double clip,
                 const kr_request *q, kr_result *out, engine_cancel *cancel, const kr_trace *tr,
                 kr_phase_times *times, char *err, size_t errlen)

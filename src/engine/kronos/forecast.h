@@ -26,9 +26,10 @@ typedef struct kr_request {
     double top_p;
     int S;
     uint64_t seed;
-    int threads;        /* threads this forecast may use (<= 1: the calling thread only) */
-    int full_recompute; /* no K/V cache across steps: every step recomputes its window (tests) */
-    int max_rows;       /* rows one pass of the model may stack (<= 0: the default) */
+    int threads;           /* threads this forecast may use (<= 1: the calling thread only) */
+    int full_recompute;    /* no K/V cache across steps: every step recomputes its window (tests) */
+    int max_rows;          /* rows one pass of the model may stack (<= 0: the default) */
+    engine_phases *phases; /* where the phases' times are noted for tracing, or NULL */
 } kr_request;
 
 /* Caller-allocated outputs; the optional ones may be NULL. */

@@ -144,7 +144,8 @@ static bool admit_series(kr_jobs *j, kjob *jb, size_t i)
                         .top_k = se->sampling.top_k,
                         .top_p = se->sampling.top_p,
                         .S = S,
-                        .seed = se->sampling.seed};
+                        .seed = se->sampling.seed,
+                        .phases = se->phases};
     kr_result res = {.mean = o->mean, .samples = o->samples};
     char why[200];
     r->item = kr_batch_add(j->b, &r->q, &res, jb->cancel, NULL, NULL, why, sizeof(why));

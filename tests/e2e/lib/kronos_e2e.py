@@ -52,6 +52,10 @@ METRICS = {
     "process_threads": ("gauge", set()),
     # kronosd's reading of its own memory limit (cgroup, else MemTotal), beside the process_* family
     "kronos_memory_limit_bytes": ("gauge", set()),
+    # span export over OTLP (SPEC §2 OTEL_*; docs/OBSERVABILITY.md, "Tracing")
+    "kronos_trace_spans_dropped_total": ("counter", set()),
+    "kronos_trace_export_failures_total": ("counter", set()),
+    "kronos_trace_spans_exported_total": ("counter", set()),
 }
 ROUTES = {"/", "/v1/healthz", "/v1/readyz", "/v1/healthz/detailed", "/v1/predict/single",
           "/v1/predict/batch", "/v1/metrics", "other"}
