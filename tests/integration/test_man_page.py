@@ -1,7 +1,8 @@
 """docs/kronosd.1 (issue 11, "Install and packages"): the man page is written by hand, so this
 checks it against the code. Every KRONOS_* variable src/config.c accepts (its option table, and the
 binary's --help printed from it) has an entry with its flag and --help's default; the page names no
-variable kronosd does not know; every route of src/api/routes.c and the three plain flags are
+variable kronosd does not know; every OTEL_* variable src/obs/otel_config.c reads is in
+ENVIRONMENT too; every route of src/api/routes.c and the three plain flags are
 there; groff renders it without a warning."""
 import os
 import re
@@ -57,6 +58,14 @@ for var in sorted(accepted):
     c.eq(flag, want_flag, "%s: its flag" % var)
     c.check("Default: %s;" % want_default in body,
             "%s: the default --help gives (%r) is in the entry: %r" % (var, want_default, body))
+with open(os.path.join(ROOT, "src", "obs", "otel_config.c")) as f:
+    otel = set(re.findall(r'"(OTEL_[A-Z0-9_]+)"', f.read()))
+c.check(len(otel) > 10, "otel_config.c's variables read (%d)" % len(otel))
+env_words = plain(env_section)
+for var in sorted(otel):
+    c.check(re.search(r"\b%s\b" % var, env_words), "%s is in ENVIRONMENT" % var)
+c.eq(sorted(set(re.findall(r"\bOTEL_[A-Z0-9_]+", roff)) - otel), [],
+     "every OTEL_* variable the page names is read by otel_config.c")
 named = set(re.findall(r"\bKRONOS_[A-Z0-9_]+", roff))
 c.eq(sorted(named - accepted), [], "every KRONOS_* variable the page names exists")
 
