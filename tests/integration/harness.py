@@ -12,12 +12,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from ports import free_port, holds_listening_port  # noqa: E402,F401 (free_port: for the suites)
 
 BIN = os.environ.get("KRONOSD_BIN", "build/test/kronosd")
 GOLDEN = os.environ.get("KRONOS_GOLDEN_DIR", "")
@@ -41,12 +43,6 @@ def contract_check(method, path, answer):
     import contract
     contract.check(method, path, answer.status, {k.lower(): v for k, v in answer.headers},
                    answer.body)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def have_tiny_model(what):
@@ -165,32 +161,7 @@ class Kronosd:
         self.client_host = "127.0.0.1"  # where request() connects; set before entering
 
     def _listening(self):
-        """Does our process hold the listening socket of self.port? free_port() can hand two
-        tests running side by side the same port; the one whose kronosd fails to bind must not
-        take the other's answers for its own."""
-        inodes = set()
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            try:
-                with open(table) as f:
-                    next(f)
-                    for row in f:
-                        cols = row.split()
-                        if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == self.port:
-                            inodes.add(cols[9])
-            except OSError:
-                pass
-        try:
-            fds = os.listdir("/proc/%d/fd" % self.proc.pid)
-        except OSError:
-            return False
-        for fd in fds:
-            try:
-                link = os.readlink("/proc/%d/fd/%s" % (self.proc.pid, fd))
-            except OSError:
-                continue
-            if link.startswith("socket:[") and link[8:-1] in inodes:
-                return True
-        return False
+        return holds_listening_port(self.proc.pid, self.port)
 
     def __enter__(self):
         for attempt in range(5):

@@ -6,13 +6,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from ports import free_port, holds_listening_port  # noqa: E402
 
 KRONOSD_BIN = os.environ.get("KRONOSD_BIN", "")
 SANITIZE = os.environ.get("KRONOS_SANITIZE", "0").lower() in ("1", "on", "true", "yes")
@@ -21,12 +23,6 @@ SANITIZE = os.environ.get("KRONOS_SANITIZE", "0").lower() in ("1", "on", "true",
 def skip(reason):
     print(f"SKIP: {reason}", flush=True)
     sys.exit(0)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_request(port, method, path, body=None, headers=None, timeout=30):
@@ -150,18 +146,34 @@ class Stack:
         """Start kronosd on 127.0.0.1 (a free port unless given); returns (process, port) once live."""
         if not KRONOSD_BIN or not os.access(KRONOSD_BIN, os.X_OK):
             skip(f"KRONOSD_BIN={KRONOSD_BIN!r} is not an executable kronosd")
-        port = port or free_port()
-        full_env = dict(os.environ, KRONOS_HOST="127.0.0.1", KRONOS_PORT=str(port), KRONOS_INSTANCE="e2e",
-                        KRONOS_LOG_LEVEL="INFO", KRONOS_DRAIN_DELAY="0")  # stopped by SIGTERM
-        full_env.update(env or {})
-        proc = self.spawn(name, [KRONOSD_BIN], env=full_env, preexec_fn=preexec_fn)
+        given = port
+        for attempt in range(5):
+            port = given or free_port()
+            full_env = dict(os.environ, KRONOS_HOST="127.0.0.1", KRONOS_PORT=str(port),
+                            KRONOS_INSTANCE="e2e", KRONOS_LOG_LEVEL="INFO",
+                            KRONOS_DRAIN_DELAY="0")  # stopped by SIGTERM
+            full_env.update(env or {})
+            proc = self.spawn(name, [KRONOSD_BIN], env=full_env, preexec_fn=preexec_fn)
 
-        def live():
-            if proc.poll() is not None:
-                raise RuntimeError(f"kronosd exited with {proc.returncode}")
-            return http_request(port, "GET", "/v1/healthz", timeout=2)[0] == 200
-        wait_until("kronosd /v1/healthz", live, 30 if SANITIZE else 15)
-        return proc, port
+            def live():
+                if proc.poll() is not None:
+                    return "exited"
+                # another suite's server on the same port must not pass for ours
+                return (http_request(port, "GET", "/v1/healthz", timeout=2)[0] == 200
+                        and holds_listening_port(proc.pid, port))
+            try:
+                state = wait_until("kronosd /v1/healthz", live, 30 if SANITIZE else 15)
+            except OSError:
+                state = "exited" if proc.poll() is not None else None
+            if state is True:
+                return proc, port
+            log = self.procs[-1][2]
+            with open(log, errors="replace") as f:
+                bind_failed = "cannot listen on" in f.read()
+            if given or proc.poll() is None or not bind_failed:
+                raise RuntimeError(f"kronosd did not start on port {port} (exit code {proc.poll()})")
+            # the free port was taken meanwhile (kronosd could not bind): try another
+        raise RuntimeError("kronosd found no free port")
 
     # ------------------------------------------------------------ Prometheus
     def prometheus(self, config_text, extra_args=()):
