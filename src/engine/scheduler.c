@@ -485,6 +485,17 @@ static void start_job(scheduler *s, sched_job *j)
     j->start_t = clock_mono_seconds();
 }
 
+/* Called with s->mu held: takes j off the queue, runs it with the lock released, takes it back. */
+static void run_unlocked(scheduler *s, sched_job *j)
+{
+    start_job(s, j);
+    atomic_fetch_add(&s->busy, 1);
+    pthread_mutex_unlock(&s->mu);
+    run_job(s, j);
+    job_unref(j);
+    pthread_mutex_lock(&s->mu);
+}
+
 static void *worker_main(void *arg);
 
 /* A job a batch step finished: the engine's answer, then whether done is still to be called. */
@@ -552,13 +563,7 @@ static void batch_worker(scheduler *s)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         if (!admit(s, &b, &held)) { /* no batch yet: predict, as without batching */
-            sched_job *j = s->qhead;
-            start_job(s, j);
-            atomic_fetch_add(&s->busy, 1);
-            pthread_mutex_unlock(&s->mu);
-            run_job(s, j);
-            job_unref(j);
-            pthread_mutex_lock(&s->mu);
+            run_unlocked(s, s->qhead);
             continue;
         }
         if (held == 0) {
@@ -633,14 +638,7 @@ static void *worker_main(void *arg)
             break; /* stopping and nothing queued */
         if (drop_if_dead(s, j))
             continue;
-        start_job(s, j);
-        atomic_fetch_add(&s->busy, 1);
-        pthread_mutex_unlock(&s->mu);
-
-        run_job(s, j);
-        job_unref(j);
-
-        pthread_mutex_lock(&s->mu);
+        run_unlocked(s, j);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;

@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 import fast_rules  # noqa: E402
 import kronos_e2e as k  # noqa: E402
 import live  # noqa: E402
+from netns import ip, remove_stale_namespaces  # noqa: E402 (tests/support, on the path live sets)
 import predict_data  # noqa: E402
 
 NGINX_DIR = os.path.join(k.ROOT, "deploy/nginx")
@@ -53,32 +54,6 @@ PORT = 8000  # each replica's namespace is private: a fixed port cannot clash
 CALLER = "loadgen"
 SCRAPE = 1.0  # seconds: scrape and rule evaluation interval
 PREDICT_ROUTES = "/v1/predict/single|/v1/predict/batch"
-
-
-def ip(*args, check=True):
-    p = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)}: {p.stderr.strip()}")
-    return p
-
-
-def remove_stale_namespaces():
-    """Namespaces left behind by a run of this test that was killed (its pid is gone)."""
-    for line in ip("netns", "list", check=False).stdout.splitlines():
-        name = line.split()[0] if line.split() else ""
-        if not name.startswith(PREFIX):
-            continue
-        try:
-            os.kill(int(name[len(PREFIX):].split("-")[0]), 0)
-        except ProcessLookupError:
-            for pid in ip("netns", "pids", name, check=False).stdout.split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)  # a kronosd that run left behind
-                except ProcessLookupError:
-                    pass
-            ip("netns", "del", name, check=False)
-        except (ValueError, PermissionError):
-            pass
 
 
 def pick_subnet():
@@ -435,7 +410,7 @@ def main():
     if not live.KRONOSD_BIN or not os.access(live.KRONOSD_BIN, os.X_OK):
         live.skip(f"KRONOSD_BIN={live.KRONOSD_BIN!r} is not an executable kronosd")
     live.KRONOSD_BIN = os.path.abspath(live.KRONOSD_BIN)
-    remove_stale_namespaces()
+    remove_stale_namespaces(PREFIX)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the cleanup below on ctest's kill
     began = time.monotonic()
     figures = {}

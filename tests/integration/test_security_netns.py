@@ -16,6 +16,7 @@ import threading
 import time
 
 import harness
+from netns import ip, remove_stale_namespaces  # tests/support, on the path harness sets
 from harness import Checker
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,29 +35,6 @@ KEY = "0123456789abcdef0123"
 def skip(why):
     print("SKIP: %s" % why)
     sys.exit(0)
-
-
-def ip(*args, check=True):
-    p = subprocess.run(["ip"] + list(args), capture_output=True, text=True, timeout=30)
-    if check and p.returncode != 0:
-        raise RuntimeError("ip %s: %s" % (" ".join(args), p.stderr.strip()))
-    return p
-
-
-def remove_stale_namespaces():
-    """Namespaces left by an earlier run of this test that was killed (its pid is gone)."""
-    for line in ip("netns", "list", check=False).stdout.splitlines():
-        name = line.split()[0] if line.split() else ""
-        if not name.startswith(PREFIX):
-            continue
-        try:
-            os.kill(int(name[len(PREFIX):].split("-")[0]), 0)
-        except ProcessLookupError:
-            for pid in ip("netns", "pids", name, check=False).stdout.split():
-                os.kill(int(pid), signal.SIGKILL)  # a kronosd that run left behind
-            ip("netns", "del", name, check=False)
-        except (ValueError, PermissionError):
-            pass
 
 
 def build_namespaces():
@@ -174,7 +152,7 @@ if os.geteuid() != 0:
 if not shutil.which("ip"):
     skip("`ip` (iproute2) is not installed")
 harness.BIN = os.path.abspath(harness.BIN)
-remove_stale_namespaces()
+remove_stale_namespaces(PREFIX)
 probe = ip("netns", "add", SRV_NS, check=False)
 if probe.returncode != 0:
     skip("`ip netns add` is unavailable here: %s" % probe.stderr.strip())

@@ -122,6 +122,17 @@ static size_t max_sz(size_t a, size_t b)
     return a > b ? a : b;
 }
 
+/* In a function with `size_t *counting` and `bool failed`: adds n elements of *p to *counting
+ * when only counting, else allocates them (failed set on the first failure). */
+#define ALLOC(p, n)                                                                                \
+    do {                                                                                           \
+        size_t bytes_ = sizeof(*(p)) * (size_t)(n);                                                \
+        if (counting)                                                                              \
+            *counting += bytes_;                                                                   \
+        else if (!failed && !((p) = malloc(bytes_ ? bytes_ : 1)))                                  \
+            failed = true;                                                                         \
+    } while (0)
+
 /* Counts (counting != NULL) or allocates the pass buffers. Returns -1 when memory ran out. */
 static int pass_alloc(kr_batch *b, const kr_shape *sh, pass_caps c, int threads, size_t *counting)
 {
@@ -133,14 +144,6 @@ static int pass_alloc(kr_batch *b, const kr_shape *sh, pass_caps c, int threads,
              0)
         return -1;
     bool failed = false;
-#define ALLOC(p, n)                                                                                \
-    do {                                                                                           \
-        size_t bytes_ = sizeof(*(p)) * (size_t)(n);                                                \
-        if (counting)                                                                              \
-            *counting += bytes_;                                                                   \
-        else if (!failed && !((p) = malloc(bytes_ ? bytes_ : 1)))                                  \
-            failed = true;                                                                         \
-    } while (0)
     ALLOC(b->xw, max_sz(c.rows, c.enc) * dmax);
     ALLOC(b->tmp, max_sz(c.rows * 2 * (size_t)dmax, c.enc));
     ALLOC(b->dk, c.rows * d);
@@ -163,7 +166,6 @@ static int pass_alloc(kr_batch *b, const kr_shape *sh, pass_caps c, int threads,
     ALLOC(b->order, (size_t)threads * 4 * V);
     ALLOC(b->ufirst, c.units + 1);
     ALLOC(b->watched, c.units);
-#undef ALLOC
     if (!counting) {
         b->cap = c;
     }
@@ -237,14 +239,6 @@ static void item_plan(kr_item *it, int M, int T, int P, int S, int full_recomput
 static int item_alloc(kr_item *it, const kr_shape *sh, size_t *counting)
 {
     bool failed = false;
-#define ALLOC(p, n)                                                                                \
-    do {                                                                                           \
-        size_t bytes_ = sizeof(*(p)) * (size_t)(n);                                                \
-        if (counting)                                                                              \
-            *counting += bytes_;                                                                   \
-        else if (!failed && !((p) = malloc(bytes_ ? bytes_ : 1)))                                  \
-            failed = true;                                                                         \
-    } while (0)
     size_t S = (size_t)it->S, d = (size_t)sh->d, L = (size_t)sh->layers;
     ALLOC(it->tok1, S * it->N);
     ALLOC(it->tok2, S * it->N);
@@ -265,7 +259,6 @@ static int item_alloc(kr_item *it, const kr_shape *sh, size_t *counting)
         ALLOC(it->dksuf, dsuf);
         ALLOC(it->dvsuf, dsuf);
     }
-#undef ALLOC
     return failed ? -1 : 0;
 }
 
