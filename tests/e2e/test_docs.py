@@ -105,6 +105,13 @@ def main():
                 fails.check(name in readme, f"monitoring/README.md does not mention {name}")
     for value in sorted(k.LABEL_VALUES["endpoint"]):
         fails.check(f'endpoint="{value}"' in obs, f"OBSERVABILITY.md does not show endpoint=\"{value}\"")
+    # The README's first screen: exactly two set-up commands for a new machine.
+    with open(os.path.join(k.ROOT, "README.md")) as f:
+        top = f.read()
+    setup = top.split("## Set up on a new Debian machine", 1)[-1].split("```", 2)[1]
+    commands = [line.split("#")[0].strip() for line in setup.splitlines()[1:] if line.strip()]
+    fails.check(commands == ["make run", "make test"],
+                f"README's set-up block has exactly make run and make test: {commands}")
     n_commands = doc_commands.check(k.ROOT, fails)
     print(f"{n_commands} docker/kubectl/systemctl commands in the docs name things that exist")
     print(f"{len(k.METRICS)} metrics, {len(exprs)} PromQL examples, {len(alerts)} runbook sections, "
