@@ -287,6 +287,29 @@ static void parse_task(void *arg, bool cancelled)
     parse_done(pc, parse_and_submit(pc));
 }
 
+/* The answer of a request refused before its job ran. */
+static http_result answer_unsubmitted(http_request *r, predict_call *pc)
+{
+    switch (pc->verdict) {
+    case V_REFUSED:
+        return api_respond_refused(r, &pc->refused);
+    case V_PARSE_FULL:
+        return respond_503(r, "overloaded", "the parse queue is full; retry later", "1");
+    case V_SCHED_FULL:
+        return respond_503(r, "overloaded", "the inference queue is full; retry later", "1");
+    case V_CLOSED:
+        return respond_503(r, "not_ready", "the service is shutting down", "5");
+    case V_NOT_PARSED:
+        return respond_503(r, "not_ready", "the request was cancelled (shutdown or disconnect)",
+                           "5");
+    case V_NOMEM:
+    case V_SUBMITTED:
+    default:
+        return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
+                                  "out of memory", NULL, NULL, 0);
+    }
+}
+
 /* Bodies up to this size are parsed on the HTTP thread: about half a millisecond (measured,
  * docs/SECURITY.md "The HTTP server"), less than what handing them over costs in latency, and
  * never stuck behind the parse of a large body. */
@@ -326,43 +349,30 @@ static http_result start(http_request *r, bool batch)
     r->handler_cleanup = call_cleanup;
     r->log_fields = call_log_fields;
     r->on_hangup = call_hangup;
-    /* Suspended before anything else can resume it: the answer is always given by finish(). */
+    if (r->body.len > PARSE_INLINE_MAX_BYTES && a->parse_pool) {
+        http_suspend(r); /* before the parse thread can resume it */
+        if (!workq_push(a->parse_pool, parse_task, pc)) {
+            http_body_release(r);
+            uint64_t now = clock_mono_ns();
+            span ps;
+            span_begin(&ps, &pc->trace, NULL, "kronosd.parse", SPAN_KIND_INTERNAL, now);
+            span_error(&ps, "overloaded", "the parse queue is full");
+            span_end(&ps, now);
+            parse_done(pc, V_PARSE_FULL);
+        }
+        return HTTP_RESULT_OK;
+    }
+    /* Inline: a refusal is answered now, as any 4xx (a client that half-closed still gets it);
+     * only a queued forecast suspends the request. */
+    verdict v = parse_and_submit(pc);
+    if (v != V_SUBMITTED) {
+        pc->verdict = v;
+        atomic_fetch_sub(&pc->refs, 1); /* no parse task holds it */
+        return answer_unsubmitted(r, pc);
+    }
     http_suspend(r);
-    if (r->body.len <= PARSE_INLINE_MAX_BYTES || !a->parse_pool) {
-        parse_done(pc, parse_and_submit(pc));
-    } else if (!workq_push(a->parse_pool, parse_task, pc)) {
-        http_body_release(r);
-        span ps;
-        uint64_t now = clock_mono_ns();
-        span_begin(&ps, &pc->trace, NULL, "kronosd.parse", SPAN_KIND_INTERNAL, now);
-        span_error(&ps, "overloaded", "the parse queue is full");
-        span_end(&ps, now);
-        parse_done(pc, V_PARSE_FULL);
-    }
+    parse_done(pc, v);
     return HTTP_RESULT_OK;
-}
-
-/* The answer of a request refused before its job ran. */
-static http_result answer_unsubmitted(http_request *r, predict_call *pc)
-{
-    switch (pc->verdict) {
-    case V_REFUSED:
-        return api_respond_refused(r, &pc->refused);
-    case V_PARSE_FULL:
-        return respond_503(r, "overloaded", "the parse queue is full; retry later", "1");
-    case V_SCHED_FULL:
-        return respond_503(r, "overloaded", "the inference queue is full; retry later", "1");
-    case V_CLOSED:
-        return respond_503(r, "not_ready", "the service is shutting down", "5");
-    case V_NOT_PARSED:
-        return respond_503(r, "not_ready", "the request was cancelled (shutdown or disconnect)",
-                           "5");
-    case V_NOMEM:
-    case V_SUBMITTED:
-    default:
-        return http_respond_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
-                                  "out of memory", NULL, NULL, 0);
-    }
 }
 
 /* HTTP thread, after the resume. */
