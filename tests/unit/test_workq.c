@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "util/workq.h"
 
@@ -124,8 +125,11 @@ static void stop_cancels_queued_tasks(void **state)
     pthread_t stopper;
     assert_int_equal(pthread_create(&stopper, NULL, stop_pool, q), 0);
     /* workq_stop waits for the running task: once pushes are refused, it has begun. */
-    while (workq_push(q, count, &c))
+    struct timespec ms = {0, 1000000L}; /* ample room: the queue never fills before the stop */
+    while (workq_push(q, count, &c)) {
         queued++;
+        nanosleep(&ms, NULL);
+    }
     gate_open(&g);
     pthread_join(stopper, NULL);
     assert_int_equal(atomic_load(&c.cancelled), queued);
