@@ -30,6 +30,7 @@
 #include "util/fd_limit.h"
 #include "util/sd_notify.h"
 #include "util/signal_pipe.h"
+#include "util/workq.h"
 #include "util/memlimit.h"
 #include "version.h"
 
@@ -122,6 +123,15 @@ static int threads_per_forecast(const config *cfg)
     return cfg->inference_threads < KRONOS_THREADS_PER_FORECAST_MAX
                ? cfg->inference_threads
                : KRONOS_THREADS_PER_FORECAST_MAX;
+}
+
+/* Prediction bodies are parsed on their own threads, off the HTTP threads (docs/SECURITY.md,
+ * "The HTTP server"): one per core, at least 2 so one large body never holds up all parsing, at
+ * most 8. Up to KRONOS_QUEUE_SIZE bodies wait for them; more are refused with 503 overloaded. */
+static unsigned parse_threads(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 2 ? 2 : cores > 8 ? 8 : (unsigned)cores;
 }
 
 static engine *create_engine(const config *cfg)
@@ -229,8 +239,8 @@ static int check_config(const config *cfg, engine *e)
     return ok ? 0 : 2;
 }
 
-/* Handlers never wait on the model, but parsing a large body takes milliseconds: twice the cores
- * (at least 4) keep probes and scrapes answered while one thread parses. */
+/* Handlers never wait on the model nor parse a large body (parse_threads): twice the cores (at
+ * least 4) keep probes and scrapes answered. */
 static http_server *start_http(app *a, char *err, size_t errlen)
 {
     const config *cfg = a->cfg;
@@ -343,6 +353,7 @@ static long serve_until_signal(app *a, http_server *srv, uint64_t *closed_ns)
     /* Jobs still queued or running are cancelled; their clients get 503 before the server
      * stops, so give those answers the rest of the grace period to leave. */
     scheduler_shutdown(a->sched, 0);
+    workq_stop(a->parse_pool); /* bodies still waiting for a parse are answered 503 */
     struct timespec tick = {0, 10 * 1000000L};
     while (http_server_inflight(srv) > 0 && clock_mono_ns() < end)
         nanosleep(&tick, NULL);
@@ -451,7 +462,8 @@ int main(int argc, char **argv)
         return code;
     }
     a.sched = a.engine ? scheduler_create(a.engine, workers, cfg.queue_size) : NULL;
-    if (!a.engine || !a.sched) {
+    a.parse_pool = workq_create(parse_threads(), (size_t)cfg.queue_size);
+    if (!a.engine || !a.sched || !a.parse_pool) {
         fprintf(stderr, "kronosd: cannot start the engine or the scheduler threads\n");
         return 1;
     }
@@ -514,6 +526,7 @@ int main(int argc, char **argv)
     uint64_t closed_ns = 0;
     long cut_off = serve_until_signal(&a, srv, &closed_ns);
     http_server_stop(srv);
+    workq_destroy(a.parse_pool);
     scheduler_destroy(a.sched);
     /* The spans still queued get what is left of the grace period (a moment at least). */
     double flush = cfg.shutdown_grace - (double)(clock_mono_ns() - closed_ns) / 1e9;

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "http/request.h"
+#include "util/workq.h"
 
 /* The handlers' context: what the API layer needs, built by main.c before the HTTP server starts
  * and handed to it as an opaque pointer. Every field is set before the server starts and never
@@ -26,6 +27,7 @@ typedef struct app {
     engine *engine;
     engine_host *host;
     scheduler *sched;
+    workq *parse_pool; /* predict bodies are parsed here, off the HTTP threads; NULL: inline */
     security_config *security;
     ratelimit *ratelimit; /* NULL when rate limiting is off */
 } app;

@@ -62,7 +62,9 @@ const char *http_header(const http_request *r, const char *name);
 size_t http_header_count(const http_request *r, const char *name);
 /* The raw value of a query argument (not percent-decoded) copied into out; false when absent. */
 bool http_query_arg(const http_request *r, const char *name, char *out, size_t outlen);
-/* Frees the request body once the handler no longer needs it. */
+/* Frees the request body once the handler no longer needs it. While the request is suspended its
+ * body is the handler's: the thread working on it may read it and release it (the server touches
+ * neither until http_resume). */
 void http_body_release(http_request *r);
 
 /* A handler that answers later calls http_suspend before returning, and http_resume exactly once
