@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/cgroup.h"
 #include "util/file.h"
 
 /* v2 cpu.max: "<quota> <period>" or "max <period>". */
@@ -40,31 +41,20 @@ static bool read_v1(const char *dir, double *cpus)
     return true;
 }
 
-/* The lowest quota of cgroup directory mount + cgpath and each of its ancestors, down to the
- * mount's root. */
-static void lowest_on_path(const char *mount, const char *cgpath, bool v2, double *cpus,
-                           char *source, size_t source_len)
+typedef struct lowest_quota {
+    double *cpus;
+    char *source;
+    size_t source_len;
+} lowest_quota;
+
+static void keep_lowest(const char *dir, const char *cgpath, bool v2, void *arg)
 {
-    char dir[2048];
-    snprintf(dir, sizeof dir, "%s", cgpath);
-    for (;;) {
-        size_t len = strlen(dir);
-        while (len > 0 && dir[len - 1] == '/')
-            dir[--len] = '\0';
-        char path[4096];
-        double v;
-        snprintf(path, sizeof path, "%s%s", mount, dir);
-        if ((v2 ? read_v2(path, &v) : read_v1(path, &v)) && (*cpus == 0 || v < *cpus)) {
-            *cpus = v;
-            snprintf(source, source_len, "%s %s",
-                     v2 ? "cgroup v2 cpu.max" : "cgroup v1 cpu.cfs_quota_us", len ? dir : "/");
-        }
-        if (len == 0)
-            break;
-        char *slash = strrchr(dir, '/');
-        if (!slash)
-            break;
-        *slash = '\0';
+    lowest_quota *q = arg;
+    double v;
+    if ((v2 ? read_v2(dir, &v) : read_v1(dir, &v)) && (*q->cpus == 0 || v < *q->cpus)) {
+        *q->cpus = v;
+        snprintf(q->source, q->source_len, "%s %s",
+                 v2 ? "cgroup v2 cpu.max" : "cgroup v1 cpu.cfs_quota_us", cgpath);
     }
 }
 
@@ -72,32 +62,8 @@ void cpulimit_quota(const char *root, double *cpus, char *source, size_t source_
 {
     *cpus = 0;
     snprintf(source, source_len, "none");
-    char path[4096], line[2048];
-    snprintf(path, sizeof path, "%s/proc/self/cgroup", root);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return;
-    char v2[4096], v1[4096];
-    snprintf(v2, sizeof v2, "%s/sys/fs/cgroup", root);
-    snprintf(v1, sizeof v1, "%s/sys/fs/cgroup/cpu", root); /* "cpu,cpuacct" links it there */
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = '\0';
-        /* hierarchy-ID:controller-list:cgroup-path */
-        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2)
-            continue;
-        *c1 = *c2 = '\0';
-        const char *controllers = c1 + 1, *cgpath = c2 + 1;
-        if (strcmp(line, "0") == 0 && controllers[0] == '\0') {
-            lowest_on_path(v2, cgpath, true, cpus, source, source_len);
-            continue;
-        }
-        char list[256];
-        snprintf(list, sizeof list, ",%s,", controllers);
-        if (strstr(list, ",cpu,"))
-            lowest_on_path(v1, cgpath, false, cpus, source, source_len);
-    }
-    fclose(f);
+    lowest_quota q = {cpus, source, source_len};
+    cgroup_walk(root, "cpu", keep_lowest, &q); /* "cpu,cpuacct" links v1's to sys/fs/cgroup/cpu */
 }
 
 int cpulimit_threads(long cores, double quota)
