@@ -15,40 +15,26 @@
 
 #include <cmocka.h>
 
+#include "fake_root.h"
 #include "util/cpulimit.h"
 
 static char root[64];
 
 static void put(const char *rel, const char *text)
 {
-    char path[512], dir[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + strlen(root) + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(dir, 0700);
-            *p = '/';
-        }
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_int_equal(fake_root_put(root, rel, text), 0);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "/tmp/kronos-cpulimit-XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
+    return fake_root_create(root, sizeof root, "cpulimit");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
+    return fake_root_remove(root);
 }
 
 static double quota(char *source, size_t n)

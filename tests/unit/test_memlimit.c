@@ -14,33 +14,20 @@
 
 #include <cmocka.h>
 
+#include "fake_root.h"
 #include "util/memlimit.h"
 
 static char root[64];
 
 static void put(const char *rel, const char *text)
 {
-    char path[512], dir[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    /* mkdir -p of the parent */
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + strlen(root) + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(dir, 0700);
-            *p = '/';
-        }
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_int_equal(fake_root_put(root, rel, text), 0);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "/tmp/kronos-memlimit-XXXXXX");
-    if (!mkdtemp(root))
+    if (fake_root_create(root, sizeof root, "memlimit") != 0)
         return -1;
     put("proc/meminfo", "MemFree:   100 kB\nMemTotal:       16384 kB\nSwapTotal: 0 kB\n");
     return 0;
@@ -49,9 +36,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
+    return fake_root_remove(root);
 }
 
 static uint64_t limit(char *source, size_t n)
