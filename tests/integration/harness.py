@@ -45,6 +45,22 @@ def contract_check(method, path, answer):
                    answer.body)
 
 
+def wait_healthz(port, proc, timeout):
+    """For a kronosd a suite starts itself: the status of GET /v1/healthz on 127.0.0.1:port once
+    it answers, or None when proc exits or `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/v1/healthz")
+            status = conn.getresponse().status
+            conn.close()
+            return status
+        except OSError:
+            time.sleep(0.05)
+    return None
+
+
 def have_tiny_model(what):
     """True when the tiny reference model is there; else prints a SKIP line for `what`."""
     if TINY and os.path.isdir(TINY) and SHIM_SLOW_SGEMM and SHIM_HOLD_OPEN:

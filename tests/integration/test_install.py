@@ -1,14 +1,12 @@
 """make install (issue 11): the CMake install rules of the build under test, run into a staging
 DESTDIR, put the binary, its man page and --help text, the docs, the monitoring files and the systemd unit where
 they belong, and the installed binary runs (--version, --check-config, serve + healthz)."""
-import http.client
 import os
 import shutil
 import subprocess
 import tempfile
-import time
 
-from harness import BIN, Checker, free_port
+from harness import BIN, Checker, free_port, wait_healthz
 
 c = Checker()
 build = os.path.dirname(os.path.abspath(BIN))
@@ -70,16 +68,7 @@ try:
     proc = subprocess.Popen([binary], env=dict(env, KRONOS_HOST="127.0.0.1", KRONOS_PORT=str(port),
                                                KRONOS_DRAIN_DELAY="0"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    status = None
-    deadline = time.monotonic() + 30
-    while status is None and time.monotonic() < deadline and proc.poll() is None:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/v1/healthz")
-            status = conn.getresponse().status
-            conn.close()
-        except OSError:
-            time.sleep(0.05)
+    status = wait_healthz(port, proc, 30)
     c.eq(status, 200, "the installed kronosd serves /v1/healthz")
     proc.terminate()
     c.eq(proc.wait(30), 0, "the installed kronosd stops cleanly")

@@ -1,14 +1,12 @@
 """Start-up refusals and adjustments through the real binary (issue 9): the open-files limit
 against KRONOS_MAX_CONNECTIONS, rate-limit settings beyond the limiter, and an API keys file that
 others may read or change. Each refusal is exit code 2 with one line naming the variable."""
-import http.client
 import os
 import resource
 import subprocess
 import tempfile
-import time
 
-from harness import BIN, Checker, Kronosd, free_port
+from harness import BIN, Checker, Kronosd, free_port, wait_healthz
 
 c = Checker()
 FD_MARGIN = 64  # open files kronosd reserves beyond one per connection
@@ -72,16 +70,7 @@ p = subprocess.Popen([BIN], env=dict(os.environ, KRONOS_HOST="127.0.0.1", KRONOS
                                      KRONOS_MAX_CONNECTIONS=str(low - FD_MARGIN),
                                      KRONOS_MAX_CONNECTIONS_PER_IP="16"),
                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=cap_nofile)
-status = None
-deadline = time.time() + 20
-while status is None and time.time() < deadline and p.poll() is None:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        conn.request("GET", "/v1/healthz")
-        status = conn.getresponse().status
-        conn.close()
-    except OSError:
-        time.sleep(0.05)
+status = wait_healthz(port, p, 20)
 if p.poll() is None:
     p.terminate()
 p.wait(30)
