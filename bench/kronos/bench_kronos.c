@@ -367,6 +367,31 @@ static void run(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int 
 }
 
 /*
+ * What batching N series could reach at best on this machine, from figures of the same run: the
+ * tokenizer and the prefill of every series are compute-bound and belong to it alone, so the
+ * batch needs at least their FLOPs at the measured sgemm peak; its cached and sliding steps
+ * cannot take less than one series' steps took alone (each streams every weight once). Key/value
+ * traffic and the extra rows' arithmetic are left out, so the real ceiling is lower still.
+ */
+static void print_batch_ceiling(const kr_tokenizer *tok, const kr_model *m, const bcase *c,
+                                const kr_phase_times *ph, double sequential_s)
+{
+    int N = c->batch;
+    flops f = forecast_flops(tok, m, c->T, c->P, c->M, c->S);
+    double own = N * (f.tok + f.prefill) / (peak_gflops * 1e9), steps = 0;
+    for (int k = 0; k < N; k++)
+        steps += ph[k].cached + ph[k].sliding;
+    steps /= N;
+    double floor_s = own + steps;
+    printf(
+        "\n    ceiling of batching on this machine: x%.2f (one after another %.3f s; a batch needs "
+        ">= %.3f s: %d x %.1f GFLOP of tokenizer and prefill at the %.0f GFLOP/s sgemm peak, "
+        "%.3f s, plus one series' steps, %.3f s)",
+        sequential_s / floor_s, sequential_s, floor_s, N, (f.tok + f.prefill) * 1e-9, peak_gflops,
+        own, steps);
+}
+
+/*
  * N series of the same shape (different data and seeds) forecast one after another with
  * kr_forecast, and (this tree's engine) as one batch whose passes serve all of them. The
  * parseable line carries the batched time where the engine has batches, else the sequential one,
@@ -393,13 +418,15 @@ static void run_batch(const kr_tokenizer *tok, const kr_model *m, const bcase *c
                             .threads = threads};
     }
     double *seq = calloc((size_t)reps, sizeof(double)), *bat = calloc((size_t)reps, sizeof(double));
+    kr_phase_times *ph = calloc((size_t)N, sizeof(kr_phase_times)); /* the last sequential round */
     char err[256];
     int only_batched = getenv("KRONOS_BENCH_BATCHED_ONLY") != NULL; /* for profiling */
     for (int r = 0; r < reps; r++) {
         double a = now();
         for (int k = 0; k < N && !only_batched; k++) {
             kr_result res = {.mean = mean + (size_t)k * P * 6};
-            if (kr_forecast(tok, m, c->M, 5.0, &q[k], &res, NULL, NULL, NULL, err, sizeof(err))) {
+            ph[k] = (kr_phase_times){0};
+            if (kr_forecast(tok, m, c->M, 5.0, &q[k], &res, NULL, NULL, &ph[k], err, sizeof(err))) {
                 fprintf(stderr, "forecast failed: %s\n", err);
                 exit(1);
             }
@@ -443,6 +470,8 @@ static void run_batch(const kr_tokenizer *tok, const kr_model *m, const bcase *c
     printf(" | one batch %7.3f s (%.2f series/s) | x%.2f", mb, N / mb, ms / mb);
     report = bat;
 #endif
+    if (ms > 0)
+        print_batch_ceiling(tok, m, c, ph, ms);
     printf("\nRESULT batch%d:%s:%d:%d:%d:%d", N, c->model, T, P, S, c->M);
     for (int r = 0; r < reps; r++)
         printf(" %.4f", report[r]);
@@ -451,6 +480,7 @@ static void run_batch(const kr_tokenizer *tok, const kr_model *m, const bcase *c
     free(sorted);
     free(seq);
     free(bat);
+    free(ph);
     free(q);
     free(x);
     free(xs);
