@@ -355,6 +355,13 @@ static void run(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int 
     for (int i = 0; i < reps; i++)
         printf(" %.4f", cpu[i]);
     printf("\n");
+    /* the last repeat's forecast, for bench/kronos/vs_upstream.sh's check against upstream */
+    if (getenv("KRONOS_BENCH_PRINT_FORECAST")) {
+        printf("FORECAST %s:%d:%d:%d:%d", c->model, T, P, S, c->M);
+        for (int i = 0; i < P * 6; i++)
+            printf(" %.9g", mean[i]);
+        printf("\n");
+    }
     fflush(stdout);
     free(sorted);
     free(tt);
