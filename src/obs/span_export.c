@@ -26,7 +26,6 @@ typedef struct exporter {
     size_t head, count;
     bool stop;
     double stop_deadline;
-    span *batch; /* [cfg.batch_size]: the exporter thread's own copy */
     strbuf body;
     double last_error_log;
 } exporter;
@@ -58,16 +57,21 @@ void span_export_enqueue(const span *s)
         pthread_cond_signal(&e->cv);
 }
 
-/* Under mu: moves up to batch_size spans out of the ring. */
-static size_t take_batch(exporter *e)
+/* Under mu: how many spans the next batch takes, from head on without wrapping, so they can be
+ * encoded in place. Their slots stay counted until release_batch: producers only write past them.
+ */
+static size_t next_batch(const exporter *e)
 {
     size_t n = e->count < e->cfg.batch_size ? e->count : e->cfg.batch_size;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(&e->batch[i], &e->ring[e->head], sizeof(span));
-        e->head = (e->head + 1) % e->cfg.queue_size;
-    }
+    size_t to_end = e->cfg.queue_size - e->head;
+    return n < to_end ? n : to_end;
+}
+
+/* Under mu: frees the slots of the n spans at head. */
+static void release_batch(exporter *e, size_t n)
+{
+    e->head = (e->head + n) % e->cfg.queue_size;
     e->count -= n;
-    return n;
 }
 
 static bool retryable(int status)
@@ -128,16 +132,23 @@ static bool past_stop_deadline(void *ctx)
     return clock_mono_seconds() >= stop_deadline(ctx);
 }
 
-static void export_batch(exporter *e, size_t n)
+/* Encodes n spans read in place from the ring; the lock is not held, so producers never wait
+ * behind it. */
+static int encode_batch(exporter *e, const span *spans, size_t n)
 {
     sb_reset(&e->body);
-    int rc = e->cfg.json ? otlp_encode_json(&e->cfg.resource, e->batch, n, &e->body)
-                         : otlp_encode_proto(&e->cfg.resource, e->batch, n, &e->body);
+    int rc = e->cfg.json ? otlp_encode_json(&e->cfg.resource, spans, n, &e->body)
+                         : otlp_encode_proto(&e->cfg.resource, spans, n, &e->body);
     if (rc != 0) {
         sm_trace_spans_dropped(n);
         sm_trace_export_failure();
-        return;
     }
+    return rc;
+}
+
+/* Sends the encoded batch of n spans, retrying as OTLP/HTTP says. */
+static void send_batch(exporter *e, size_t n)
+{
     const char *ct = e->cfg.json ? "application/json" : "application/x-protobuf";
     double give_up = clock_mono_seconds() + e->cfg.export_timeout;
     double backoff = BACKOFF_INITIAL;
@@ -180,11 +191,17 @@ static void *exporter_main(void *arg)
         }
         if (e->stop && (e->count == 0 || clock_mono_seconds() >= e->stop_deadline))
             break;
-        size_t n = take_batch(e);
+        size_t n = next_batch(e);
+        const span *spans = &e->ring[e->head];
         pthread_mutex_unlock(&e->mu);
-        if (n)
-            export_batch(e, n);
+        int rc = n ? encode_batch(e, spans, n) : -1;
         pthread_mutex_lock(&e->mu);
+        release_batch(e, n);
+        if (rc == 0) {
+            pthread_mutex_unlock(&e->mu);
+            send_batch(e, n);
+            pthread_mutex_lock(&e->mu);
+        }
         if (e->count < e->cfg.batch_size)
             next = clock_mono_seconds() + e->cfg.delay;
     }
@@ -209,24 +226,19 @@ int span_export_start(const span_export_config *c, char *err, size_t errlen)
     if (!e->cfg.batch_size || e->cfg.batch_size > e->cfg.queue_size)
         e->cfg.batch_size = e->cfg.queue_size < 512 ? e->cfg.queue_size : 512;
     e->ring = malloc(e->cfg.queue_size * sizeof(span));
-    e->batch = malloc(e->cfg.batch_size * sizeof(span));
     sb_init(&e->body, 0);
-    if (!e->ring || !e->batch || pthread_mutex_init(&e->mu, NULL) != 0 ||
-        clock_cond_init(&e->cv) != 0) {
+    if (!e->ring || pthread_mutex_init(&e->mu, NULL) != 0 || clock_cond_init(&e->cv) != 0) {
         free(e->ring);
-        free(e->batch);
         free(e);
         snprintf(err, errlen, "cannot allocate the span queue (%zu spans)", c->queue_size);
         return -1;
     }
     /* Touched now, so the process's memory does not grow when a dead collector fills the queue */
     memset(e->ring, 0, e->cfg.queue_size * sizeof(span));
-    memset(e->batch, 0, e->cfg.batch_size * sizeof(span));
     /* a restart (tests): the previous one is stopped, its thread joined */
     exporter *old = atomic_exchange(&g_exp, e);
     if (old) {
         free(old->ring);
-        free(old->batch);
         pthread_mutex_destroy(&old->mu);
         pthread_cond_destroy(&old->cv);
         free(old);
