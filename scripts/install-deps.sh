@@ -9,8 +9,9 @@ run_pkgs=(build-essential cmake pkg-config libjansson-dev zlib1g-dev libopenblas
 # python3-hypothesis: the property-based test of the predict routes; chromium: /docs in a browser;
 # nginx: the load balancer of the scale-out e2e test (run as a child with its own prefix, never the service);
 # qemu-user: integration_cpu_kernels runs kronosd on an emulated x86-64 CPU without AVX2;
-# groff-base: integration_man_page renders docs/kronosd.1.
-test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2 prometheus-blackbox-exporter python3-jsonschema python3-hypothesis chromium nginx qemu-user groff-base)
+# groff-base: integration_man_page renders docs/kronosd.1;
+# python3-pyflakes: style_pyflakes checks the Python test code.
+test_pkgs=(libcmocka-dev python3 python3-prometheus-client python3-yaml prometheus prometheus-alertmanager clang-format git iproute2 prometheus-blackbox-exporter python3-jsonschema python3-hypothesis chromium nginx qemu-user groff-base python3-pyflakes)
 bench_pkgs=(prometheus-cpp-dev g++)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 # make test-arm64: the cross compiler, the arm64 libraries through Debian multiarch (same mirror;

@@ -14,7 +14,6 @@ import os
 import re
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import fast_rules  # noqa: E402
@@ -105,7 +104,7 @@ def live_labels(endpoint, fails):
         live.http_request(port, "POST", "/v1/predict/single", body=body, headers={"Content-Type": "application/json"})
         sel = '{job="kronos-api", __name__=~"kronos_.*|process_.*"}'
         live.wait_until("rate-limit hits scraped", lambda: (prom.value(
-            f'sum(kronos_rate_limit_hits_total{{job="kronos-api", container=~"caller-.*"}})') or 0) >= 4, 20)
+            'sum(kronos_rate_limit_hits_total{job="kronos-api", container=~"caller-.*"})') or 0) >= 4, 20)
 
         series = prom.api("series", **{"match[]": sel})
         names = sorted({lbl for s in series for lbl in s})
@@ -116,7 +115,7 @@ def live_labels(endpoint, fails):
                     fails.check(False, f"{s['__name__']} lost the target label {key}: {s}")
                     break
         callers = {s["metric"]["container"] for s in prom.query(
-            f'kronos_rate_limit_hits_total{{job="kronos-api"}} > 0')}
+            'kronos_rate_limit_hits_total{job="kronos-api"} > 0')}
         fails.check(callers == {"caller-a", "caller-b"}, f"callers as scraped: {callers}, want two callers")
         endpoints = {s["metric"].get("endpoint") for s in prom.query('kronos_model_inference_seconds_count{job="kronos-api"}')}
         fails.check(endpoints == {"/v1/predict/single", "/v1/predict/batch"}, f"endpoint label values {endpoints}")

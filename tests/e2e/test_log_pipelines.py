@@ -19,7 +19,6 @@ event time equal to kronosd's `timestamp`. Each LogQL query of monitoring/logs/R
 use only those labels and fields that exist, and the queries for a request id, a trace id, 5xx answers
 and security events must find their lines.
 """
-import configparser
 import datetime
 import json
 import os

@@ -454,7 +454,6 @@ def main():
                     figures["alert_fired_s"] = time.monotonic() - killed_at
                 except TimeoutError as e:
                     fails.check(False, f"{e}; ALERTS: {prom.query('ALERTS')}")
-                others = {r.instance for r in replicas if r is not victim}
                 fails.check(firing(prom, "KronosInstanceDown") == {victim.instance},
                             f"KronosInstanceDown fires for {firing(prom, 'KronosInstanceDown')}, want {victim.instance} only")
                 fails.check(not firing(prom, "KronosServiceDown") and not prom.query(

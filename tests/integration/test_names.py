@@ -12,7 +12,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import harness
 from harness import GOLDEN, Checker, Kronosd
-from predict_data import single
 
 c = Checker()
 if not GOLDEN or not os.path.isdir(GOLDEN):

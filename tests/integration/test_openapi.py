@@ -2,7 +2,6 @@
 contract (src/api/openapi.json) and passes Redocly's linter, its examples are real (each request
 example answers 200, each example validates against its schema), the pages load their assets
 from KRONOS_DOCS_ASSETS_URL, and KRONOS_DOCS_ENABLED=false removes the three routes."""
-import json
 import os
 import subprocess
 

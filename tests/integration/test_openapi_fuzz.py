@@ -4,7 +4,6 @@ mutated valid requests) never make kronosd answer 5xx, and every answer matches 
 (KRONOS_FUZZ_RANDOM=1 explores new examples). Labelled slow."""
 import copy
 import json
-import math
 import os
 
 from hypothesis import HealthCheck, given, settings

@@ -7,7 +7,7 @@ import threading
 import time
 
 from harness import SGEMM_DELAY_US, Checker, Kronosd, have_tiny_model, kronos_env, slow_single
-from predict_data import future, series, single
+from predict_data import single
 
 c = Checker()
 FIELDS = ["timestamp", "open", "high", "low", "close", "volume", "amount"]

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import harness
 from netns import ip, remove_stale_namespaces  # tests/support, on the path harness sets

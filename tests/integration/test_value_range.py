@@ -7,7 +7,6 @@ import math
 import os
 import random
 import re
-import sys
 
 from harness import GOLDEN, Checker, Kronosd
 from predict_data import single
