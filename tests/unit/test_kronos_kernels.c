@@ -23,20 +23,32 @@ static void simd_choice(void **state)
     assert_true(kr_simd_supported(KR_SIMD_PORTABLE));
     assert_string_equal(kr_simd_name(KR_SIMD_PORTABLE), "portable");
     assert_string_equal(kr_simd_name(KR_SIMD_AVX2), "avx2");
+    assert_string_equal(kr_simd_name(KR_SIMD_AVX512), "avx512");
     /* Without a request the fastest set the CPU runs is in use. */
     assert_int_equal(kr_simd_active(), kr_simd_best());
-    bool avx2 = kr_simd_supported(KR_SIMD_AVX2);
-    assert_int_equal(kr_simd_best(), avx2 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE);
+    bool avx2 = kr_simd_supported(KR_SIMD_AVX2), avx512 = kr_simd_supported(KR_SIMD_AVX512);
+    assert_int_equal(kr_simd_best(), avx512 ? KR_SIMD_AVX512
+                                     : avx2 ? KR_SIMD_AVX2
+                                            : KR_SIMD_PORTABLE);
+    if (avx512)
+        assert_true(avx2);
     if (!kr_simd_built(KR_SIMD_AVX2))
         assert_false(avx2);
+    if (!kr_simd_built(KR_SIMD_AVX512))
+        assert_false(avx512);
 #if !defined(__x86_64__)
     assert_false(kr_simd_built(KR_SIMD_AVX2));
+    assert_false(kr_simd_built(KR_SIMD_AVX512));
 #endif
     assert_int_equal(kr_simd_use(KR_SIMD_PORTABLE), 0);
     assert_int_equal(kr_simd_active(), KR_SIMD_PORTABLE);
+    assert_false(kr_gemm_packed_active());
     assert_int_equal(kr_simd_use(KR_SIMD_AVX2), avx2 ? 0 : -1);
     /* A refused request changes nothing. */
     assert_int_equal(kr_simd_active(), avx2 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE);
+    assert_false(kr_gemm_packed_active());
+    assert_int_equal(kr_simd_use(KR_SIMD_AVX512), avx512 ? 0 : -1);
+    assert_int_equal(kr_gemm_packed_active(), avx512);
     kr_simd_use(kr_simd_best());
 }
 
@@ -141,9 +153,61 @@ static void avx2_matches_portable(void **state)
     kr_simd_use(kr_simd_best());
 }
 
+/* The packed product (AVX-512, and the portable reference of the same layout) against the
+ * skinny portable one on the same row-major weights: tile remainders (rows 1..13, 25), panel
+ * remainders (out not a multiple of 32), bias, accumulate, a band of panels. */
+static void packed_gemm_matches(void **state)
+{
+    (void)state;
+    static const int rows_list[] = {1, 2, 5, 11, 12, 13, 25, 100};
+    static const int outs[] = {1, 17, 32, 33, 70};
+    static const int ins[] = {3, 8, 64};
+    kr_simd sets[] = {KR_SIMD_PORTABLE, KR_SIMD_AVX512};
+    for (size_t si = 0; si < 2; si++) {
+        if (kr_simd_use(sets[si]) != 0)
+            continue; /* no AVX-512 here: the layout is still checked with the portable set */
+        for (size_t ri = 0; ri < sizeof(rows_list) / sizeof(rows_list[0]); ri++)
+            for (size_t oi = 0; oi < sizeof(outs) / sizeof(outs[0]); oi++)
+                for (size_t ii = 0; ii < sizeof(ins) / sizeof(ins[0]); ii++) {
+                    int rows = rows_list[ri], outn = outs[oi], in = ins[ii], ldy = outn + 3;
+                    float *x = fill((size_t)rows * in), *w = fill((size_t)outn * in);
+                    float *bias = fill((size_t)outn), *init = fill((size_t)rows * ldy);
+                    float *wp = aligned_alloc(64, sizeof(float) * kr_packed_floats(outn, in));
+                    float *got = malloc(sizeof(float) * rows * ldy);
+                    float *want = malloc(sizeof(float) * rows * ldy);
+                    assert_non_null(wp);
+                    kr_pack_panels(w, outn, in, wp);
+                    for (int acc = 0; acc < 2; acc++) {
+                        memcpy(got, init, sizeof(float) * rows * ldy);
+                        memcpy(want, init, sizeof(float) * rows * ldy);
+                        int panels = kr_panels(outn), half = panels / 2;
+                        /* two bands, as two pool tasks would run them */
+                        kr_gemm_packed(x, rows, in, wp, outn, acc ? NULL : bias, acc, got, ldy, 0,
+                                       half);
+                        kr_gemm_packed(x, rows, in, wp, outn, acc ? NULL : bias, acc, got, ldy,
+                                       half, panels);
+                        kr_simd active = kr_simd_active();
+                        kr_simd_use(KR_SIMD_PORTABLE);
+                        kr_gemm_skinny(x, rows, in, w, outn, acc ? NULL : bias, acc, want, ldy);
+                        kr_simd_use(active);
+                        close_enough(got, want, (size_t)rows * ldy, in, "gemm_packed");
+                    }
+                    free(x);
+                    free(w);
+                    free(bias);
+                    free(init);
+                    free(wp);
+                    free(got);
+                    free(want);
+                }
+    }
+    kr_simd_use(kr_simd_best());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(simd_choice),
-                                       cmocka_unit_test(avx2_matches_portable)};
+                                       cmocka_unit_test(avx2_matches_portable),
+                                       cmocka_unit_test(packed_gemm_matches)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,14 +17,16 @@
 #include "engine/kronos/batch.h"
 #include "engine/kronos/block.h"
 #include "engine/kronos/forecast.h"
+#include "engine/kronos/kernels.h"
 #include "engine/kronos/kronos_engine.h"
 #include "engine/kronos/ops.h"
+#include "engine/kronos/weights.h"
 
 #define MINI KRONOS_GOLDEN_DIR "/mini"
 
-/* d, ff, layers, v1, v2; tokenizer d, ff (Kronos-Tokenizer-base) */
-static const kr_shape kronos_mini = {256, 512, 4, 1024, 1024, 256, 512};
-static const kr_shape kronos_small = {512, 1024, 8, 1024, 1024, 256, 512};
+/* d, ff, layers, v1, v2; tokenizer d, ff, blocks (Kronos-Tokenizer-base) */
+static const kr_shape kronos_mini = {256, 512, 4, 1024, 1024, 256, 512, 6};
+static const kr_shape kronos_small = {512, 1024, 8, 1024, 1024, 256, 512, 6};
 
 static void attention_scratch_is_linear(void **state)
 {
@@ -74,8 +76,42 @@ static void engine_figure_under_limits(void **state)
     engine_memory m;
     char err[256];
     assert_int_equal(e->ops->memory(e, &lim, &m, err, sizeof(err)), 0); /* before load */
+    /* with the AVX512 set the linears are held a second time, as panels */
+    kr_shape sh;
+    assert_int_equal(kr_shape_read(MINI "/model", MINI "/tokenizer", &sh, err, sizeof(err)), 0);
     assert_true(m.weights == file_size(MINI "/model/model.safetensors") +
-                                 file_size(MINI "/tokenizer/model.safetensors"));
+                                 file_size(MINI "/tokenizer/model.safetensors") +
+                                 kr_packed_bytes(&sh));
+    if (kr_gemm_packed_active()) {
+        kr_model model;
+        kr_tokenizer tok;
+        assert_int_equal(kr_model_load(&model, MINI "/model", err, sizeof(err)), 0);
+        assert_int_equal(kr_tokenizer_load(&tok, MINI "/tokenizer", err, sizeof(err)), 0);
+        size_t packed = 0; /* what loading packed, read back from the linears */
+        const kr_linear *ml[] = {&model.fusion, &model.dep_q,   &model.dep_k,  &model.dep_v,
+                                 &model.dep_o,  &model.proj_s1, &model.proj_s2};
+        for (size_t i = 0; i < sizeof(ml) / sizeof(ml[0]); i++)
+            packed += kr_packed_floats(ml[i]->out, ml[i]->in);
+        const kr_linear *tl[] = {&tok.embed, &tok.quant_embed, &tok.post_quant, &tok.head};
+        for (size_t i = 0; i < sizeof(tl) / sizeof(tl[0]); i++)
+            packed += kr_packed_floats(tl[i]->out, tl[i]->in);
+        for (int i = 0; i < model.layers + tok.n_enc + tok.n_dec; i++) {
+            const kr_block *b = i < model.layers ? &model.blocks[i]
+                                : i < model.layers + tok.n_enc
+                                    ? &tok.enc[i - model.layers]
+                                    : &tok.dec[i - model.layers - tok.n_enc];
+            const kr_linear *bl[] = {&b->q, &b->k, &b->v, &b->o, &b->w1, &b->w2, &b->w3};
+            for (size_t j = 0; j < 7; j++) {
+                assert_non_null(bl[j]->wp);
+                packed += kr_packed_floats(bl[j]->out, bl[j]->in);
+            }
+        }
+        /* the bound counts the tokenizer's narrow linears at full width: an upper bound */
+        assert_true(packed * sizeof(float) <= kr_packed_bytes(&sh));
+        assert_true(packed * sizeof(float) * 10 >= kr_packed_bytes(&sh) * 9);
+        kr_model_free(&model);
+        kr_tokenizer_free(&tok);
+    }
     /* pred_len is capped at max_context (longer is a 422). One batch per worker: its pass buffers
      * (1024 rows by default), the costliest series and a full request's outputs (mean + 16
      * samples per item), which is also what a batch may hold at once. */

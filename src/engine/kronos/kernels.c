@@ -3,15 +3,18 @@
 #include <math.h>
 
 #include "engine/kronos/kernels_avx2.h"
+#include "engine/kronos/kernels_avx512.h"
 
-/* The AVX2/FMA kernels in use, NULL for the portable C below. Set before any forecast runs: by
- * the constructor from what the CPU says, then by kr_simd_use at start-up (KRONOS_SIMD). */
+/* The set in use; avx2: its AVX2/FMA kernels, NULL for the portable C below. Set before any
+ * forecast runs: by the constructor from what the CPU says, then by kr_simd_use at start-up
+ * (KRONOS_SIMD). */
+static kr_simd active;
 static const kr_kernel_table *avx2;
 
 static const kr_kernel_table *table_of(kr_simd s)
 {
 #ifdef KRONOS_AVX2_KERNELS
-    if (s == KR_SIMD_AVX2)
+    if (s == KR_SIMD_AVX2 || s == KR_SIMD_AVX512)
         return &kr_kernels_avx2;
 #endif
     (void)s;
@@ -24,19 +27,30 @@ bool kr_simd_supported(kr_simd s)
         return true;
 #ifdef KRONOS_AVX2_KERNELS
     __builtin_cpu_init();
-    return s == KR_SIMD_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return false;
+    bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (s == KR_SIMD_AVX2)
+        return has_avx2;
+#ifdef KRONOS_AVX512_KERNELS
+    if (s == KR_SIMD_AVX512)
+        return has_avx2 && __builtin_cpu_supports("avx512f");
 #endif
+#endif
+    return false;
 }
 
 bool kr_simd_built(kr_simd s)
 {
+#ifndef KRONOS_AVX512_KERNELS
+    if (s == KR_SIMD_AVX512)
+        return false;
+#endif
     return s == KR_SIMD_PORTABLE || table_of(s) != NULL;
 }
 
 kr_simd kr_simd_best(void)
 {
+    if (kr_simd_supported(KR_SIMD_AVX512))
+        return KR_SIMD_AVX512;
     return kr_simd_supported(KR_SIMD_AVX2) ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE;
 }
 
@@ -45,17 +59,73 @@ int kr_simd_use(kr_simd s)
     if (!kr_simd_supported(s))
         return -1;
     avx2 = table_of(s);
+    active = s;
     return 0;
 }
 
 kr_simd kr_simd_active(void)
 {
-    return avx2 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE;
+    return active;
 }
 
 const char *kr_simd_name(kr_simd s)
 {
-    return s == KR_SIMD_AVX2 ? "avx2" : "portable";
+    return s == KR_SIMD_AVX512 ? "avx512" : s == KR_SIMD_AVX2 ? "avx2" : "portable";
+}
+
+bool kr_gemm_packed_active(void)
+{
+    return active == KR_SIMD_AVX512;
+}
+
+int kr_panels(int out)
+{
+    return (out + KR_PANEL - 1) / KR_PANEL;
+}
+
+size_t kr_packed_floats(int out, int in)
+{
+    return (size_t)kr_panels(out) * KR_PANEL * (size_t)in;
+}
+
+void kr_pack_panels(const float *w, int out, int in, float *dst)
+{
+    for (int p = 0; p < kr_panels(out); p++)
+        for (int k = 0; k < in; k++)
+            for (int j = 0; j < KR_PANEL; j++) {
+                int n = p * KR_PANEL + j;
+                dst[((size_t)p * in + k) * KR_PANEL + j] = n < out ? w[(size_t)n * in + k] : 0.0f;
+            }
+}
+
+/* The reference the AVX-512 version is tested against; never chosen for speed. */
+static void gemm_packed_portable(const float *x, int rows, int in, const float *wp, int out,
+                                 const float *b, int accumulate, float *y, int ldy, int p0, int p1)
+{
+    for (int p = p0; p < p1; p++)
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < KR_PANEL && p * KR_PANEL + j < out; j++) {
+                int n = p * KR_PANEL + j;
+                float s = 0.0f;
+                for (int k = 0; k < in; k++)
+                    s += x[(size_t)r * in + k] * wp[((size_t)p * in + k) * KR_PANEL + j];
+                if (b)
+                    s += b[n];
+                float *o = y + (size_t)r * ldy + n;
+                *o = accumulate ? *o + s : s;
+            }
+}
+
+void kr_gemm_packed(const float *x, int rows, int in, const float *wp, int out, const float *b,
+                    int accumulate, float *y, int ldy, int p0, int p1)
+{
+#ifdef KRONOS_AVX512_KERNELS
+    if (active == KR_SIMD_AVX512) {
+        kr_gemm_packed_avx512(x, rows, in, wp, out, b, accumulate, y, ldy, p0, p1);
+        return;
+    }
+#endif
+    gemm_packed_portable(x, rows, in, wp, out, b, accumulate, y, ldy, p0, p1);
 }
 
 __attribute__((constructor)) static void detect_cpu(void)

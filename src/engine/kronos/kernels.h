@@ -12,10 +12,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Which kernel set runs (docs/DEPLOYMENT.md, "CPUs and architectures"). */
-typedef enum kr_simd { KR_SIMD_PORTABLE, KR_SIMD_AVX2 } kr_simd;
+/* Which kernel set runs (docs/DEPLOYMENT.md, "CPUs and architectures"). AVX512: the AVX2 set plus
+ * the matrix product over packed weights (kr_gemm_packed) for every linear of more than a few
+ * rows, in place of OpenBLAS. */
+typedef enum kr_simd { KR_SIMD_PORTABLE, KR_SIMD_AVX2, KR_SIMD_AVX512 } kr_simd;
 
-/* Whether this build has the set (AVX2: x86-64 builds only). */
+/* Whether this build has the set (AVX2, AVX512: x86-64 builds only). */
 bool kr_simd_built(kr_simd s);
 /* Whether this build has the set and this CPU can run it. */
 bool kr_simd_supported(kr_simd s);
@@ -25,11 +27,27 @@ kr_simd kr_simd_best(void);
  * before any forecast runs (start-up; a test's setup): kernels read the choice unlocked. */
 int kr_simd_use(kr_simd s);
 kr_simd kr_simd_active(void);
-/* "avx2" or "portable", the KRONOS_SIMD spelling. */
+/* "avx512", "avx2" or "portable", the KRONOS_SIMD spelling. */
 const char *kr_simd_name(kr_simd s);
 
 /* Most rows kr_gemm_skinny accepts; callers use sgemm above it. */
 #define KR_SKINNY_MAX_ROWS 64
+
+/*
+ * Packed weights: W[out][in] as panels of KR_PANEL output columns, each [in][KR_PANEL] (the last
+ * one padded with zeros), 64-byte aligned. Linears are packed at load when kr_gemm_packed_active;
+ * with fewer rows than KR_PACKED_MIN_ROWS the skinny kernel streams the row-major weights as fast.
+ */
+#define KR_PANEL 32
+#define KR_PACKED_MIN_ROWS 24
+/* Whether linears are packed and multiplied with kr_gemm_packed (the AVX512 set is active). */
+bool kr_gemm_packed_active(void);
+size_t kr_packed_floats(int out, int in);
+int kr_panels(int out);
+void kr_pack_panels(const float *w, int out, int in, float *dst);
+/* y[r][j] (+)= Σ_k x[r][k]·W[j][k] (+ b[j]) for r < rows and the columns of panels [p0, p1). */
+void kr_gemm_packed(const float *x, int rows, int in, const float *wp, int out, const float *b,
+                    int accumulate, float *y, int ldy, int p0, int p1);
 
 /*
  * y[r][j] (+)= Σ_k x[r][k]·W[j][k] (+ b[j]) for r < rows, j < out; y rows are ldy apart.

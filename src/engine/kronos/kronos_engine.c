@@ -185,6 +185,7 @@ static int kronos_memory(const engine *e, const engine_limits *lim, engine_memor
         }
         weights += (uint64_t)st.st_size;
     }
+    weights += kr_packed_bytes(&sh); /* the linears again as panels, with the AVX512 set */
     size_t P = longest_forecast(e, lim);
     /* one batch per worker: its pass buffers, and the forecasts and outputs it holds */
     out->per_job = kr_batch_bytes_many(&sh, e->max_context, (int)lim->max_candles, (int)P,

@@ -119,25 +119,47 @@ static void lin_colgemm_task(void *ctx, int i, int t)
                 j->y[r * (size_t)l->out + c] += l->b[c];
 }
 
+/* Packed weights (the AVX512 set): each task multiplies every row with a band of panels. */
+static void lin_packed_task(void *ctx, int i, int t)
+{
+    (void)t;
+    lin_job *j = ctx;
+    const kr_linear *l = j->l;
+    int panels = kr_panels(l->out);
+    int p0 = (int)((long)panels * i / j->chunks), p1 = (int)((long)panels * (i + 1) / j->chunks);
+    if (p1 > p0)
+        kr_gemm_packed(j->x, (int)j->rows, l->in, l->wp, l->out, l->b, j->accumulate, j->y, l->out,
+                       p0, p1);
+}
+
 /* Row bands below this many rows per thread split the output columns instead. */
 #define ROW_BAND_MIN 192
+
+enum lin_mode { BY_ROWS, BY_COLS_SKINNY, BY_COLS_SGEMM, BY_PANELS };
 
 typedef struct multi_job {
     lin_job parts[KR_MULTI_MAX];
     int count, per; /* tasks per linear */
-    int by_cols;    /* 0: row bands (sgemm), 1: column bands (skinny), 2: column bands (sgemm) */
+    enum lin_mode mode;
 } multi_job;
 
 static void multi_task(void *ctx, int i, int t)
 {
     multi_job *m = ctx;
     lin_job *j = &m->parts[i / m->per];
-    if (m->by_cols == 1)
+    switch (m->mode) {
+    case BY_COLS_SKINNY:
         lin_cols_task(j, i % m->per, t);
-    else if (m->by_cols == 2)
+        break;
+    case BY_COLS_SGEMM:
         lin_colgemm_task(j, i % m->per, t);
-    else
+        break;
+    case BY_PANELS:
+        lin_packed_task(j, i % m->per, t);
+        break;
+    default:
         lin_rows_task(j, i % m->per, t);
+    }
 }
 
 /* Several linears on the same input, fanned out in one pool dispatch. */
@@ -149,21 +171,27 @@ static void linear_many(const kr_linear *const *ls, int count, const float *x, s
     double macs = 0;
     for (int i = 0; i < count; i++)
         macs += (double)rows * ls[i]->in * ls[i]->out;
-    int skinny = rows <= KR_SKINNY_MAX_ROWS;
+    bool packed = rows >= KR_PACKED_MIN_ROWS && kr_gemm_packed_active();
+    for (int i = 0; i < count; i++)
+        packed = packed && ls[i]->wp;
+    enum lin_mode mode = packed                             ? BY_PANELS
+                         : rows <= KR_SKINNY_MAX_ROWS       ? BY_COLS_SKINNY
+                         : rows < (size_t)ROW_BAND_MIN * nt ? BY_COLS_SGEMM
+                                                            : BY_ROWS;
     if (nt == 1 || macs < PAR_MIN_MACS) {
         for (int i = 0; i < count; i++) {
-            if (skinny)
+            lin_job j = {ls[i], x, rows, ys[i], accumulate, 1};
+            if (mode == BY_PANELS)
+                lin_packed_task(&j, 0, 0);
+            else if (mode == BY_COLS_SKINNY)
                 kr_gemm_skinny(x, (int)rows, ls[i]->in, ls[i]->w, ls[i]->out, ls[i]->b, accumulate,
                                ys[i], ls[i]->out);
-            else {
-                lin_job j = {ls[i], x, rows, ys[i], accumulate, 1};
+            else
                 lin_rows_task(&j, 0, 0);
-            }
         }
         return;
     }
-    int mode = skinny ? 1 : rows < (size_t)ROW_BAND_MIN * nt ? 2 : 0;
-    multi_job m = {.count = count, .per = nt, .by_cols = mode};
+    multi_job m = {.count = count, .per = nt, .mode = mode};
     for (int i = 0; i < count; i++)
         m.parts[i] = (lin_job){ls[i], x, rows, ys[i], accumulate, nt};
     kr_pool_run(p, count * nt, multi_task, &m);

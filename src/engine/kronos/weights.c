@@ -1,5 +1,6 @@
 #include "engine/kronos/weights.h"
 
+#include "engine/kronos/kernels.h"
 #include "engine/kronos/ops.h"
 
 #include <jansson.h>
@@ -177,6 +178,58 @@ static int open_weights(kst_file *st, const char *dir, const char *what, char *e
     return 0;
 }
 
+/* Packs the linears into one buffer (*owned) when the packed product is in use; else nothing. */
+static int pack_linears(kr_linear *const *ls, int n, float **owned, const char *what, char *err,
+                        size_t errlen)
+{
+    if (!kr_gemm_packed_active())
+        return 0;
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += kr_packed_floats(ls[i]->out, ls[i]->in);
+    float *buf = aligned_alloc(64, (sizeof(float) * total + 63) & ~(size_t)63);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory for the packed weights", what);
+        return -1;
+    }
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        kr_pack_panels(ls[i]->w, ls[i]->out, ls[i]->in, buf + at);
+        ls[i]->wp = buf + at;
+        at += kr_packed_floats(ls[i]->out, ls[i]->in);
+    }
+    *owned = buf;
+    return 0;
+}
+
+/* Adds a block's seven linears to ls from index n; returns the new count. */
+static int block_linears(kr_block *blk, kr_linear **ls, int n)
+{
+    kr_linear *mine[] = {&blk->q, &blk->k, &blk->v, &blk->o, &blk->w1, &blk->w2, &blk->w3};
+    for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++)
+        ls[n++] = mine[i];
+    return n;
+}
+
+static size_t block_packed_floats(int d, int ff)
+{
+    return 4 * kr_packed_floats(d, d) + 2 * kr_packed_floats(ff, d) + kr_packed_floats(d, ff);
+}
+
+size_t kr_packed_bytes(const kr_shape *s)
+{
+    if (!kr_gemm_packed_active())
+        return 0;
+    /* the tokenizer's embed/head/quantizer linears are narrow: counted at their largest width */
+    size_t tok = 4 * kr_packed_floats(s->tok_d, s->tok_d) +
+                 (size_t)s->tok_layers * block_packed_floats(s->tok_d, s->tok_ff);
+    size_t model = kr_packed_floats(s->d, 2 * s->d) +
+                   (size_t)s->layers * block_packed_floats(s->d, s->ff) +
+                   4 * kr_packed_floats(s->d, s->d) + kr_packed_floats(s->v1, s->d) +
+                   kr_packed_floats(s->v2, s->d);
+    return sizeof(float) * (tok + model);
+}
+
 void kr_tokenizer_free(kr_tokenizer *t)
 {
     if (!t)
@@ -184,6 +237,7 @@ void kr_tokenizer_free(kr_tokenizer *t)
     free(t->enc);
     free(t->dec);
     free(t->owned);
+    free(t->packed);
     kst_close(&t->st);
     memset(t, 0, sizeof(*t));
 }
@@ -259,6 +313,25 @@ int kr_tokenizer_load(kr_tokenizer *t, const char *dir, char *err, size_t errlen
         kr_tokenizer_free(t);
         return -1;
     }
+    kr_linear **ls = malloc(sizeof(kr_linear *) * (size_t)(4 + 7 * nb));
+    int n = 0;
+    if (ls) {
+        kr_linear *mine[] = {&t->embed, &t->quant_embed, &t->post_quant, &t->head};
+        for (int i = 0; i < 4; i++)
+            ls[n++] = mine[i];
+        for (int j = 0; j < t->n_enc; j++)
+            n = block_linears(&t->enc[j], ls, n);
+        for (int j = 0; j < t->n_dec; j++)
+            n = block_linears(&t->dec[j], ls, n);
+    }
+    int rc = ls ? pack_linears(ls, n, &t->packed, "tokenizer", err, errlen) : -1;
+    if (!ls)
+        snprintf(err, errlen, "tokenizer: out of memory");
+    free(ls);
+    if (rc != 0) {
+        kr_tokenizer_free(t);
+        return -1;
+    }
     return 0;
 }
 
@@ -268,6 +341,7 @@ void kr_model_free(kr_model *m)
         return;
     free(m->blocks);
     free(m->owned);
+    free(m->packed);
     kst_close(&m->st);
     memset(m, 0, sizeof(*m));
 }
@@ -309,7 +383,7 @@ static int model_config(kr_model *m, const char *dir, int *learn_te, char *err, 
 
 kr_shape kr_shape_of(const kr_tokenizer *t, const kr_model *m)
 {
-    return (kr_shape){m->d, m->ff, m->layers, m->v1, m->v2, t->d, t->ff};
+    return (kr_shape){m->d, m->ff, m->layers, m->v1, m->v2, t->d, t->ff, t->n_enc + t->n_dec};
 }
 
 int kr_shape_read(const char *model_dir, const char *tokenizer_dir, kr_shape *s, char *err,
@@ -372,6 +446,24 @@ int kr_model_load(kr_model *m, const char *dir, char *err, size_t errlen)
     bind_linear(&b, &m->proj_s1, m->d, m->v1, 1, "head.proj_s1");
     bind_linear(&b, &m->proj_s2, m->d, m->v2, 1, "head.proj_s2");
     if (b.failed) {
+        kr_model_free(m);
+        return -1;
+    }
+    kr_linear **ls = malloc(sizeof(kr_linear *) * (size_t)(7 + 7 * m->layers));
+    int n = 0;
+    if (ls) {
+        kr_linear *mine[] = {&m->fusion, &m->dep_q,   &m->dep_k,  &m->dep_v,
+                             &m->dep_o,  &m->proj_s1, &m->proj_s2};
+        for (int i = 0; i < 7; i++)
+            ls[n++] = mine[i];
+        for (int i = 0; i < m->layers; i++)
+            n = block_linears(&m->blocks[i], ls, n);
+    }
+    int rc = ls ? pack_linears(ls, n, &m->packed, "model", err, errlen) : -1;
+    if (!ls)
+        snprintf(err, errlen, "model: out of memory");
+    free(ls);
+    if (rc != 0) {
         kr_model_free(m);
         return -1;
     }

@@ -10,8 +10,9 @@
 #include "engine/kronos/safetensors.h"
 
 typedef struct kr_linear {
-    const float *w; /* [out][in] */
-    const float *b; /* [out] or NULL */
+    const float *w;  /* [out][in] */
+    const float *b;  /* [out] or NULL */
+    const float *wp; /* w as panels (kr_pack_panels) when kr_gemm_packed_active at load, or NULL */
     int in, out;
 } kr_linear;
 
@@ -26,7 +27,8 @@ typedef struct kr_tokenizer {
     int d_in, d, heads, ff, s1_bits, s2_bits, n_enc, n_dec;
     kr_linear embed, quant_embed, post_quant, head;
     kr_block *enc, *dec;
-    float *owned; /* computed inv_freq tables */
+    float *owned;  /* computed inv_freq tables */
+    float *packed; /* every linear's wp */
     kst_file st;
 } kr_tokenizer;
 
@@ -44,6 +46,7 @@ typedef struct kr_model {
     const float *dep_norm;
     kr_linear proj_s1, proj_s2;
     float *owned;
+    float *packed; /* every linear's wp */
     kst_file st;
 } kr_model;
 
@@ -53,6 +56,7 @@ extern const int kr_time_sizes[KR_TIME_N];
 typedef struct kr_shape {
     int d, ff, layers, v1, v2; /* predictor */
     int tok_d, tok_ff;         /* tokenizer */
+    int tok_layers;            /* encoder + decoder blocks */
 } kr_shape;
 
 kr_shape kr_shape_of(const kr_tokenizer *t, const kr_model *m);
@@ -60,6 +64,10 @@ kr_shape kr_shape_of(const kr_tokenizer *t, const kr_model *m);
  * Returns 0, or -1 with a one-line reason in err. */
 int kr_shape_read(const char *model_dir, const char *tokenizer_dir, kr_shape *s, char *err,
                   size_t errlen);
+
+/* The bytes kr_*_load adds for packed weights, given the linears' shapes (0 unless
+ * kr_gemm_packed_active). */
+size_t kr_packed_bytes(const kr_shape *s);
 
 int kr_tokenizer_load(kr_tokenizer *t, const char *dir, char *err, size_t errlen);
 void kr_tokenizer_free(kr_tokenizer *t);
