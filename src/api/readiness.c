@@ -30,7 +30,9 @@ void readiness_get(app *a, readiness *out)
     out->model = a->engine ? a->engine->model_version : "";
     out->tokenizer = a->engine ? a->engine->tokenizer_version : "";
     out->reason[0] = '\0';
-    if (atomic_load(&a->draining)) {
+    /* Read once: SIGTERM may flip it meanwhile, and status and ready must agree. */
+    bool draining = atomic_load(&a->draining);
+    if (draining) {
         out->status = "draining";
         snprintf(out->reason, sizeof(out->reason), "shutting down");
     } else {
@@ -38,7 +40,7 @@ void readiness_get(app *a, readiness *out)
         if (st == ENGINE_STATE_FAILED && a->host)
             host_reason(a, out->reason, sizeof(out->reason));
     }
-    out->ready = out->model_loaded && !atomic_load(&a->draining);
+    out->ready = out->model_loaded && !draining;
 }
 
 json_t *readiness_model_check(app *a, const readiness *rd)

@@ -4,6 +4,7 @@ kronosd has no test hooks: the binary under test is the one a release build make
 needs to control comes from outside it: the Kronos engine on the tiny reference model, made slow
 by an LD_PRELOAD shim (shim/slow_sgemm.c) or with its model load held open by another
 (shim/hold_open.c); see kronos_env()."""
+import collections
 import errno
 import http.client
 import json
@@ -159,8 +160,48 @@ class Response:
         return json.loads(self.body)
 
 
+# What report() prints of a kronosd's output: bounded, so a failing run stays readable.
+REPORT_STDOUT_LINES = 40
+REPORT_STDERR_HEAD = 20  # an ASan report names the error in its first lines ...
+REPORT_STDERR_TAIL = 80  # ... and ends with its SUMMARY line
+REPORT_LINE_CHARS = 1000
+SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|"
+                              r"WARNING: ThreadSanitizer")
+_started = []  # every Kronosd this script started, newest last (report() on a failed check)
+
+
+def describe_exit(returncode):
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = "?"
+        return "killed by signal %d (%s)" % (-returncode, name)
+    return "exit code %d" % returncode
+
+
+class _Process(subprocess.Popen):
+    """Popen that remembers the signals sent through it, for Kronosd.report()."""
+
+    def __init__(self, *args, **kw):
+        self.t0 = time.monotonic()
+        self.signals_sent = []  # (seconds since start, signal, by whom)
+        self.sender = "the test"
+        super().__init__(*args, **kw)
+
+    def send_signal(self, sig):
+        if self.poll() is None:
+            self.signals_sent.append((time.monotonic() - self.t0, sig, self.sender))
+        super().send_signal(sig)
+
+
 class Kronosd:
-    """A running kronosd; use as a context manager. stdout lines are collected in self.lines."""
+    """A running kronosd; use as a context manager. stdout lines are collected in self.lines,
+    stderr (where sanitizer reports go) in self.stderr_head and self.stderr_tail. When the script
+    fails while one runs or after it ended (a failed check, an exception), report() prints its
+    exit status, the signals sent to it, the end of its stdout log and its stderr."""
 
     def __init__(self, env=None, args=(), wait_ready=False, startup_timeout=30):
         self.port = free_port()
@@ -175,25 +216,47 @@ class Kronosd:
         self.lines = []
         self.proc = None
         self.client_host = "127.0.0.1"  # where request() connects; set before entering
+        self.reported = False
+        self.report_wanted = False
+        self.exited_before_stop = False  # ended before the harness's stop()
 
     def _listening(self):
         return holds_listening_port(self.proc.pid, self.port)
 
+    def _spawn(self):
+        self.lines = []
+        self.stderr_head, self.stderr_tail = [], collections.deque(maxlen=REPORT_STDERR_TAIL)
+        self.stderr_lines = 0
+        self.stdout_eof = self.stderr_eof = None
+        self.proc = _Process([BIN] + self.args, env=self.env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        # Both pipes are drained all the time: a kronosd blocked on a full pipe would look hung.
+        self._reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._reader.start()
+        self._err_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._err_reader.start()
+
+    def stderr_text(self):
+        """kronosd's stderr as far as kept: the first and last lines (all of it when short)."""
+        self._err_reader.join(5 if self.proc.poll() is not None else 0)
+        skipped = self.stderr_lines - len(self.stderr_head) - len(self.stderr_tail)
+        lines = self.stderr_head + (["[... %d lines ...]\n" % skipped] if skipped > 0 else [])
+        return "".join(lines + list(self.stderr_tail))
+
     def __enter__(self):
+        _started.append(self)
         for attempt in range(5):
-            self.proc = subprocess.Popen([BIN] + self.args, env=self.env, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE)
-            self._reader = threading.Thread(target=self._read_stdout, daemon=True)
-            self._reader.start()
+            self._spawn()
             deadline = time.time() + self.startup_timeout
             path = "/v1/readyz" if self.wait_ready else "/v1/healthz"
             while time.time() < deadline:
                 if self.proc.poll() is not None:
-                    err = self.proc.stderr.read().decode()
+                    err = self.stderr_text()
                     if "cannot listen" in err and self.env["KRONOS_PORT"] == str(self.port):
                         break  # the port was taken meanwhile: try another one
-                    raise RuntimeError("kronosd exited early (exit code %s): %s"
-                                       % (self.proc.returncode, err))
+                    self.report("exited while starting")
+                    raise RuntimeError("kronosd exited early (%s); its stderr is in the report "
+                                       "above" % describe_exit(self.proc.returncode))
                 try:
                     r = self.request("GET", path)
                     if r.status == 200 and self._listening():
@@ -203,9 +266,9 @@ class Kronosd:
                 time.sleep(0.05)
             else:
                 self.stop()
+                self.report("did not become %s" % ("ready" if self.wait_ready else "live"))
                 raise RuntimeError("kronosd did not become %s"
                                    % ("ready" if self.wait_ready else "live"))
-            self.lines = []
             self.port = free_port()
             self.env["KRONOS_PORT"] = str(self.port)
         raise RuntimeError("kronosd found no free port")
@@ -213,21 +276,89 @@ class Kronosd:
     def _read_stdout(self):
         for line in self.proc.stdout:
             self.lines.append(line.decode("utf-8"))
+        self.stdout_eof = time.monotonic() - self.proc.t0
 
-    def __exit__(self, *exc):
-        self.stop()
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            text = line.decode("utf-8", "replace")
+            if len(self.stderr_head) < REPORT_STDERR_HEAD:
+                self.stderr_head.append(text)
+            else:
+                self.stderr_tail.append(text)
+            self.stderr_lines += 1
+        self.stderr_eof = time.monotonic() - self.proc.t0
 
-    def stop(self, sig=signal.SIGTERM, timeout=30):
+    def __exit__(self, exc_type, exc, tb):
+        why = None
+        if exc_type is not None and not issubclass(exc_type, SystemExit):
+            why = "the test raised %s: %s" % (exc_type.__name__, exc)
+        elif self.report_wanted:
+            why = "a check failed while it ran"
+        self.stop(why=why)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30, why=None):
+        """Stops kronosd (sig, then SIGKILL after timeout s) unless it ended already; returns
+        its exit code. Reports it when `why` is given or the stop itself went wrong."""
+        reasons = [why] if why else []
         if self.proc and self.proc.poll() is None:
+            # After a failure this may be kronosd's second stop signal, which ends it at once:
+            # report() says who sent which.
+            self.proc.sender = "the harness's stop()"
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc:
-            self._reader.join(5)
-        return self.proc.returncode if self.proc else None
+                reasons.append("did not stop within %d s of %s; killed"
+                               % (timeout, signal.Signals(sig).name))
+        elif self.proc:
+            self.exited_before_stop = True
+        if not self.proc:
+            return None
+        self._reader.join(5)
+        self._err_reader.join(5)
+        if self.proc.returncode < 0 and not self.proc.signals_sent:
+            reasons.append("killed by a signal not sent through the harness")
+        if SANITIZER_REPORT.search(self.stderr_text()):
+            reasons.append("a sanitizer reported an error")
+        if reasons:
+            self.report("; ".join(reasons))
+        return self.proc.returncode
+
+    def report(self, why):
+        """Prints (once) why this kronosd may have failed the test, bounded to ~150 lines."""
+        if self.reported or not self.proc:
+            return
+        self.reported = True
+        p = self.proc
+        if p.poll() is not None:
+            self._reader.join(2)
+        out = ["---- kronosd report (%s) ----" % why,
+               "pid %d, port %d, %s after %.2f s%s" % (
+                   p.pid, self.port, describe_exit(p.returncode), time.monotonic() - p.t0,
+                   "; it had ended before the harness's stop()" if self.exited_before_stop else ""),
+               "signals sent through the harness: %s" % (", ".join(
+                   "%s at %.2f s by %s" % (signal.Signals(s).name, t, who)
+                   for t, s, who in p.signals_sent)
+                   or "none"),
+               "stdout closed at %s, stderr closed at %s" % (
+                   "%.2f s" % self.stdout_eof if self.stdout_eof is not None else "-",
+                   "%.2f s" % self.stderr_eof if self.stderr_eof is not None else "-")]
+        if p.returncode is None:
+            try:
+                with open("/proc/%d/stat" % p.pid) as f:
+                    out.append("process state: %s" % f.read().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                pass
+        lines = list(self.lines)
+        out.append("-- stdout: last %d of %d lines --" % (min(len(lines), REPORT_STDOUT_LINES),
+                                                         len(lines)))
+        out.extend(line.rstrip("\n")[:REPORT_LINE_CHARS] for line in lines[-REPORT_STDOUT_LINES:])
+        out.append("-- stderr (%d lines) --" % self.stderr_lines)
+        out.append(self.stderr_text().rstrip("\n"))
+        out.append("---- end of kronosd report ----")
+        print("\n".join(out), flush=True)
 
     def request(self, method, path, body=None, headers=None, timeout=60):
         conn = http.client.HTTPConnection(self.client_host, self.port, timeout=timeout)
@@ -281,6 +412,25 @@ class Kronosd:
         return False
 
 
+def on_failure():
+    """A check failed: a kronosd still running is reported when it stops, the newest one that
+    already stopped at once."""
+    running = [k for k in _started if k.proc and k.proc.poll() is None]
+    for k in running:
+        k.report_wanted = True
+    if not running and _started:
+        _started[-1].report("a check failed after it ended")
+
+
+def _report_on_uncaught(exc_type, exc, tb):
+    if _started:
+        _started[-1].report("uncaught %s" % exc_type.__name__)
+    _default_excepthook(exc_type, exc, tb)
+
+
+_default_excepthook, sys.excepthook = sys.excepthook, _report_on_uncaught
+
+
 class Checker:
     """Collects failures so one run reports all of them; exit code 1 if any."""
 
@@ -294,6 +444,7 @@ class Checker:
         else:
             self.failures += 1
             print("FAIL: %s" % what, flush=True)
+            on_failure()
         return cond
 
     def eq(self, got, want, what):
