@@ -7,6 +7,7 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,12 +377,60 @@ static void run(const kr_tokenizer *tok, const kr_model *m, const bcase *c, int 
     free(ys);
 }
 
+typedef struct read_band {
+    const float *a;
+    size_t n;
+    double sum;
+} read_band;
+
+static void *read_band_run(void *arg)
+{
+    read_band *b = arg;
+    double sum = 0;
+    for (size_t i = 0; i < b->n; i += 16) /* one float per 64-byte line */
+        sum += b->a[i];
+    b->sum = sum;
+    return NULL;
+}
+
+/* Read bandwidth from memory with `nthreads` threads (GB/s), best of 3 passes over 512 MB. */
+static double read_bandwidth(int nthreads)
+{
+    size_t n = (size_t)128 << 20; /* floats */
+    float *a = malloc(sizeof(float) * n);
+    if (!a || nthreads < 1 || nthreads > 16) {
+        free(a);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        a[i] = (float)(i & 7);
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        pthread_t th[16];
+        read_band band[16];
+        double t = now();
+        for (int i = 0; i < nthreads; i++) {
+            band[i] = (read_band){a + n / nthreads * i, n / nthreads, 0};
+            pthread_create(&th[i], NULL, read_band_run, &band[i]);
+        }
+        for (int i = 0; i < nthreads; i++)
+            pthread_join(th[i], NULL);
+        t = now() - t;
+        double g = sizeof(float) * (double)(n / nthreads * nthreads) / t * 1e-9;
+        best = g > best ? g : best;
+    }
+    free(a);
+    return best;
+}
+
 /*
  * What batching N series could reach at best on this machine, from figures of the same run: the
  * tokenizer and the prefill of every series are compute-bound and belong to it alone, so the
- * batch needs at least their FLOPs at the measured sgemm peak; its cached and sliding steps
- * cannot take less than one series' steps took alone (each streams every weight once). Key/value
- * traffic and the extra rows' arithmetic are left out, so the real ceiling is lower still.
+ * batch needs at least their FLOPs at the measured peak; its cached and sliding steps cannot take
+ * less than one series' steps took alone (each streams every weight once), and each of the other
+ * series' steps must also read that series' own key/value caches (every layer's and the
+ * dependency layer's) at the measured read bandwidth. The extra rows' arithmetic is left out, so
+ * the real ceiling is lower still.
  */
 static void print_batch_ceiling(const kr_tokenizer *tok, const kr_model *m, const bcase *c,
                                 const kr_phase_times *ph, double sequential_s)
@@ -392,13 +441,21 @@ static void print_batch_ceiling(const kr_tokenizer *tok, const kr_model *m, cons
     for (int k = 0; k < N; k++)
         steps += ph[k].cached + ph[k].sliding;
     steps /= N;
-    double floor_s = own + steps;
+    double kv_bytes = 0; /* one series' key/value reads over its steps */
+    for (int s = 1; s < c->P; s++) {
+        int keys = c->T + s < c->M ? c->T + s : c->M;
+        kv_bytes += 2.0 * (m->layers + 1) * keys * (double)m->d * sizeof(float) * c->S;
+    }
+    double gbps = read_bandwidth(threads);
+    double kv_s = gbps > 0 ? (N - 1) * kv_bytes / (gbps * 1e9) : 0;
+    double floor_s = own + steps + kv_s;
     printf(
         "\n    ceiling of batching on this machine: x%.2f (one after another %.3f s; a batch needs "
-        ">= %.3f s: %d x %.1f GFLOP of tokenizer and prefill at the %.0f GFLOP/s peak, "
-        "%.3f s, plus one series' steps, %.3f s)",
+        ">= %.3f s: %d x %.1f GFLOP of tokenizer and prefill at the %.0f GFLOP/s peak, %.3f s; "
+        "one series' steps, %.3f s; the other %d series' key/value caches, %.1f GB at the "
+        "measured %.1f GB/s, %.3f s)",
         sequential_s / floor_s, sequential_s, floor_s, N, (f.tok + f.prefill) * 1e-9, peak_gflops,
-        own, steps);
+        own, steps, N - 1, (N - 1) * kv_bytes * 1e-9, gbps, kv_s);
 }
 
 /*
@@ -521,7 +578,6 @@ static double sgemm_peak(void)
 
 /* AVX2 + 2 FMA pipes: 32 single-precision FLOP per cycle and core, at /proc/cpuinfo's clock. */
 #ifdef KR_PANEL /* engines with the packed product (the AVX512 set) */
-#include <pthread.h>
 typedef struct packed_probe {
     const float *x, *wp;
     float *y;
