@@ -304,8 +304,9 @@ static bool simd_runs(int m, char *why, size_t whylen)
     }
     if (m == CONFIG_SIMD_AVX512 && !kr_simd_supported(KR_SIMD_AVX512)) {
         snprintf(why, whylen, "%s",
-                 kr_simd_built(KR_SIMD_AVX512) ? "this CPU lacks AVX-512F (or AVX2 and FMA)"
-                                               : "this build has no AVX-512 kernels (not x86-64)");
+                 !kr_simd_built(KR_SIMD_AVX512) ? "this build has no AVX-512 kernels (not x86-64)"
+                 : kr_simd_supported(KR_SIMD_AVX2) ? "this CPU lacks AVX-512F"
+                                                   : "this CPU lacks AVX-512F and AVX2/FMA");
         return false;
     }
     return true;
