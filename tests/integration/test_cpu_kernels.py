@@ -2,11 +2,11 @@
 kernels at run time (avx512, avx2 or portable; docs/DEPLOYMENT.md, "CPUs and architectures").
 KRONOS_SIMD=portable and KRONOS_SIMD=avx2 force a set: the start-up log and /v1/healthz/detailed
 say so, and every tiny golden case still matches expected.csv within the manifest's tolerance; left
-to itself it picks the fastest set this CPU runs (avx512 on one with AVX-512F). Then the same x86-64
-binary on emulated CPUs (qemu-x86_64, which raises SIGILL on an instruction the model lacks): without
-AVX2 (-cpu Nehalem) it chooses the portable kernels by itself, forecasts right, and KRONOS_SIMD=avx2
-or avx512 stops start-up naming the variable; with AVX2 but no AVX-512 (-cpu Haswell) it chooses
-avx2, forecasts right, and KRONOS_SIMD=avx512 stops start-up."""
+to itself it picks the fastest set this CPU runs (avx512 on one with AVX-512F). Then the same
+x86-64 binary on emulated CPUs (qemu-x86_64, which raises SIGILL on an instruction the model
+lacks): without AVX2 (-cpu Nehalem) it chooses the portable kernels by itself, forecasts right,
+and KRONOS_SIMD=avx2 or avx512 stops start-up naming the variable; with AVX2 but no AVX-512 (-cpu
+Haswell) it chooses avx2, forecasts right, and KRONOS_SIMD=avx512 stops start-up."""
 import csv
 import json
 import os

@@ -67,7 +67,8 @@ if GOLDEN and os.path.isdir(GOLDEN):
     for simd in ("auto", "portable"):
         with Kronosd(env=dict(model, KRONOS_MAX_CONTEXT="128", KRONOS_INFERENCE_THREADS="2",
                               KRONOS_SIMD=simd), wait_ready=True) as k:
-            kernels = [l for l in k.log_records() if l["message"] == "kronosd starting"][0]["kernels"]
+            started = [l for l in k.log_records() if l["message"] == "kronosd starting"]
+            kernels = started[0]["kernels"]
             what = "KRONOS_SIMD=%s (%s)" % (simd, kernels)
             lines = [l for l in k.log_records() if l["message"] == "memory bound"]
             if c.check(len(lines) == 1, what + ": one memory bound line"):
