@@ -42,8 +42,10 @@ typedef enum kind {
 static const char *const engine_names[] = {[CONFIG_ENGINE_AUTO] = "auto",
                                            [CONFIG_ENGINE_KRONOS] = "kronos",
                                            [CONFIG_ENGINE_BASELINE] = "baseline"};
-static const char *const simd_names[] = {
-    [CONFIG_SIMD_AUTO] = "auto", [CONFIG_SIMD_AVX2] = "avx2", [CONFIG_SIMD_PORTABLE] = "portable"};
+static const char *const simd_names[] = {[CONFIG_SIMD_AUTO] = "auto",
+                                         [CONFIG_SIMD_AVX512] = "avx512",
+                                         [CONFIG_SIMD_AVX2] = "avx2",
+                                         [CONFIG_SIMD_PORTABLE] = "portable"};
 
 typedef struct option_spec {
     const char *env;
@@ -67,7 +69,8 @@ static const option_spec specs[] = {
     {"KRONOS_ENGINE", K_ENGINE, "auto", NO_RANGE, OFF(engine),
      "kronos (never falls back to the baseline), baseline, or auto (kronos when a model is set)"},
     {"KRONOS_SIMD", K_SIMD, "auto", NO_RANGE, OFF(simd),
-     "Kronos kernels: auto (AVX2/FMA when the CPU has them), avx2 (required), portable (plain C)"},
+     "Kronos kernels: auto (the fastest the CPU runs: avx512, avx2, portable), avx512 (AVX-512F "
+     "required), avx2 (AVX2/FMA required), portable (plain C)"},
     {"KRONOS_MODEL_PATH", K_DIR, NULL, NO_RANGE, OFF(model_path),
      "Kronos model folder (config.json + model.safetensors); unset: baseline engine"},
     {"KRONOS_TOKENIZER_PATH", K_DIR, NULL, NO_RANGE, OFF(tokenizer_path),
@@ -189,7 +192,8 @@ static const char *kind_allowed(const option_spec *s, char *buf, size_t n)
     case K_ENGINE:
         return "auto, kronos or baseline";
     case K_SIMD:
-        return "auto, portable, or avx2 on a CPU with AVX2 and FMA";
+        return "auto, portable, avx2 on a CPU with AVX2 and FMA, or avx512 on one that also has "
+               "AVX-512F";
     case K_URL:
         return "an http:// or https:// URL, or a path starting with /, without quotes, <, > or "
                "spaces";
@@ -288,6 +292,26 @@ static bool valid_name(const char *v)
 }
 
 /* Validates and stores one value; on failure fills err with the reason after the value. */
+/* A named kernel set is a demand: refused (why says which) where this build or CPU cannot run it.
+ */
+static bool simd_runs(int m, char *why, size_t whylen)
+{
+    if (m == CONFIG_SIMD_AVX2 && !kr_simd_supported(KR_SIMD_AVX2)) {
+        snprintf(why, whylen, "%s",
+                 kr_simd_built(KR_SIMD_AVX2) ? "this CPU lacks AVX2 or FMA"
+                                             : "this build has no AVX2 kernels (not x86-64)");
+        return false;
+    }
+    if (m == CONFIG_SIMD_AVX512 && !kr_simd_supported(KR_SIMD_AVX512)) {
+        snprintf(why, whylen, "%s",
+                 !kr_simd_built(KR_SIMD_AVX512) ? "this build has no AVX-512 kernels (not x86-64)"
+                 : kr_simd_supported(KR_SIMD_AVX2) ? "this CPU lacks AVX-512F"
+                                                   : "this CPU lacks AVX-512F and AVX2/FMA");
+        return false;
+    }
+    return true;
+}
+
 static bool apply(config *c, const option_spec *s, const char *v, char *why, size_t whylen)
 {
     char *field = (char *)c + s->offset;
@@ -370,13 +394,8 @@ static bool apply(config *c, const option_spec *s, const char *v, char *why, siz
     case K_SIMD:
         for (int m = 0; m < (int)(sizeof(simd_names) / sizeof(simd_names[0])); m++)
             if (strcmp(v, simd_names[m]) == 0) {
-                if (m == CONFIG_SIMD_AVX2 && !kr_simd_supported(KR_SIMD_AVX2)) {
-                    snprintf(why, whylen, "%s",
-                             kr_simd_built(KR_SIMD_AVX2)
-                                 ? "this CPU lacks AVX2 or FMA"
-                                 : "this build has no AVX2 kernels (not x86-64)");
+                if (!simd_runs(m, why, whylen))
                     return false;
-                }
                 *(int *)field = m;
                 return true;
             }

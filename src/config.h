@@ -12,14 +12,14 @@
  * --kebab-case flag. Every value is validated; strings are owned by the struct. */
 enum config_engine { CONFIG_ENGINE_AUTO, CONFIG_ENGINE_KRONOS, CONFIG_ENGINE_BASELINE };
 /* KRONOS_SIMD: the Kronos kernels (docs/DEPLOYMENT.md, "CPUs and architectures"). */
-enum config_simd { CONFIG_SIMD_AUTO, CONFIG_SIMD_AVX2, CONFIG_SIMD_PORTABLE };
+enum config_simd { CONFIG_SIMD_AUTO, CONFIG_SIMD_AVX2, CONFIG_SIMD_PORTABLE, CONFIG_SIMD_AVX512 };
 
 typedef struct config {
     char *host;
     int port;
     int log_level;
     int engine;           /* enum config_engine */
-    int simd;             /* enum config_simd; avx2 only when this build and CPU have it */
+    int simd;             /* enum config_simd; a set only where this build and CPU run it */
     char *model_path;     /* NULL: the baseline engine (unless KRONOS_ENGINE=kronos) */
     char *tokenizer_path; /* defaults to <model_path>/tokenizer */
     int max_context;

@@ -204,6 +204,7 @@ static void log_startup(const config *cfg, unsigned port, int workers, int per_f
         log_uint(&l, "open_files_limit", open_files);
         log_str(&l, "kernels", kr_simd_name(kr_simd_active()));
         log_bool(&l, "cpu_avx2_fma", kr_simd_supported(KR_SIMD_AVX2));
+        log_bool(&l, "cpu_avx512f", kr_simd_supported(KR_SIMD_AVX512));
         if (sb_ok(&cj))
             log_raw(&l, "config", cj.data);
         log_end(&l);
@@ -402,9 +403,12 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level((log_level)cfg.log_level);
-    /* config_load refused avx2 on a CPU without it; auto keeps what the CPU check chose. */
+    /* config_load refused a set this CPU cannot run; auto keeps what the CPU check chose
+     * (kr_simd_best). */
     if (cfg.simd != CONFIG_SIMD_AUTO)
-        kr_simd_use(cfg.simd == CONFIG_SIMD_AVX2 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE);
+        kr_simd_use(cfg.simd == CONFIG_SIMD_AVX512 ? KR_SIMD_AVX512
+                    : cfg.simd == CONFIG_SIMD_AVX2 ? KR_SIMD_AVX2
+                                                   : KR_SIMD_PORTABLE);
     otel_config otel;
     if (otel_config_load(&otel, env_lookup, KRONOS_VERSION, cfg.instance, err, sizeof(err)) != 0) {
         fprintf(stderr, "kronosd: %s\n", err);

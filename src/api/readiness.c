@@ -53,7 +53,8 @@ json_t *readiness_model_check(app *a, const readiness *rd)
                               engine_state_name(st), "loaded", rd->model_loaded, "engine",
                               rd->engine, "model", rd->model, "tokenizer", rd->tokenizer,
                               "max_context", a->engine ? a->engine->max_context : 0);
-    /* The Kronos kernel set (KRONOS_SIMD): "portable" on a CPU without AVX2/FMA, or forced. */
+    /* The Kronos kernel set (KRONOS_SIMD): avx512, avx2 or portable, as the CPU allows or forced.
+     */
     if (check &&
         json_object_set_new(check, "kernels", json_string(kr_simd_name(kr_simd_active())))) {
         json_decref(check);

@@ -1,9 +1,12 @@
 """Issue 11, "Runs on arm64 and on x86-64 without AVX2": the shipped binary picks its Kronos
-kernels at run time. KRONOS_SIMD=portable forces the portable C kernels: the start-up log and
-/v1/healthz/detailed say so, and every tiny golden case still matches expected.csv within the
-manifest's tolerance. Then the same x86-64 binary on an emulated CPU without AVX2 (qemu-x86_64
--cpu Nehalem, which raises SIGILL on any AVX2 instruction): it chooses the portable kernels by
-itself, forecasts right, and KRONOS_SIMD=avx2 stops start-up naming the variable."""
+kernels at run time (avx512, avx2 or portable; docs/DEPLOYMENT.md, "CPUs and architectures").
+KRONOS_SIMD=portable and KRONOS_SIMD=avx2 force a set: the start-up log and /v1/healthz/detailed
+say so, and every tiny golden case still matches expected.csv within the manifest's tolerance; left
+to itself it picks the fastest set this CPU runs (avx512 on one with AVX-512F). Then the same
+x86-64 binary on emulated CPUs (qemu-x86_64, which raises SIGILL on an instruction the model
+lacks): without AVX2 (-cpu Nehalem) it chooses the portable kernels by itself, forecasts right,
+and KRONOS_SIMD=avx2 or avx512 stops start-up naming the variable; with AVX2 but no AVX-512 (-cpu
+Haswell) it chooses avx2, forecasts right, and KRONOS_SIMD=avx512 stops start-up."""
 import csv
 import json
 import os
@@ -29,13 +32,18 @@ ENV = {"KRONOS_MODEL_PATH": os.path.join(TINY, "model"),
 CASES = sorted(os.listdir(os.path.join(TINY, "cases")))
 
 
-def cpu_has_avx2_fma():
+def cpu_flags():
     with open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("flags"):
-                flags = line.split(":", 1)[1].split()
-                return "avx2" in flags and "fma" in flags
-    return False
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+FLAGS = cpu_flags()
+HAS_AVX2 = "avx2" in FLAGS and "fma" in FLAGS
+HAS_AVX512 = HAS_AVX2 and "avx512f" in FLAGS
+BEST = "avx512" if HAS_AVX512 else "avx2" if HAS_AVX2 else "portable"
 
 
 def worst_error(req, got):
@@ -85,37 +93,78 @@ def kernels_reported(k, want, label):
 with Kronosd(env=dict(ENV, KRONOS_SIMD="portable"), wait_ready=True, startup_timeout=60) as k:
     rec = kernels_reported(k, "portable", "KRONOS_SIMD=portable")
     c.eq(rec["config"]["KRONOS_SIMD"], "portable", "the logged configuration")
-    c.eq(rec.get("cpu_avx2_fma"), cpu_has_avx2_fma(), "start-up log cpu_avx2_fma")
+    c.eq(rec.get("cpu_avx2_fma"), HAS_AVX2, "start-up log cpu_avx2_fma")
+    c.eq(rec.get("cpu_avx512f"), HAS_AVX512, "start-up log cpu_avx512f")
     forecasts_match(k, CASES, "portable")
 
-# 2. Left to itself: the fastest set this CPU runs.
-with Kronosd(env=ENV, wait_ready=True, startup_timeout=60) as k:
-    kernels_reported(k, "avx2" if cpu_has_avx2_fma() else "portable", "KRONOS_SIMD=auto")
+# 2. Forced avx2 where the CPU has it (on a CPU with AVX-512F, the AVX2 kernels with OpenBLAS for
+# the linears no longer run by default).
+if HAS_AVX2:
+    with Kronosd(env=dict(ENV, KRONOS_SIMD="avx2"), wait_ready=True, startup_timeout=60) as k:
+        rec = kernels_reported(k, "avx2", "KRONOS_SIMD=avx2")
+        c.eq(rec["config"]["KRONOS_SIMD"], "avx2", "the logged configuration")
+        forecasts_match(k, CASES, "avx2")
+else:
+    print("SKIP: KRONOS_SIMD=avx2 (this CPU lacks AVX2 or FMA)")
 
-# 3. An x86-64 CPU without AVX2, emulated. Not under the sanitizers (their runtimes do not run
-# under qemu-user). OpenBLAS's own CPU probe picks its Haswell kernels under this qemu model (it
-# crashed with SIGILL), so it is told the core; kronosd's choice is its own.
+# 3. Left to itself: the fastest set this CPU runs.
+with Kronosd(env=ENV, wait_ready=True, startup_timeout=60) as k:
+    rec = kernels_reported(k, BEST, "KRONOS_SIMD=auto")
+    c.eq(rec["config"]["KRONOS_SIMD"], "auto", "the logged configuration")
+    if HAS_AVX512:
+        forecasts_match(k, CASES, "auto (avx512)")
+
+# 4. x86-64 CPUs without AVX2 or AVX-512, emulated. Not under the sanitizers (their runtimes do
+# not run under qemu-user). OpenBLAS's own CPU probe picks its Haswell kernels under the Nehalem
+# model (it crashed with SIGILL), so it is told the core; kronosd's choice is its own.
 QEMU = shutil.which("qemu-x86_64")
+
+
+def qemu_models():
+    p = subprocess.run([QEMU, "-cpu", "help"], capture_output=True, text=True, timeout=30)
+    return {line.split()[1] for line in p.stdout.splitlines() if line.startswith("x86 ")}
+
+
+def emulated(model, qenv, want, ncases):
+    """kronosd under qemu -cpu model: picks want by itself and forecasts ncases right."""
+    bin_ = harness.BIN
+    harness.BIN = QEMU
+    try:
+        with Kronosd(env=qenv, args=["-cpu", model, bin_], wait_ready=True,
+                     startup_timeout=120) as k:
+            label = "qemu -cpu " + model
+            rec = kernels_reported(k, want, label)
+            c.eq(rec.get("cpu_avx2_fma"), want == "avx2", label + ": cpu_avx2_fma")
+            c.eq(rec.get("cpu_avx512f"), False, label + ": cpu_avx512f")
+            forecasts_match(k, CASES[:ncases], label)
+    finally:
+        harness.BIN = bin_
+
+
+def refused(model, qenv, simd, why):
+    env = dict(os.environ, **qenv, KRONOS_SIMD=simd, KRONOS_PORT="1")
+    p = subprocess.run([QEMU, "-cpu", model, harness.BIN], env=env, capture_output=True,
+                       text=True, timeout=120)
+    label = "KRONOS_SIMD=%s under qemu -cpu %s" % (simd, model)
+    c.eq(p.returncode, 2, label + ": exit code")
+    said = [line for line in p.stderr.splitlines() if line.startswith("kronosd:")]  # not qemu's
+    c.check(len(said) == 1 and 'KRONOS_SIMD="%s"' % simd in said[0] and why in said[0],
+            "%s: the refusal names the variable and why: %r" % (label, said))
+
+
 if SANITIZE or not QEMU or os.uname().machine != "x86_64":
     print("SKIP: no AVX2-less CPU to emulate (needs qemu-x86_64, Debian qemu-user, and no "
           "sanitizer)")
 else:
-    bin_ = harness.BIN
-    old = harness.BIN
-    harness.BIN = QEMU
-    qenv = dict(ENV, OPENBLAS_CORETYPE="Nehalem")
-    try:
-        with Kronosd(env=qenv, args=["-cpu", "Nehalem", bin_], wait_ready=True,
-                     startup_timeout=120) as k:
-            rec = kernels_reported(k, "portable", "CPU without AVX2")
-            c.eq(rec.get("cpu_avx2_fma"), False, "CPU without AVX2: cpu_avx2_fma")
-            forecasts_match(k, CASES[:2], "CPU without AVX2")
-    finally:
-        harness.BIN = old
-    env = dict(os.environ, **qenv, KRONOS_SIMD="avx2", KRONOS_PORT="1")
-    p = subprocess.run([QEMU, "-cpu", "Nehalem", bin_], env=env, capture_output=True, text=True,
-                       timeout=120)
-    c.eq(p.returncode, 2, "KRONOS_SIMD=avx2 on a CPU without AVX2: exit code")
-    c.check('KRONOS_SIMD="avx2"' in p.stderr and "lacks AVX2" in p.stderr,
-            "the refusal names the variable and why: %r" % p.stderr.strip())
+    models = qemu_models()
+    if c.check("Nehalem" in models, "qemu-x86_64 offers -cpu Nehalem"):
+        nehalem = dict(ENV, OPENBLAS_CORETYPE="Nehalem")
+        emulated("Nehalem", nehalem, "portable", 2)
+        refused("Nehalem", nehalem, "avx2", "lacks AVX2")
+        refused("Nehalem", nehalem, "avx512", "lacks AVX-512F")
+    # Haswell: AVX2 and FMA, no AVX-512 (qemu 7.2's TCG has no AVX-512 at all). OpenBLAS's probe
+    # reads the emulated CPU right here (its Haswell kernels).
+    if c.check("Haswell" in models, "qemu-x86_64 offers -cpu Haswell"):
+        emulated("Haswell", ENV, "avx2", 1)
+        refused("Haswell", ENV, "avx512", "lacks AVX-512F")
 c.done()

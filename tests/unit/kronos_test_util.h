@@ -11,18 +11,31 @@
 #include "engine/kronos/kernels.h"
 #include "engine/kronos/safetensors.h"
 
-/* The kernel set a suite checks: KRONOS_SIMD=portable|avx2 in its environment, as kronosd reads
- * it (tests/CMakeLists.txt registers *_portable copies of the numeric suites). Exits 1 when the
- * set cannot run here, so a forced path is never silently replaced by another. */
+/* The kernel set a suite checks: KRONOS_SIMD=portable|avx2|avx512 in its environment, as kronosd
+ * reads it (tests/CMakeLists.txt registers *_portable and *_avx2 copies of the numeric suites).
+ * A forced set is never silently replaced by another: exits 1 when the name is unknown or the
+ * build lacks the set, KT_SKIP (CTest's SKIP_RETURN_CODE, reported as skipped) when only this CPU
+ * does. Prints the set in use. */
+#define KT_SKIP 77
 static inline void kt_use_requested_kernels(void)
 {
     const char *want = getenv("KRONOS_SIMD");
     if (want && *want && strcmp(want, "auto") != 0) {
-        kr_simd s = strcmp(want, "avx2") == 0 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE;
-        if ((strcmp(want, "avx2") != 0 && strcmp(want, "portable") != 0) || kr_simd_use(s) != 0) {
-            fprintf(stderr, "KRONOS_SIMD=%s cannot be used here\n", want);
+        static const kr_simd sets[] = {KR_SIMD_PORTABLE, KR_SIMD_AVX2, KR_SIMD_AVX512};
+        int found = -1;
+        for (int i = 0; i < 3; i++)
+            if (strcmp(want, kr_simd_name(sets[i])) == 0)
+                found = i;
+        if (found < 0 || !kr_simd_built(sets[found])) {
+            fprintf(stderr, "KRONOS_SIMD=%s: no such kernel set in this build\n", want);
             exit(1);
         }
+        if (kr_simd_use(sets[found]) != 0) {
+            fprintf(stderr, "KRONOS_SIMD=%s: this CPU cannot run it; skipped\n", want);
+            exit(KT_SKIP);
+        }
+        if (kr_simd_active() != sets[found])
+            exit(1);
     }
     fprintf(stderr, "kernels: %s\n", kr_simd_name(kr_simd_active()));
 }

@@ -172,27 +172,38 @@ static void every_kind_good_and_bad(void **state)
     expect("KRONOS_INSTANCE", "", false);
 }
 
-/* KRONOS_SIMD: avx2 is refused, naming the variable and why, where this build or CPU lacks it. */
+/* KRONOS_SIMD: avx2 and avx512 are refused, naming the variable and why, where this build or CPU
+ * lacks them. */
 static void simd_choice(void **state)
 {
     (void)state;
-    static const char *const names[] = {"auto", "portable", "avx2"};
-    static const int values[] = {CONFIG_SIMD_AUTO, CONFIG_SIMD_PORTABLE, CONFIG_SIMD_AVX2};
-    for (int i = 0; i < 3; i++) {
+    static const char *const names[] = {"auto", "portable", "avx2", "avx512"};
+    static const int values[] = {CONFIG_SIMD_AUTO, CONFIG_SIMD_PORTABLE, CONFIG_SIMD_AVX2,
+                                 CONFIG_SIMD_AVX512};
+    const bool runs[] = {true, true, kr_simd_supported(KR_SIMD_AVX2),
+                         kr_simd_supported(KR_SIMD_AVX512)};
+    static const char *const quoted[] = {NULL, NULL, "KRONOS_SIMD=\"avx2\"",
+                                         "KRONOS_SIMD=\"avx512\""};
+    static const char *const lacks[] = {NULL, NULL, "AVX2", "AVX-512F"};
+    for (int i = 0; i < 4; i++) {
         const char *env[] = {"KRONOS_SIMD", names[i], NULL};
         config c;
         char err[512] = "";
-        bool ok = i < 2 || kr_simd_supported(KR_SIMD_AVX2);
-        assert_int_equal(load(&c, env, 0, NULL, err, sizeof(err)), ok ? CONFIG_OK : CONFIG_INVALID);
-        if (ok) {
+        assert_int_equal(load(&c, env, 0, NULL, err, sizeof(err)),
+                         runs[i] ? CONFIG_OK : CONFIG_INVALID);
+        if (runs[i]) {
             assert_int_equal(c.simd, values[i]);
             config_free(&c);
         } else {
-            assert_non_null(strstr(err, "KRONOS_SIMD=\"avx2\""));
-            assert_non_null(strstr(err, "AVX2"));
+            assert_non_null(strstr(err, quoted[i]));
+            assert_non_null(strstr(err, kr_simd_built(i == 2 ? KR_SIMD_AVX2 : KR_SIMD_AVX512)
+                                            ? lacks[i]
+                                            : "this build has no"));
         }
     }
     expect("KRONOS_SIMD", "AVX2", false);
+    expect("KRONOS_SIMD", "AVX512", false);
+    expect("KRONOS_SIMD", "avx-512", false);
     expect("KRONOS_SIMD", "sse", false);
     expect("KRONOS_SIMD", "", false);
 }
