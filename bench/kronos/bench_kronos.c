@@ -717,13 +717,23 @@ int main(int argc, char **argv)
             cases[ncases++] = default_cases[i];
     const char *mr = getenv("KRONOS_MAX_BATCH_ROWS");
     max_rows = mr ? atoi(mr) : 0;
-    /* KRONOS_SIMD=portable|avx2 picks the kernel set as kronosd does (the portable path's cost,
-     * docs/PERFORMANCE.md). */
+    /* KRONOS_SIMD=portable|avx2|avx512 picks the kernel set as kronosd does (each set's cost,
+     * docs/PERFORMANCE.md); unset or auto: the best the CPU runs. */
     const char *simd = getenv("KRONOS_SIMD");
-    if (simd && (strcmp(simd, "portable") == 0 || strcmp(simd, "avx2") == 0) &&
-        kr_simd_use(strcmp(simd, "avx2") == 0 ? KR_SIMD_AVX2 : KR_SIMD_PORTABLE) != 0) {
-        fprintf(stderr, "KRONOS_SIMD=%s: not supported here\n", simd);
-        return 2;
+    if (simd && *simd && strcmp(simd, "auto") != 0) {
+        int found = 0;
+        for (kr_simd k = KR_SIMD_PORTABLE; k <= KR_SIMD_AVX2 + 1 && !found; k++)
+            if (strcmp(simd, kr_simd_name(k)) == 0) {
+                found = 1;
+                if (kr_simd_use(k) != 0) {
+                    fprintf(stderr, "KRONOS_SIMD=%s: not supported here\n", simd);
+                    return 2;
+                }
+            }
+        if (!found) {
+            fprintf(stderr, "KRONOS_SIMD=%s: unknown kernel set\n", simd);
+            return 2;
+        }
     }
     printf("kernels: %s\n", kr_simd_name(kr_simd_active()));
     openblas_set_num_threads(threads); /* for the sgemm reference figure only */
