@@ -587,7 +587,7 @@ typedef struct packed_probe {
 static void *packed_probe_band(void *arg)
 {
     packed_probe *b = arg;
-    kr_gemm_packed(b->x, b->n, b->n, b->wp, b->n, NULL, 0, b->y, b->n, b->p0, b->p1);
+    kr_gemm_packed(b->x, b->n, b->n, b->n, b->wp, b->n, NULL, 0, b->y, b->n, b->p0, b->p1);
     return NULL;
 }
 
@@ -603,7 +603,7 @@ static double packed_peak(int nthreads)
           *wp = aligned_alloc(64, sizeof(float) * kr_packed_floats(n, n));
     for (int i = 0; i < n * n; i++)
         x[i] = w[i] = 0.001f * (float)(i % 1000);
-    kr_pack_panels(w, n, n, wp);
+    kr_pack_panels(w, n, n, n, wp);
     double best = 0;
     for (int r = 0; r < 5; r++) {
         pthread_t th[16];

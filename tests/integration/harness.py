@@ -62,6 +62,15 @@ def wait_healthz(port, proc, timeout):
     return None
 
 
+def cpu_has_avx2_fma():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                flags = line.split()
+                return "avx2" in flags and "fma" in flags
+    return False
+
+
 def have_tiny_model(what):
     """True when the tiny reference model is there; else prints a SKIP line for `what`."""
     if TINY and os.path.isdir(TINY) and SHIM_SLOW_SGEMM and SHIM_HOLD_OPEN:
@@ -92,6 +101,10 @@ def kronos_env(sgemm_delay_us=0, held_load=None, **overrides):
     if sgemm_delay_us:
         preload.append(SHIM_SLOW_SGEMM)
         env["KRONOS_SHIM_SGEMM_DELAY_US"] = str(sgemm_delay_us)
+        # The shim slows OpenBLAS's sgemm. The avx512 set multiplies with its own packed product
+        # and never calls it, so slow forecasts run on the avx2 set (or portable without AVX2),
+        # whose products of more than a few rows are sgemm calls.
+        env["KRONOS_SIMD"] = "avx2" if cpu_has_avx2_fma() else "portable"
     if held_load:
         preload.append(SHIM_HOLD_OPEN)
         env.update(held_load.env())

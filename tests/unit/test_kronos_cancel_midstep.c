@@ -4,7 +4,10 @@
  * the answers they give alone (KRONOS_GOLDEN_DIR/mini weights).
  *
  * The test binary defines cblas_sgemm (it forwards to OpenBLAS's): counting the calls measures
- * how much work a pass does, and the call at which the cancel token is set lands it mid-pass.
+ * how much work a pass does, and the call at which the cancel token is set lands it mid-pass. So
+ * it runs the kernel set whose products are sgemm calls (avx2, or portable without AVX2): the
+ * avx512 set multiplies with its own packed product. The engine's stop checks, between layers,
+ * sub-layers and attention tasks, are the same code whatever set multiplies.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +22,7 @@
 #include <math.h>
 
 #include "engine/kronos/batch.h"
+#include "engine/kronos/kernels.h"
 #include "kronos_test_util.h"
 
 #define SET KRONOS_GOLDEN_DIR "/mini"
@@ -59,6 +63,8 @@ static int setup(void **state)
         real_sgemm ? (void (*)(int))dlsym(lib, "openblas_set_num_threads") : NULL;
     if (set_threads)
         set_threads(1);
+    if (kr_simd_use(KR_SIMD_AVX2) != 0)
+        kr_simd_use(KR_SIMD_PORTABLE);
     char err[512];
     if (!real_sgemm || kr_tokenizer_load(&tok, SET "/tokenizer", err, sizeof(err)) ||
         kr_model_load(&model, SET "/model", err, sizeof(err))) {

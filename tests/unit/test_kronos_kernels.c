@@ -176,15 +176,15 @@ static void packed_gemm_matches(void **state)
                     float *got = malloc(sizeof(float) * rows * ldy);
                     float *want = malloc(sizeof(float) * rows * ldy);
                     assert_non_null(wp);
-                    kr_pack_panels(w, outn, in, wp);
+                    kr_pack_panels(w, outn, in, in, wp);
                     for (int acc = 0; acc < 2; acc++) {
                         memcpy(got, init, sizeof(float) * rows * ldy);
                         memcpy(want, init, sizeof(float) * rows * ldy);
                         int panels = kr_panels(outn), half = panels / 2;
                         /* two bands, as two pool tasks would run them */
-                        kr_gemm_packed(x, rows, in, wp, outn, acc ? NULL : bias, acc, got, ldy, 0,
-                                       half);
-                        kr_gemm_packed(x, rows, in, wp, outn, acc ? NULL : bias, acc, got, ldy,
+                        kr_gemm_packed(x, rows, in, in, wp, outn, acc ? NULL : bias, acc, got, ldy,
+                                       0, half);
+                        kr_gemm_packed(x, rows, in, in, wp, outn, acc ? NULL : bias, acc, got, ldy,
                                        half, panels);
                         kr_simd active = kr_simd_active();
                         kr_simd_use(KR_SIMD_PORTABLE);

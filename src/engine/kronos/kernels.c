@@ -1,6 +1,7 @@
 #include "engine/kronos/kernels.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "engine/kronos/kernels_avx2.h"
 #include "engine/kronos/kernels_avx512.h"
@@ -88,19 +89,32 @@ size_t kr_packed_floats(int out, int in)
     return (size_t)kr_panels(out) * KR_PANEL * (size_t)in;
 }
 
-void kr_pack_panels(const float *w, int out, int in, float *dst)
+void kr_pack_panels(const float *w, int out, int in, int ldw, float *dst)
 {
     for (int p = 0; p < kr_panels(out); p++)
         for (int k = 0; k < in; k++)
             for (int j = 0; j < KR_PANEL; j++) {
                 int n = p * KR_PANEL + j;
-                dst[((size_t)p * in + k) * KR_PANEL + j] = n < out ? w[(size_t)n * in + k] : 0.0f;
+                dst[((size_t)p * in + k) * KR_PANEL + j] = n < out ? w[(size_t)n * ldw + k] : 0.0f;
             }
 }
 
+void kr_pack_panels_t(const float *v, int n, int cols, int ldv, float *dst)
+{
+    for (int p = 0; p < kr_panels(cols); p++) {
+        int c0 = p * KR_PANEL, w = cols - c0 < KR_PANEL ? cols - c0 : KR_PANEL;
+        for (int k = 0; k < n; k++) {
+            float *o = dst + ((size_t)p * n + k) * KR_PANEL;
+            memcpy(o, v + (size_t)k * ldv + c0, sizeof(float) * (size_t)w);
+            memset(o + w, 0, sizeof(float) * (size_t)(KR_PANEL - w));
+        }
+    }
+}
+
 /* The reference the AVX-512 version is tested against; never chosen for speed. */
-static void gemm_packed_portable(const float *x, int rows, int in, const float *wp, int out,
-                                 const float *b, int accumulate, float *y, int ldy, int p0, int p1)
+static void gemm_packed_portable(const float *x, int rows, int in, int ldx, const float *wp,
+                                 int out, const float *b, int accumulate, float *y, int ldy, int p0,
+                                 int p1)
 {
     for (int p = p0; p < p1; p++)
         for (int r = 0; r < rows; r++)
@@ -108,7 +122,7 @@ static void gemm_packed_portable(const float *x, int rows, int in, const float *
                 int n = p * KR_PANEL + j;
                 float s = 0.0f;
                 for (int k = 0; k < in; k++)
-                    s += x[(size_t)r * in + k] * wp[((size_t)p * in + k) * KR_PANEL + j];
+                    s += x[(size_t)r * ldx + k] * wp[((size_t)p * in + k) * KR_PANEL + j];
                 if (b)
                     s += b[n];
                 float *o = y + (size_t)r * ldy + n;
@@ -116,16 +130,16 @@ static void gemm_packed_portable(const float *x, int rows, int in, const float *
             }
 }
 
-void kr_gemm_packed(const float *x, int rows, int in, const float *wp, int out, const float *b,
-                    int accumulate, float *y, int ldy, int p0, int p1)
+void kr_gemm_packed(const float *x, int rows, int in, int ldx, const float *wp, int out,
+                    const float *b, int accumulate, float *y, int ldy, int p0, int p1)
 {
 #ifdef KRONOS_AVX512_KERNELS
     if (active == KR_SIMD_AVX512) {
-        kr_gemm_packed_avx512(x, rows, in, wp, out, b, accumulate, y, ldy, p0, p1);
+        kr_gemm_packed_avx512(x, rows, in, ldx, wp, out, b, accumulate, y, ldy, p0, p1);
         return;
     }
 #endif
-    gemm_packed_portable(x, rows, in, wp, out, b, accumulate, y, ldy, p0, p1);
+    gemm_packed_portable(x, rows, in, ldx, wp, out, b, accumulate, y, ldy, p0, p1);
 }
 
 __attribute__((constructor)) static void detect_cpu(void)

@@ -44,10 +44,14 @@ const char *kr_simd_name(kr_simd s);
 bool kr_gemm_packed_active(void);
 size_t kr_packed_floats(int out, int in);
 int kr_panels(int out);
-void kr_pack_panels(const float *w, int out, int in, float *dst);
-/* y[r][j] (+)= Σ_k x[r][k]·W[j][k] (+ b[j]) for r < rows and the columns of panels [p0, p1). */
-void kr_gemm_packed(const float *x, int rows, int in, const float *wp, int out, const float *b,
-                    int accumulate, float *y, int ldy, int p0, int p1);
+/* Packs W[out][in] (rows ldw apart) into dst, kr_packed_floats(out, in) floats. */
+void kr_pack_panels(const float *w, int out, int in, int ldw, float *dst);
+/* Packs the transpose of V[n][cols] (rows ldv apart), as kr_pack_panels(Vᵀ, cols, n) would. */
+void kr_pack_panels_t(const float *v, int n, int cols, int ldv, float *dst);
+/* y[r][j] (+)= Σ_k x[r][k]·W[j][k] (+ b[j]) for r < rows (x rows ldx apart, y rows ldy apart)
+ * and the columns of panels [p0, p1). */
+void kr_gemm_packed(const float *x, int rows, int in, int ldx, const float *wp, int out,
+                    const float *b, int accumulate, float *y, int ldy, int p0, int p1);
 
 /*
  * y[r][j] (+)= Σ_k x[r][k]·W[j][k] (+ b[j]) for r < rows, j < out; y rows are ldy apart.

@@ -24,8 +24,8 @@
 #define PREFETCH_STEPS 32
 
 __attribute__((target("avx512f"), always_inline)) static inline void
-tile(const float *x, int in, const float *panel, const float *bias, int accumulate, float *y,
-     int ldy, int cols, const int rows)
+tile(const float *x, int in, int ldx, const float *panel, const float *bias, int accumulate,
+     float *y, int ldy, int cols, const int rows)
 {
     __m512 lo[TILE_ROWS], hi[TILE_ROWS];
 #pragma GCC unroll 12
@@ -38,7 +38,7 @@ tile(const float *x, int in, const float *panel, const float *bias, int accumula
         __m512 w0 = _mm512_load_ps(w), w1 = _mm512_load_ps(w + 16);
 #pragma GCC unroll 12
         for (int i = 0; i < rows; i++) {
-            __m512 a = _mm512_set1_ps(x[(size_t)i * in + k]);
+            __m512 a = _mm512_set1_ps(x[(size_t)i * ldx + k]);
             lo[i] = _mm512_fmadd_ps(a, w0, lo[i]);
             hi[i] = _mm512_fmadd_ps(a, w1, hi[i]);
         }
@@ -61,7 +61,7 @@ tile(const float *x, int in, const float *panel, const float *bias, int accumula
 }
 
 __attribute__((target("avx512f"))) void kr_gemm_packed_avx512(const float *x, int rows, int in,
-                                                              const float *wp, int out,
+                                                              int ldx, const float *wp, int out,
                                                               const float *b, int accumulate,
                                                               float *y, int ldy, int p0, int p1)
 {
@@ -72,12 +72,12 @@ __attribute__((target("avx512f"))) void kr_gemm_packed_avx512(const float *x, in
             int cols = out - p * KR_PANEL < KR_PANEL ? out - p * KR_PANEL : KR_PANEL;
             const float *bias = b ? b + (size_t)p * KR_PANEL : NULL;
             for (int r = r0; r < r1; r += TILE_ROWS) {
-                const float *xr = x + (size_t)r * in;
+                const float *xr = x + (size_t)r * ldx;
                 float *yr = y + (size_t)r * ldy + (size_t)p * KR_PANEL;
                 switch (r1 - r < TILE_ROWS ? r1 - r : TILE_ROWS) {
 #define TILE(n)                                                                                    \
     case n:                                                                                        \
-        tile(xr, in, panel, bias, accumulate, yr, ldy, cols, n);                                   \
+        tile(xr, in, ldx, panel, bias, accumulate, yr, ldy, cols, n);                              \
         break;
                     TILE(1)
                     TILE(2)

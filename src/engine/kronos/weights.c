@@ -194,7 +194,7 @@ static int pack_linears(kr_linear *const *ls, int n, float **owned, const char *
     }
     size_t at = 0;
     for (int i = 0; i < n; i++) {
-        kr_pack_panels(ls[i]->w, ls[i]->out, ls[i]->in, buf + at);
+        kr_pack_panels(ls[i]->w, ls[i]->out, ls[i]->in, ls[i]->in, buf + at);
         ls[i]->wp = buf + at;
         at += kr_packed_floats(ls[i]->out, ls[i]->in);
     }
