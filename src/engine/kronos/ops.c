@@ -448,7 +448,10 @@ static int band_parts(const kr_attn_seg *g, int r0, int n, band_part *parts)
 }
 
 /* Rows [r0, r0 + n) of the group g (its rows counted across its segments), head at column o. */
-static void attn_group(const kr_attn_seg *g, int r0, int n, int d, int hd, int o, float *sc)
+/* One task of a group: a product per sample segment, so the stop is polled before each (a
+ * cancelled pass is dropped whole, so what is left undone does not matter). */
+static void attn_group(const kr_attn_seg *g, int r0, int n, int d, int hd, int o, float *sc,
+                       kr_stop *stop)
 {
     band_part parts[ATTN_BAND];
     int np = band_parts(g, r0, n, parts), n0 = g->n[0], ld = n0;
@@ -462,6 +465,8 @@ static void attn_group(const kr_attn_seg *g, int r0, int n, int d, int hd, int o
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n0, hd, scale, q0 + o, d, g->k[0] + o,
                 d, 0.0f, sc, ld);
     for (int i = 0; i < np; i++) {
+        if (kr_stop_check(stop))
+            return;
         const kr_attn_seg *s = parts[i].s;
         int a = parts[i].a, cnt = parts[i].cnt, bo = parts[i].bo;
         int last = n0 + private_visible(s, a + cnt - 1), at = n0;
@@ -486,6 +491,8 @@ static void attn_group(const kr_attn_seg *g, int r0, int n, int d, int hd, int o
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n0, 1.0f, sc, ld, g->v[0] + o, d,
                 0.0f, out0 + o, d);
     for (int i = 0; i < np; i++) {
+        if (kr_stop_check(stop))
+            return;
         const kr_attn_seg *s = parts[i].s;
         int a = parts[i].a, cnt = parts[i].cnt, bo = parts[i].bo;
         int last = n0 + private_visible(s, a + cnt - 1), at = n0;
@@ -538,7 +545,7 @@ static void segs_task(void *ctx, int i, int t)
     float *sc = j->scratch + (size_t)t * j->per_thread;
     int r0 = b * ATTN_BAND, n = rows - r0 < ATTN_BAND ? rows - r0 : ATTN_BAND;
     if (count > 1)
-        attn_group(s, r0, n, j->d, j->hd, o, sc);
+        attn_group(s, r0, n, j->d, j->hd, o, sc, j->stop);
     else if (s->rows == 1)
         attn_row(s, 0, seg_keys(s), j->d, j->hd, o, sc);
     else
