@@ -555,6 +555,33 @@ static void run_batch(const kr_tokenizer *tok, const kr_model *m, const bcase *c
     free(mean);
 }
 
+/* The best rate of 5 runs of once(ctx), which does `flop` floating-point operations. */
+static double best_gflops(double flop, void (*once)(void *), void *ctx)
+{
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        double t = now();
+        once(ctx);
+        t = now() - t;
+        double g = flop / t * 1e-9;
+        best = g > best ? g : best;
+    }
+    return best;
+}
+
+typedef struct square_product {
+    const float *a, *b;
+    float *c;
+    int n;
+} square_product;
+
+static void sgemm_once(void *ctx)
+{
+    square_product *p = ctx;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p->n, p->n, p->n, 1, p->a, p->n, p->b,
+                p->n, 0, p->c, p->n);
+}
+
 static double sgemm_peak(void)
 {
     int n = 1024;
@@ -562,14 +589,8 @@ static double sgemm_peak(void)
           *c = malloc(sizeof(float) * n * n);
     for (int i = 0; i < n * n; i++)
         a[i] = b[i] = 0.001f * (float)(i % 1000);
-    double best = 0;
-    for (int r = 0; r < 5; r++) {
-        double t = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-        t = now() - t;
-        double g = 2.0 * n * n * n / t * 1e-9;
-        best = g > best ? g : best;
-    }
+    square_product p = {a, b, c, n};
+    double best = best_gflops(2.0 * n * n * n, sgemm_once, &p);
     free(a);
     free(b);
     free(c);
@@ -593,33 +614,40 @@ static void *packed_probe_band(void *arg)
 
 /* The engine's own product on the same 1024^3 problem, its panels split over the threads as
  * the engine splits them; 0 when the AVX512 set is not in use. */
+typedef struct packed_run {
+    const float *x, *wp;
+    float *y;
+    int n, nthreads;
+} packed_run;
+
+static void packed_once(void *ctx)
+{
+    packed_run *p = ctx;
+    pthread_t th[16];
+    packed_probe band[16];
+    int panels = kr_panels(p->n);
+    for (int i = 0; i < p->nthreads; i++) {
+        band[i] = (packed_probe){
+            p->x, p->wp, p->y, p->n, panels * i / p->nthreads, panels * (i + 1) / p->nthreads};
+        pthread_create(&th[i], NULL, packed_probe_band, &band[i]);
+    }
+    for (int i = 0; i < p->nthreads; i++)
+        pthread_join(th[i], NULL);
+}
+
 static double packed_peak(int nthreads)
 {
     if (!kr_gemm_packed_active() || nthreads < 1 || nthreads > 16)
         return 0;
-    int n = 1024, panels = kr_panels(n);
+    int n = 1024;
     float *x = malloc(sizeof(float) * n * n), *w = malloc(sizeof(float) * n * n),
           *y = malloc(sizeof(float) * n * n),
           *wp = aligned_alloc(64, sizeof(float) * kr_packed_floats(n, n));
     for (int i = 0; i < n * n; i++)
         x[i] = w[i] = 0.001f * (float)(i % 1000);
     kr_pack_panels(w, n, n, n, wp);
-    double best = 0;
-    for (int r = 0; r < 5; r++) {
-        pthread_t th[16];
-        packed_probe band[16];
-        double t = now();
-        for (int i = 0; i < nthreads; i++) {
-            band[i] =
-                (packed_probe){x, wp, y, n, panels * i / nthreads, panels * (i + 1) / nthreads};
-            pthread_create(&th[i], NULL, packed_probe_band, &band[i]);
-        }
-        for (int i = 0; i < nthreads; i++)
-            pthread_join(th[i], NULL);
-        t = now() - t;
-        double g = 2.0 * n * n * n / t * 1e-9;
-        best = g > best ? g : best;
-    }
+    packed_run p = {x, wp, y, n, nthreads};
+    double best = best_gflops(2.0 * n * n * n, packed_once, &p);
     free(x);
     free(w);
     free(y);

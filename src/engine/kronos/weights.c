@@ -179,8 +179,8 @@ static int open_weights(kst_file *st, const char *dir, const char *what, char *e
 }
 
 /* Packs the linears into one buffer (*owned) when the packed product is in use; else nothing. */
-static int pack_linears(kr_linear *const *ls, int n, float **owned, const char *what, char *err,
-                        size_t errlen)
+static int pack_list(kr_linear *const *ls, int n, float **owned, const char *what, char *err,
+                     size_t errlen)
 {
     if (!kr_gemm_packed_active())
         return 0;
@@ -200,6 +200,19 @@ static int pack_linears(kr_linear *const *ls, int n, float **owned, const char *
     }
     *owned = buf;
     return 0;
+}
+
+/* pack_list, then frees ls; NULL (its allocation failed) is out of memory. */
+static int pack_linears(kr_linear **ls, int n, float **owned, const char *what, char *err,
+                        size_t errlen)
+{
+    if (!ls) {
+        snprintf(err, errlen, "%s: out of memory", what);
+        return -1;
+    }
+    int rc = pack_list(ls, n, owned, what, err, errlen);
+    free(ls);
+    return rc;
 }
 
 /* Adds a block's seven linears to ls from index n; returns the new count. */
@@ -324,11 +337,7 @@ int kr_tokenizer_load(kr_tokenizer *t, const char *dir, char *err, size_t errlen
         for (int j = 0; j < t->n_dec; j++)
             n = block_linears(&t->dec[j], ls, n);
     }
-    int rc = ls ? pack_linears(ls, n, &t->packed, "tokenizer", err, errlen) : -1;
-    if (!ls)
-        snprintf(err, errlen, "tokenizer: out of memory");
-    free(ls);
-    if (rc != 0) {
+    if (pack_linears(ls, n, &t->packed, "tokenizer", err, errlen) != 0) {
         kr_tokenizer_free(t);
         return -1;
     }
@@ -459,11 +468,7 @@ int kr_model_load(kr_model *m, const char *dir, char *err, size_t errlen)
         for (int i = 0; i < m->layers; i++)
             n = block_linears(&m->blocks[i], ls, n);
     }
-    int rc = ls ? pack_linears(ls, n, &m->packed, "model", err, errlen) : -1;
-    if (!ls)
-        snprintf(err, errlen, "model: out of memory");
-    free(ls);
-    if (rc != 0) {
+    if (pack_linears(ls, n, &m->packed, "model", err, errlen) != 0) {
         kr_model_free(m);
         return -1;
     }
