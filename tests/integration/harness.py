@@ -62,13 +62,18 @@ def wait_healthz(port, proc, timeout):
     return None
 
 
-def cpu_has_avx2_fma():
+def cpu_flags():
+    """The CPU's feature flags as /proc/cpuinfo lists them."""
     with open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("flags"):
-                flags = line.split()
-                return "avx2" in flags and "fma" in flags
-    return False
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def cpu_has_avx2_fma():
+    flags = cpu_flags()
+    return "avx2" in flags and "fma" in flags
 
 
 def have_tiny_model(what):

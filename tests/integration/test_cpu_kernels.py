@@ -32,17 +32,8 @@ ENV = {"KRONOS_MODEL_PATH": os.path.join(TINY, "model"),
 CASES = sorted(os.listdir(os.path.join(TINY, "cases")))
 
 
-def cpu_flags():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    return set()
-
-
-FLAGS = cpu_flags()
-HAS_AVX2 = "avx2" in FLAGS and "fma" in FLAGS
-HAS_AVX512 = HAS_AVX2 and "avx512f" in FLAGS
+HAS_AVX2 = harness.cpu_has_avx2_fma()
+HAS_AVX512 = HAS_AVX2 and "avx512f" in harness.cpu_flags()
 BEST = "avx512" if HAS_AVX512 else "avx2" if HAS_AVX2 else "portable"
 
 
