@@ -207,16 +207,22 @@ def read_answers(socks):
     return answers
 
 
-# 5. SIGTERM while bodies wait for a parse: each is parsed and served within the grace, exit 0.
-# A body the server had not finished reading at SIGTERM is refused 503 "not ready (draining)",
-# as any new forecast then; those whose parse was queued or running must be served.
-with Kronosd(env=BASE, wait_ready=True) as k:
-    socks = [raw_request(k.port, BIG, "term-%d" % i) for i in range(6)]
+def sigterm_with_big_bodies(k, tag, what):
+    """Sends 6 big bodies, SIGTERM 0.1 s later; the answers and kronosd's exit code."""
+    socks = [raw_request(k.port, BIG, "%s-%d" % (tag, i)) for i in range(6)]
     time.sleep(0.1)
     k.proc.send_signal(signal.SIGTERM)
     answers = read_answers(socks)
     code = k.proc.wait(120)
-    print("SIGTERM with 6 big bodies in: answers %s, exit %s" % (answers, code))
+    print("%s, 6 big bodies in: answers %s, exit %s" % (what, answers, code))
+    return answers, code
+
+
+# 5. SIGTERM while bodies wait for a parse: each is parsed and served within the grace, exit 0.
+# A body the server had not finished reading at SIGTERM is refused 503 "not ready (draining)",
+# as any new forecast then; those whose parse was queued or running must be served.
+with Kronosd(env=BASE, wait_ready=True) as k:
+    answers, code = sigterm_with_big_bodies(k, "term", "SIGTERM")
     c.check(set(answers) <= {b"200", b"503 the forecasting engine is not ready"},
             "served, or refused as not ready if still arriving: %s" % answers)
     msgs = [l["message"] for l in k.log_records()]
@@ -231,12 +237,7 @@ with Kronosd(env=BASE, wait_ready=True) as k:
 
 # 6. SIGTERM with a grace too short for the queued parses: they are answered 503, never dropped.
 with Kronosd(env=dict(BASE, KRONOS_SHUTDOWN_GRACE="0.2"), wait_ready=True) as k:
-    socks = [raw_request(k.port, BIG, "cut-%d" % i) for i in range(6)]
-    time.sleep(0.1)
-    k.proc.send_signal(signal.SIGTERM)
-    answers = read_answers(socks)
-    code = k.proc.wait(120)
-    print("SIGTERM, grace 0.2 s, 6 big bodies in: answers %s, exit %s" % (answers, code))
+    answers, code = sigterm_with_big_bodies(k, "cut", "SIGTERM, grace 0.2 s")
     c.check(b"503 the service is shutting down" in answers,
             "the parses the grace cut off are answered 503 not_ready")
     c.check(b"none" not in answers, "every body gets an answer")

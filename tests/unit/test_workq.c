@@ -63,6 +63,17 @@ static void gate_open(gate *g)
     pthread_mutex_unlock(&g->mu);
 }
 
+/* A queue of one thread holding `capacity` tasks, its thread held at the gate g (initialised). */
+static workq *held_queue(size_t capacity, gate *g)
+{
+    workq *q = workq_create(1, capacity);
+    assert_non_null(q);
+    gate_init(g);
+    assert_true(workq_push(q, wait_at_gate, g));
+    gate_wait_entered(g);
+    return q;
+}
+
 static void refuses_bad_arguments(void **state)
 {
     (void)state;
@@ -88,12 +99,9 @@ static void runs_every_task_once(void **state)
 static void full_queue_refuses(void **state)
 {
     (void)state;
-    workq *q = workq_create(1, 2);
     gate g;
-    gate_init(&g);
+    workq *q = held_queue(2, &g); /* the only thread is busy: the queue holds 2 */
     counter c = {0};
-    assert_true(workq_push(q, wait_at_gate, &g));
-    gate_wait_entered(&g); /* the only thread is busy: the queue holds 2 */
     assert_true(workq_push(q, count, &c));
     assert_true(workq_push(q, count, &c));
     assert_int_equal(workq_depth(q), 2);
@@ -113,12 +121,9 @@ static void *stop_pool(void *q)
 static void stop_cancels_queued_tasks(void **state)
 {
     (void)state;
-    workq *q = workq_create(1, 100000);
     gate g;
-    gate_init(&g);
+    workq *q = held_queue(100000, &g);
     counter c = {0};
-    assert_true(workq_push(q, wait_at_gate, &g));
-    gate_wait_entered(&g);
     int queued = 0;
     for (; queued < 5; queued++)
         assert_true(workq_push(q, count, &c));
