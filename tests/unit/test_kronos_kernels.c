@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/kronos/kernels.h"
+#include "engine/kronos/ops.h"
 
 static void simd_choice(void **state)
 {
@@ -134,13 +135,16 @@ static void avx2_matches_portable(void **state)
         free(b);
         free(y0);
     }
-    /* Attention over keys/values of row stride ld, head widths with and without a tail. */
+    /* Attention over keys/values of row stride ld (a strided walk, or rows one after another as
+     * in a head-major cache, long enough for the streaming prefetch), head widths with and
+     * without a tail. */
     static const int hds[] = {8, 12, 16, 64, 72, 128};
+    static const int key_counts[] = {1, 6, 11, 300};
     for (size_t hi = 0; hi < sizeof(hds) / sizeof(hds[0]); hi++)
-        for (int keys = 1; keys <= 11; keys += 5) {
-            int hd = hds[hi], ld = hd * 2 + 8;
+        for (size_t ki = 0; ki < 8; ki++) {
+            int hd = hds[hi], keys = key_counts[ki % 4], ld = ki < 4 ? hd * 2 + 8 : hd;
             float *q = fill((size_t)hd), *kv = fill((size_t)keys * ld), *p = fill((size_t)keys);
-            float *o0 = fill((size_t)hd), sa[16], sp[16], oa[128], op[128];
+            float *o0 = fill((size_t)hd), sa[300], sp[300], oa[128], op[128];
             BOTH((size_t)keys, p, sa, sp, kr_attn_scores(q, kv, keys, ld, hd, 0.125f, out));
             close_enough(sa, sp, (size_t)keys, hd * 0.125, "attn_scores");
             BOTH((size_t)hd, o0, oa, op, kr_attn_mix(p, kv, keys, ld, hd, out));
@@ -204,10 +208,83 @@ static void packed_gemm_matches(void **state)
     kr_simd_use(kr_simd_best());
 }
 
+/* Head h of rows [n][d] copied head-major: [heads][n][hd]. */
+static float *head_major(const float *rows, int n, int d, int hd)
+{
+    float *hm = malloc(sizeof(float) * (size_t)n * d);
+    assert_non_null(hm);
+    for (int h = 0; h < d / hd; h++)
+        for (int r = 0; r < n; r++)
+            memcpy(hm + ((size_t)h * n + r) * hd, rows + (size_t)r * d + (size_t)h * hd,
+                   sizeof(float) * (size_t)hd);
+    return hm;
+}
+
+/* kr_attention_segs gives the same answer whether a cache piece is rows of width d or
+ * head-major, on every path: one row (a cached step), a causal run of rows (a band), and runs
+ * of rows sharing their first piece (a group), with the portable, AVX2 and AVX-512 sets. */
+static void attention_layouts_agree(void **state)
+{
+    (void)state;
+    enum { D = 128, HD = 32, PRE = 300, SUF = 9, ROWS = 5 };
+    float *kpre = fill((size_t)PRE * D), *vpre = fill((size_t)PRE * D);
+    float *ksuf = fill((size_t)SUF * D), *vsuf = fill((size_t)SUF * D);
+    float *kown = fill((size_t)3 * ROWS * D), *vown = fill((size_t)3 * ROWS * D);
+    float *q = fill((size_t)3 * ROWS * D);
+    float *kpre_h = head_major(kpre, PRE, D, HD), *vpre_h = head_major(vpre, PRE, D, HD);
+    float *ksuf_h = head_major(ksuf, SUF, D, HD), *vsuf_h = head_major(vsuf, SUF, D, HD);
+    size_t per_thread = kr_attention_scratch_keys(2 * ROWS, PRE + SUF + ROWS);
+    float *scratch = malloc(sizeof(float) * per_thread), rows_out[3 * ROWS * D],
+          heads_out[3 * ROWS * D];
+    int index[4 * 3 + 1];
+    /* shape: 0 one row after both pieces, 1 a causal run after the prefix, 2 two runs sharing it */
+    kr_simd sets[] = {KR_SIMD_PORTABLE, KR_SIMD_AVX2, KR_SIMD_AVX512};
+    for (size_t si = 0; si < 3; si++) {
+        if (kr_simd_use(sets[si]) != 0)
+            continue;
+        for (int shape = 0; shape < 3; shape++)
+            for (int layout = 0; layout < 2; layout++) {
+                kr_attn_seg segs[2];
+                int nseg = shape == 2 ? 2 : 1, rows = shape == 0 ? 1 : ROWS;
+                for (int i = 0; i < nseg; i++) {
+                    kr_attn_seg *s = &segs[i];
+                    memset(s, 0, sizeof(*s));
+                    s->q = q + (size_t)i * rows * D;
+                    s->out = (layout ? heads_out : rows_out) + (size_t)i * rows * D;
+                    s->rows = rows;
+                    s->causal = 1;
+                    s->k[0] = layout ? kpre_h : kpre;
+                    s->v[0] = layout ? vpre_h : vpre;
+                    s->hs[0] = layout ? (size_t)PRE * HD : 0;
+                    s->n[0] = PRE;
+                    s->npieces = 1;
+                    if (shape == 0) {
+                        s->k[1] = layout ? ksuf_h : ksuf;
+                        s->v[1] = layout ? vsuf_h : vsuf;
+                        s->hs[1] = layout ? (size_t)SUF * HD : 0;
+                        s->n[s->npieces++] = SUF;
+                    }
+                    s->k[s->npieces] = kown + (size_t)i * rows * D;
+                    s->v[s->npieces] = vown + (size_t)i * rows * D;
+                    s->n[s->npieces++] = rows;
+                }
+                kr_attention_segs(segs, nseg, D, HD, scratch, per_thread, index);
+                if (layout)
+                    close_enough(heads_out, rows_out, (size_t)nseg * rows * D, 1,
+                                 "attention layouts");
+            }
+    }
+    kr_simd_use(kr_simd_best());
+    float *bufs[] = {kpre, vpre,   ksuf,   vsuf,   kown,   vown,
+                     q,    kpre_h, vpre_h, ksuf_h, vsuf_h, scratch};
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        free(bufs[i]);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(simd_choice),
-                                       cmocka_unit_test(avx2_matches_portable),
-                                       cmocka_unit_test(packed_gemm_matches)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(simd_choice), cmocka_unit_test(avx2_matches_portable),
+        cmocka_unit_test(packed_gemm_matches), cmocka_unit_test(attention_layouts_agree)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,10 +41,12 @@ struct kr_item {
     kr_stamp *stamps;
     rng *rng;
     float *norm, *zs;
-    /* Keys/values of the prefix every sample shares: [L][W0][d] and the dependency layer's
-     * [W0][d]. Step 0 fills them; sliding steps overwrite them with their shared rows. */
+    /* Keys/values of the prefix every sample shares: [L][heads][W0][hd] (head-major) and the
+     * dependency layer's [W0][d]. Step 0 fills them; sliding steps overwrite them with their
+     * shared rows. */
     float *kpre, *vpre, *dkpre, *dvpre;
-    /* Each sample's generated rows while the window grows: [L][S][scap][d], [S][scap][d]. */
+    /* Each sample's generated rows while the window grows: [L][S][heads][scap][hd] and
+     * [S][scap][d]. */
     float *ksuf, *vsuf, *dksuf, *dvsuf;
 };
 
@@ -506,7 +508,7 @@ static bool item_decode(kr_batch *b, kr_item *it)
             memcpy(b->ids1 + R, tok1_of(it, s) + start + c, sizeof(int) * (size_t)own);
             memcpy(b->ids2 + R, tok2_of(it, s) + start + c, sizeof(int) * (size_t)own);
             kr_seg sg = {.row0 = R, .rows = own, .pos0 = c};
-            sg.pre[0] = (kr_kv_ref){b->ws.k, b->ws.v, 0, c};
+            sg.pre[0] = (kr_kv_ref){b->ws.k, b->ws.v, 0, c, 0};
             b->segs[nseg++] = sg;
             R += own;
         }
@@ -587,6 +589,9 @@ static bool plan_item(kr_batch *b, pass *p, kr_item *it)
     int d = m->d, S = it->S, n = it->T + it->step;
     int room = (int)b->cap.rows - p->R, uroom = (int)b->cap.units - p->U;
     size_t W0d = (size_t)it->W0 * d;
+    /* the caches are head-major (see kr_attn_seg): a cached step reads each head's rows as one
+     * stream */
+    size_t hd = (size_t)(d / m->heads), pre_hs = (size_t)it->W0 * hd, suf_hs = it->scap * hd;
     enum step_kind k = kind_of(it);
     if (k == K_PREFILL) {
         int W0 = it->W0, start = it->T - W0;
@@ -594,8 +599,13 @@ static bool plan_item(kr_batch *b, pass *p, kr_item *it)
             return false;
         for (int r = 0; r < W0; r++)
             put_row(b, p->R + r, it->tok1[start + r], it->tok2[start + r], it->stamps[start + r]);
-        b->segs[p->nseg++] = (kr_seg){
-            .row0 = p->R, .rows = W0, .pos0 = 0, .ks = it->kpre, .vs = it->vpre, .lstride = W0d};
+        b->segs[p->nseg++] = (kr_seg){.row0 = p->R,
+                                      .rows = W0,
+                                      .pos0 = 0,
+                                      .ks = it->kpre,
+                                      .vs = it->vpre,
+                                      .lstride = W0d,
+                                      .hs = pre_hs};
         int last = p->R + W0 - 1, lrow = p->L1++;
         b->lsrc[lrow] = last;
         kr_dep_keys keys = {{it->dkpre ? it->dkpre : b->dk + (size_t)p->R * d, NULL},
@@ -618,11 +628,13 @@ static bool plan_item(kr_batch *b, pass *p, kr_item *it)
             kr_seg sg = {.row0 = row,
                          .rows = 1,
                          .pos0 = n - 1,
-                         .ks = ks + (size_t)nsuf * d,
-                         .vs = vs + (size_t)nsuf * d,
-                         .lstride = sl};
-            sg.pre[0] = (kr_kv_ref){it->kpre, it->vpre, W0d, it->W0};
-            sg.pre[1] = (kr_kv_ref){ks, vs, sl, nsuf};
+                         .ks = ks,
+                         .vs = vs,
+                         .lstride = sl,
+                         .hs = suf_hs,
+                         .krow = nsuf};
+            sg.pre[0] = (kr_kv_ref){it->kpre, it->vpre, W0d, it->W0, pre_hs};
+            sg.pre[1] = (kr_kv_ref){ks, vs, sl, nsuf, suf_hs};
             b->segs[p->nseg++] = sg;
             float *dks = it->dksuf + (size_t)s * it->scap * d,
                   *dvs = it->dvsuf + (size_t)s * it->scap * d;
@@ -642,8 +654,13 @@ static bool plan_item(kr_batch *b, pass *p, kr_item *it)
     if (shared) {
         for (int r = 0; r < c; r++)
             put_row(b, p->R + r, it->tok1[start + r], it->tok2[start + r], it->stamps[start + r]);
-        b->segs[p->nseg++] = (kr_seg){
-            .row0 = p->R, .rows = c, .pos0 = 0, .ks = it->kpre, .vs = it->vpre, .lstride = W0d};
+        b->segs[p->nseg++] = (kr_seg){.row0 = p->R,
+                                      .rows = c,
+                                      .pos0 = 0,
+                                      .ks = it->kpre,
+                                      .vs = it->vpre,
+                                      .lstride = W0d,
+                                      .hs = pre_hs};
         p->R += c;
         room -= c;
     }
@@ -654,7 +671,7 @@ static bool plan_item(kr_batch *b, pass *p, kr_item *it)
             put_row(b, row0 + r, tok1_of(it, s)[at], tok2_of(it, s)[at], it->stamps[at]);
         }
         kr_seg sg = {.row0 = row0, .rows = own, .pos0 = c};
-        sg.pre[0] = (kr_kv_ref){it->kpre, it->vpre, W0d, c};
+        sg.pre[0] = (kr_kv_ref){it->kpre, it->vpre, W0d, c, pre_hs};
         b->segs[p->nseg++] = sg;
         /* the dependency keys of its own rows are the pass's, at row0 */
         kr_dep_keys keys = {
@@ -842,7 +859,7 @@ int kr_batch_step(kr_batch *b)
                 store_dep_kv(b, x, sg->row0, sg->rows, 0);
             } else if (x->ksuf && sg->ks >= x->ksuf &&
                        sg->ks < x->ksuf + (size_t)x->S * x->scap * m->d) {
-                size_t off = (size_t)(sg->ks - x->ksuf);
+                size_t off = (size_t)(sg->ks - x->ksuf) + (size_t)sg->krow * m->d;
                 memcpy(x->dksuf + off, b->dk + (size_t)sg->row0 * m->d, sizeof(float) * m->d);
                 memcpy(x->dvsuf + off, b->dv + (size_t)sg->row0 * m->d, sizeof(float) * m->d);
             }

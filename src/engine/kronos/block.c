@@ -70,11 +70,31 @@ static void ffn(const kr_block *b, int d, int ff, float *x, size_t n, kr_ws *ws)
     kr_linear_acc(&b->w2, ws->g, n, x);
 }
 
+/* A segment's new keys and values (rows of width d) into its store. */
+static void store_kv(const kr_seg *s, int layer, int d, int hd, const float *k, const float *v)
+{
+    size_t lo = (size_t)layer * s->lstride;
+    if (!s->hs) {
+        size_t at = lo + (size_t)s->krow * d, n = (size_t)s->rows * d;
+        memcpy(s->ks + at, k, sizeof(float) * n);
+        memcpy(s->vs + at, v, sizeof(float) * n);
+        return;
+    }
+    size_t rowb = sizeof(float) * (size_t)hd;
+    for (int h = 0; h < d / hd; h++) {
+        size_t at = lo + (size_t)h * s->hs + (size_t)s->krow * hd;
+        for (int r = 0; r < s->rows; r++) {
+            size_t src = (size_t)r * d + (size_t)h * hd, dst = at + (size_t)r * hd;
+            memcpy(s->ks + dst, k + src, rowb);
+            memcpy(s->vs + dst, v + src, rowb);
+        }
+    }
+}
+
 void kr_block_rows(const kr_block *b, int layer, int d, int heads, int ff, float *x, int R,
                    const kr_seg *segs, int nseg, kr_ws *ws)
 {
     int hd = d / heads;
-    size_t rowb = sizeof(float) * (size_t)d;
     kr_rmsnorm(x, b->norm1, (size_t)R, d, ws->h);
     const kr_linear *ls[3] = {&b->q, &b->k, &b->v};
     float *ys[3] = {ws->q, ws->k, ws->v};
@@ -83,11 +103,8 @@ void kr_block_rows(const kr_block *b, int layer, int d, int heads, int ff, float
         const kr_seg *s = &segs[i];
         size_t at = (size_t)s->row0 * d;
         kr_rope(ws->q + at, ws->k + at, (size_t)s->rows, d, hd, b->inv_freq, s->pos0);
-        if (s->ks) {
-            size_t lo = (size_t)layer * s->lstride;
-            memcpy(s->ks + lo, ws->k + at, rowb * (size_t)s->rows);
-            memcpy(s->vs + lo, ws->v + at, rowb * (size_t)s->rows);
-        }
+        if (s->ks)
+            store_kv(s, layer, d, hd, ws->k + at, ws->v + at);
     }
     for (int i = 0; i < nseg; i++) {
         const kr_seg *s = &segs[i];
@@ -103,10 +120,12 @@ void kr_block_rows(const kr_block *b, int layer, int d, int heads, int ff, float
                 size_t lo = (size_t)layer * s->pre[p].lstride;
                 a->k[a->npieces] = s->pre[p].k + lo;
                 a->v[a->npieces] = s->pre[p].v + lo;
+                a->hs[a->npieces] = s->pre[p].hs;
                 a->n[a->npieces++] = s->pre[p].n;
             }
         a->k[a->npieces] = ws->k + at;
         a->v[a->npieces] = ws->v + at;
+        a->hs[a->npieces] = 0;
         a->n[a->npieces++] = s->rows;
     }
     if (kr_ops_stopped())

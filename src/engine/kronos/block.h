@@ -29,22 +29,26 @@ int kr_ws_init(kr_ws *ws, size_t rows, size_t keys, size_t segs, int d, int ff, 
 size_t kr_ws_bytes(size_t rows, size_t keys, size_t segs, int d, int ff, int threads);
 void kr_ws_free(kr_ws *ws);
 
-/* Keys and values of earlier rows: layer l's rows at k + l*lstride (n rows of width d). */
+/* Keys and values of earlier rows: layer l's n rows at k + l*lstride, rows of width d (hs = 0)
+ * or head-major, head h's rows at k + l*lstride + h*hs (see kr_attn_seg). */
 typedef struct kr_kv_ref {
     const float *k, *v;
     size_t lstride;
     int n;
+    size_t hs;
 } kr_kv_ref;
 
 typedef struct kr_seg {
     int row0, rows;   /* the segment's rows in the stack */
     int pos0;         /* RoPE position of its first row */
     kr_kv_ref pre[2]; /* keys before its own rows, in order (n = 0: none) */
-    /* Where its rows' keys and values are stored, layer l at ks + l*lstride (NULL: not kept).
-     * Stores happen before any attention of the layer, so a later segment of the same stack may
-     * name them in pre. */
+    /* Where its rows' keys and values are stored (ks NULL: not kept): layer l's block at
+     * ks + l*lstride, its rows from row krow of the block, laid out as a kr_kv_ref with head
+     * stride hs. Stores happen before any attention of the layer, so a later segment of the
+     * same stack may name them in pre. */
     float *ks, *vs;
-    size_t lstride;
+    size_t lstride, hs;
+    int krow;
 } kr_seg;
 
 /* x[R][d] += Attn(RMSNorm1(x)); x += FFN(RMSNorm2(x)) for every segment; `layer` selects the

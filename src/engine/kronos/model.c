@@ -90,6 +90,7 @@ void kr_model_s2_logits(const kr_model *m, const float *ctx_last, const int *s1,
             if (keys[u].n[p] > 0) {
                 sg->k[sg->npieces] = keys[u].k[p];
                 sg->v[sg->npieces] = keys[u].v[p];
+                sg->hs[sg->npieces] = 0;
                 sg->n[sg->npieces++] = keys[u].n[p];
             }
     }

@@ -315,6 +315,17 @@ static int seg_keys(const kr_attn_seg *s)
     return n;
 }
 
+/* Piece p's rows of the head at column o: where they start and the stride between them. */
+static const float *piece_head(const float *base, const kr_attn_seg *s, int p, int o, int hd)
+{
+    return s->hs[p] ? base + (size_t)(o / hd) * s->hs[p] : base + o;
+}
+
+static int piece_ld(const kr_attn_seg *s, int p, int d, int hd)
+{
+    return s->hs[p] ? hd : d;
+}
+
 /* One query row against every visible key (the decode step and the dependency layer). */
 static void attn_row(const kr_attn_seg *s, int row, int visible, int d, int hd, int o, float *sc)
 {
@@ -323,7 +334,8 @@ static void attn_row(const kr_attn_seg *s, int row, int visible, int d, int hd, 
     int at = 0;
     for (int p = 0; p < s->npieces && at < visible; p++) {
         int n = s->n[p] < visible - at ? s->n[p] : visible - at;
-        kr_attn_scores(q, s->k[p] + o, n, d, hd, scale, sc + at);
+        kr_attn_scores(q, piece_head(s->k[p], s, p, o, hd), n, piece_ld(s, p, d, hd), hd, scale,
+                       sc + at);
         at += n;
     }
     kr_softmax_fast(sc, visible);
@@ -332,29 +344,29 @@ static void attn_row(const kr_attn_seg *s, int row, int visible, int d, int hd, 
     at = 0;
     for (int p = 0; p < s->npieces && at < visible; p++) {
         int n = s->n[p] < visible - at ? s->n[p] : visible - at;
-        kr_attn_mix(sc + at, s->v[p] + o, n, d, hd, oh);
+        kr_attn_mix(sc + at, piece_head(s->v[p], s, p, o, hd), n, piece_ld(s, p, d, hd), hd, oh);
         at += n;
     }
 }
 
 /* Keys [at, at + n) of a piece in packed chunks: scores (unscaled) into sc, rows `keys` apart. */
-static void band_scores_packed(const float *q, int rows, const float *k, int n, int d, int hd,
-                               float *sc, int keys, float *pack)
+static void band_scores_packed(const float *q, int rows, const float *k, int n, int ld, int d,
+                               int hd, float *sc, int keys, float *pack)
 {
     for (int c = 0; c < n; c += ATTN_PACK_KEYS) {
         int cn = n - c < ATTN_PACK_KEYS ? n - c : ATTN_PACK_KEYS;
-        kr_pack_panels(k + (size_t)c * d, cn, hd, d, pack);
+        kr_pack_panels(k + (size_t)c * ld, cn, hd, ld, pack);
         kr_gemm_packed(q, rows, hd, d, pack, cn, NULL, 0, sc + c, keys, 0, kr_panels(cn));
     }
 }
 
 /* out (+)= probabilities × values for keys [0, n) of a piece, in packed chunks. */
-static void band_mix_packed(const float *sc, int rows, int keys, const float *v, int n, int d,
-                            int hd, float *out, int accumulate, float *pack)
+static void band_mix_packed(const float *sc, int rows, int keys, const float *v, int n, int ld,
+                            int d, int hd, float *out, int accumulate, float *pack)
 {
     for (int c = 0; c < n; c += ATTN_PACK_KEYS) {
         int cn = n - c < ATTN_PACK_KEYS ? n - c : ATTN_PACK_KEYS;
-        kr_pack_panels_t(v + (size_t)c * d, cn, hd, d, pack);
+        kr_pack_panels_t(v + (size_t)c * ld, cn, hd, ld, pack);
         kr_gemm_packed(sc + c, rows, cn, keys, pack, hd, NULL, accumulate || c > 0, out, d, 0,
                        kr_panels(hd));
     }
@@ -377,12 +389,13 @@ static void attn_band(const kr_attn_seg *s, int r0, int rows, int d, int hd, int
         pack = (float *)(((uintptr_t)(sc + per_thread - ATTN_PACK_FLOATS) + 63) & ~(uintptr_t)63);
     int at = 0;
     for (int p = 0; p < s->npieces && at < keys; p++) {
-        int n = s->n[p] < keys - at ? s->n[p] : keys - at;
+        int n = s->n[p] < keys - at ? s->n[p] : keys - at, ld = piece_ld(s, p, d, hd);
+        const float *k = piece_head(s->k[p], s, p, o, hd);
         if (pack)
-            band_scores_packed(q, rows, s->k[p] + o, n, d, hd, sc + at, keys, pack);
+            band_scores_packed(q, rows, k, n, ld, d, hd, sc + at, keys, pack);
         else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, hd, scale, q, d,
-                        s->k[p] + o, d, 0.0f, sc + at, keys);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, hd, scale, q, d, k, ld,
+                        0.0f, sc + at, keys);
         at += n;
     }
     for (int i = 0; i < rows; i++) {
@@ -397,12 +410,13 @@ static void attn_band(const kr_attn_seg *s, int r0, int rows, int d, int hd, int
     float *out = s->out + (size_t)r0 * d + o;
     at = 0;
     for (int p = 0; p < s->npieces && at < keys; p++) {
-        int n = s->n[p] < keys - at ? s->n[p] : keys - at;
+        int n = s->n[p] < keys - at ? s->n[p] : keys - at, ld = piece_ld(s, p, d, hd);
+        const float *v = piece_head(s->v[p], s, p, o, hd);
         if (pack)
-            band_mix_packed(sc + at, rows, keys, s->v[p] + o, n, d, hd, out, at > 0, pack);
+            band_mix_packed(sc + at, rows, keys, v, n, ld, d, hd, out, at > 0, pack);
         else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, n, 1.0f, sc + at, keys,
-                        s->v[p] + o, d, at ? 1.0f : 0.0f, out, d);
+                        v, ld, at ? 1.0f : 0.0f, out, d);
         at += n;
     }
 }
@@ -417,8 +431,9 @@ static void attn_band(const kr_attn_seg *s, int r0, int rows, int d, int hd, int
 static bool groups_with(const kr_attn_seg *a, const kr_attn_seg *b, int d)
 {
     return a->npieces >= 1 && b->npieces >= 1 && a->n[0] > 0 && a->k[0] == b->k[0] &&
-           a->v[0] == b->v[0] && a->n[0] == b->n[0] && a->causal == b->causal &&
-           b->q == a->q + (size_t)a->rows * d && b->out == a->out + (size_t)a->rows * d;
+           a->v[0] == b->v[0] && a->n[0] == b->n[0] && a->hs[0] == b->hs[0] &&
+           a->causal == b->causal && b->q == a->q + (size_t)a->rows * d &&
+           b->out == a->out + (size_t)a->rows * d;
 }
 
 /* The keys after piece 0 that row lr of segment s sees. */
@@ -462,8 +477,9 @@ static void attn_group(const kr_attn_seg *g, int r0, int n, int d, int hd, int o
     float scale = 1.0f / sqrtf((float)hd);
     const float *q0 = parts[0].s->q + (size_t)parts[0].a * d;
     float *out0 = parts[0].s->out + (size_t)parts[0].a * d;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n0, hd, scale, q0 + o, d, g->k[0] + o,
-                d, 0.0f, sc, ld);
+    int ld0 = piece_ld(g, 0, d, hd);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n0, hd, scale, q0 + o, d,
+                piece_head(g->k[0], g, 0, o, hd), ld0, 0.0f, sc, ld);
     for (int i = 0; i < np; i++) {
         if (kr_stop_check(stop))
             return;
@@ -471,14 +487,15 @@ static void attn_group(const kr_attn_seg *g, int r0, int n, int d, int hd, int o
         int a = parts[i].a, cnt = parts[i].cnt, bo = parts[i].bo;
         int last = n0 + private_visible(s, a + cnt - 1), at = n0;
         for (int p = 1; p < s->npieces && at < last; p++) {
-            int kp = s->n[p] < last - at ? s->n[p] : last - at;
+            int kp = s->n[p] < last - at ? s->n[p] : last - at, pld = piece_ld(s, p, d, hd);
+            const float *k = piece_head(s->k[p], s, p, o, hd);
             if (cnt == 1)
-                kr_attn_scores(s->q + (size_t)a * d + o, s->k[p] + o, kp, d, hd, scale,
+                kr_attn_scores(s->q + (size_t)a * d + o, k, kp, pld, hd, scale,
                                sc + (size_t)bo * ld + at);
             else
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, kp, hd, scale,
-                            s->q + (size_t)a * d + o, d, s->k[p] + o, d, 0.0f,
-                            sc + (size_t)bo * ld + at, ld);
+                            s->q + (size_t)a * d + o, d, k, pld, 0.0f, sc + (size_t)bo * ld + at,
+                            ld);
             at += kp;
         }
         for (int r = 0; r < cnt; r++) {
@@ -488,8 +505,8 @@ static void attn_group(const kr_attn_seg *g, int r0, int n, int d, int hd, int o
             memset(srow + vis, 0, sizeof(float) * (size_t)(ld - vis));
         }
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n0, 1.0f, sc, ld, g->v[0] + o, d,
-                0.0f, out0 + o, d);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n0, 1.0f, sc, ld,
+                piece_head(g->v[0], g, 0, o, hd), ld0, 0.0f, out0 + o, d);
     for (int i = 0; i < np; i++) {
         if (kr_stop_check(stop))
             return;
@@ -497,14 +514,14 @@ static void attn_group(const kr_attn_seg *g, int r0, int n, int d, int hd, int o
         int a = parts[i].a, cnt = parts[i].cnt, bo = parts[i].bo;
         int last = n0 + private_visible(s, a + cnt - 1), at = n0;
         for (int p = 1; p < s->npieces && at < last; p++) {
-            int kp = s->n[p] < last - at ? s->n[p] : last - at;
+            int kp = s->n[p] < last - at ? s->n[p] : last - at, pld = piece_ld(s, p, d, hd);
+            const float *v = piece_head(s->v[p], s, p, o, hd);
             if (cnt == 1)
-                kr_attn_mix(sc + (size_t)bo * ld + at, s->v[p] + o, kp, d, hd,
-                            s->out + (size_t)a * d + o);
+                kr_attn_mix(sc + (size_t)bo * ld + at, v, kp, pld, hd, s->out + (size_t)a * d + o);
             else
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cnt, hd, kp, 1.0f,
-                            sc + (size_t)bo * ld + at, ld, s->v[p] + o, d, 1.0f,
-                            s->out + (size_t)a * d + o, d);
+                            sc + (size_t)bo * ld + at, ld, v, pld, 1.0f, s->out + (size_t)a * d + o,
+                            d);
             at += kp;
         }
     }

@@ -58,7 +58,9 @@ size_t kr_attention_scratch(size_t n);
 size_t kr_attention_scratch_keys(size_t rows, size_t keys);
 
 /*
- * Query rows q[rows][d] attending to key/value rows given in pieces, in order (row stride d).
+ * Query rows q[rows][d] attending to key/value rows given in pieces, in order. A piece's rows
+ * are either rows of width d with the heads side by side (hs = 0), or head-major: head h's rows
+ * at k + h * hs, hd floats each, one after another (a cache read one head at a time streams).
  * causal: the last `rows` keys are the query rows' own, so query row j sees every key up to
  * total - rows + j; otherwise every row sees every key.
  */
@@ -69,6 +71,7 @@ typedef struct kr_attn_seg {
     int rows, npieces, causal;
     const float *k[KR_ATTN_PIECES], *v[KR_ATTN_PIECES];
     int n[KR_ATTN_PIECES];
+    size_t hs[KR_ATTN_PIECES];
 } kr_attn_seg;
 
 /*
