@@ -221,18 +221,59 @@ void kr_linear_acc(const kr_linear *l, const float *x, size_t rows, float *y)
     linear(l, x, rows, y, 1);
 }
 
+/* Row-wise work (fn over rows [r0, r1)) fanned out in row chunks once it is big enough: the
+ * norms and RoPE of a window's hundreds of rows otherwise run on one core while the other
+ * waits. */
+typedef struct rows_job {
+    void (*fn)(void *ctx, size_t r0, size_t r1);
+    void *ctx;
+    size_t rows;
+    int chunks;
+} rows_job;
+
+static void rows_task(void *ctx, int i, int t)
+{
+    (void)t;
+    rows_job *j = ctx;
+    j->fn(j->ctx, j->rows * (size_t)i / (size_t)j->chunks,
+          j->rows * (size_t)(i + 1) / (size_t)j->chunks);
+}
+
+static void for_rows(size_t rows, int d, void (*fn)(void *, size_t, size_t), void *ctx)
+{
+    kr_pool *p = current_pool;
+    int chunks = rows * (size_t)d >= (1u << 16) ? kr_pool_size(p) : 1;
+    if (chunks <= 1) {
+        fn(ctx, 0, rows);
+        return;
+    }
+    rows_job j = {fn, ctx, rows, chunks};
+    kr_pool_run(p, chunks, rows_task, &j);
+}
+
+typedef struct norm_job {
+    const float *x, *w;
+    float *y;
+    int d;
+} norm_job;
+
+static void rmsnorm_rows(void *ctx, size_t r0, size_t r1)
+{
+    norm_job *j = ctx;
+    int d = j->d;
+    for (size_t r = r0; r < r1; r++) {
+        const float *a = j->x + r * (size_t)d;
+        float *o = j->y + r * (size_t)d;
+        float inv = 1.0f / sqrtf(kr_dot(a, a, d) / (float)d + 1e-5f);
+        for (int i = 0; i < d; i++)
+            o[i] = (a[i] * inv) * j->w[i];
+    }
+}
+
 void kr_rmsnorm(const float *x, const float *w, size_t rows, int d, float *y)
 {
-    for (size_t r = 0; r < rows; r++) {
-        const float *a = x + r * (size_t)d;
-        float *o = y + r * (size_t)d;
-        float ss = 0.0f;
-        for (int i = 0; i < d; i++)
-            ss += a[i] * a[i];
-        float inv = 1.0f / sqrtf(ss / (float)d + 1e-5f);
-        for (int i = 0; i < d; i++)
-            o[i] = (a[i] * inv) * w[i];
-    }
+    norm_job j = {x, w, y, d};
+    for_rows(rows, d, rmsnorm_rows, &j);
 }
 
 static void rope_row(float *row, int d, int hd, const float *cs, const float *sn)
@@ -248,21 +289,34 @@ static void rope_row(float *row, int d, int hd, const float *cs, const float *sn
     }
 }
 
-void kr_rope(float *x, float *y, size_t rows, int d, int hd, const float *inv_freq, int pos0)
+typedef struct rope_job {
+    float *x, *y;
+    int d, hd, pos0;
+    const float *inv_freq;
+} rope_job;
+
+static void rope_rows(void *ctx, size_t r0, size_t r1)
 {
-    int h = hd / 2;
+    rope_job *j = ctx;
+    int h = j->hd / 2, d = j->d;
     float cs[KR_MAX_HEAD_DIM / 2], sn[KR_MAX_HEAD_DIM / 2];
-    for (size_t r = 0; r < rows; r++) {
-        float p = (float)(pos0 + (int)r);
+    for (size_t r = r0; r < r1; r++) {
+        float p = (float)(j->pos0 + (int)r);
         for (int i = 0; i < h; i++) {
-            float th = p * inv_freq[i];
+            float th = p * j->inv_freq[i];
             cs[i] = cosf(th);
             sn[i] = sinf(th);
         }
-        rope_row(x + r * (size_t)d, d, hd, cs, sn);
-        if (y)
-            rope_row(y + r * (size_t)d, d, hd, cs, sn);
+        rope_row(j->x + r * (size_t)d, d, j->hd, cs, sn);
+        if (j->y)
+            rope_row(j->y + r * (size_t)d, d, j->hd, cs, sn);
     }
+}
+
+void kr_rope(float *x, float *y, size_t rows, int d, int hd, const float *inv_freq, int pos0)
+{
+    rope_job j = {x, y, d, hd, pos0, inv_freq};
+    for_rows(rows, y ? 2 * d : d, rope_rows, &j);
 }
 
 typedef struct ew_job {
