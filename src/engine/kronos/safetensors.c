@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "util/bigalloc.h"
 #include "util/file.h"
 
 static const struct {
@@ -201,7 +202,7 @@ static int read_whole(int fd, kst_file *f, const char *path, char *err, size_t e
         pad = (KST_ALIGN - (size_t)((8 + hlen) % KST_ALIGN)) % KST_ALIGN;
     }
     void *buf = NULL;
-    if (f->size > SIZE_MAX - pad || posix_memalign(&buf, KST_ALIGN, f->size + pad) != 0) {
+    if (f->size > SIZE_MAX - pad || !(buf = big_alloc(f->size + pad))) {
         snprintf(err, errlen, "%s: cannot allocate %zu bytes for the weights", path, f->size);
         return -1;
     }

@@ -2,6 +2,7 @@
 
 #include "engine/kronos/kernels.h"
 #include "engine/kronos/ops.h"
+#include "util/bigalloc.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -187,7 +188,7 @@ static int pack_list(kr_linear *const *ls, int n, float **owned, const char *wha
     size_t total = 0;
     for (int i = 0; i < n; i++)
         total += kr_packed_floats(ls[i]->out, ls[i]->in);
-    float *buf = aligned_alloc(64, (sizeof(float) * total + 63) & ~(size_t)63);
+    float *buf = big_alloc(sizeof(float) * total);
     if (!buf) {
         snprintf(err, errlen, "%s: out of memory for the packed weights", what);
         return -1;
