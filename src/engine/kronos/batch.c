@@ -583,29 +583,41 @@ static void add_unit(kr_batch *b, pass *p, kr_item *it, int s, int ctx_row, int 
 }
 
 /* Adds as much of it's current step as fits the pass; returns false when nothing fitted. */
+/* The caches are head-major (see kr_attn_seg), so a cached step reads each head's rows as one
+ * stream: head h of a block of `rows` rows starts h * head_stride floats in. */
+static size_t head_stride(const kr_batch *b, int rows)
+{
+    return (size_t)rows * (size_t)(b->m->d / b->m->heads);
+}
+
+/* Input rows [start, start + rows) of the item as a segment at positions 0.., storing their keys
+ * and values into the item's prefix cache (step 0's window, or a sliding step's shared rows). */
+static void add_prefix_rows(kr_batch *b, pass *p, kr_item *it, int start, int rows)
+{
+    for (int r = 0; r < rows; r++)
+        put_row(b, p->R + r, it->tok1[start + r], it->tok2[start + r], it->stamps[start + r]);
+    b->segs[p->nseg++] = (kr_seg){.row0 = p->R,
+                                  .rows = rows,
+                                  .pos0 = 0,
+                                  .ks = it->kpre,
+                                  .vs = it->vpre,
+                                  .lstride = (size_t)it->W0 * b->m->d,
+                                  .hs = head_stride(b, it->W0)};
+}
+
 static bool plan_item(kr_batch *b, pass *p, kr_item *it)
 {
     const kr_model *m = b->m;
     int d = m->d, S = it->S, n = it->T + it->step;
     int room = (int)b->cap.rows - p->R, uroom = (int)b->cap.units - p->U;
-    size_t W0d = (size_t)it->W0 * d;
-    /* the caches are head-major (see kr_attn_seg): a cached step reads each head's rows as one
-     * stream */
-    size_t hd = (size_t)(d / m->heads), pre_hs = (size_t)it->W0 * hd, suf_hs = it->scap * hd;
+    size_t W0d = (size_t)it->W0 * d, pre_hs = head_stride(b, it->W0),
+           suf_hs = head_stride(b, it->scap);
     enum step_kind k = kind_of(it);
     if (k == K_PREFILL) {
         int W0 = it->W0, start = it->T - W0;
         if (W0 > room || S > uroom || p->L1 >= (int)b->cap.units)
             return false;
-        for (int r = 0; r < W0; r++)
-            put_row(b, p->R + r, it->tok1[start + r], it->tok2[start + r], it->stamps[start + r]);
-        b->segs[p->nseg++] = (kr_seg){.row0 = p->R,
-                                      .rows = W0,
-                                      .pos0 = 0,
-                                      .ks = it->kpre,
-                                      .vs = it->vpre,
-                                      .lstride = W0d,
-                                      .hs = pre_hs};
+        add_prefix_rows(b, p, it, start, W0);
         int last = p->R + W0 - 1, lrow = p->L1++;
         b->lsrc[lrow] = last;
         kr_dep_keys keys = {{it->dkpre ? it->dkpre : b->dk + (size_t)p->R * d, NULL},
@@ -652,15 +664,7 @@ static bool plan_item(kr_batch *b, pass *p, kr_item *it)
     if ((shared ? c : 0) + own > room || uroom < 1)
         return false;
     if (shared) {
-        for (int r = 0; r < c; r++)
-            put_row(b, p->R + r, it->tok1[start + r], it->tok2[start + r], it->stamps[start + r]);
-        b->segs[p->nseg++] = (kr_seg){.row0 = p->R,
-                                      .rows = c,
-                                      .pos0 = 0,
-                                      .ks = it->kpre,
-                                      .vs = it->vpre,
-                                      .lstride = W0d,
-                                      .hs = pre_hs};
+        add_prefix_rows(b, p, it, start, c);
         p->R += c;
         room -= c;
     }

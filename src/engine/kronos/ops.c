@@ -221,9 +221,9 @@ void kr_linear_acc(const kr_linear *l, const float *x, size_t rows, float *y)
     linear(l, x, rows, y, 1);
 }
 
-/* Row-wise work (fn over rows [r0, r1)) fanned out in row chunks once it is big enough: the
- * norms and RoPE of a window's hundreds of rows otherwise run on one core while the other
- * waits. */
+/* Row-wise work (fn over rows [r0, r1) of d floats each) fanned out in row chunks once it is
+ * big enough: the norms and RoPE of a window's hundreds of rows otherwise run on one core while
+ * the other waits. */
 typedef struct rows_job {
     void (*fn)(void *ctx, size_t r0, size_t r1);
     void *ctx;
@@ -319,27 +319,21 @@ void kr_rope(float *x, float *y, size_t rows, int d, int hd, const float *inv_fr
     for_rows(rows, y ? 2 * d : d, rope_rows, &j);
 }
 
-typedef struct ew_job {
+typedef struct swiglu_job {
     float *g;
     const float *u;
-    size_t n;
-    int chunks;
-} ew_job;
+} swiglu_job;
 
-static void swiglu_task(void *ctx, int i, int t)
+static void swiglu_span(void *ctx, size_t a, size_t b)
 {
-    (void)t;
-    ew_job *j = ctx;
-    size_t a = j->n * (size_t)i / (size_t)j->chunks, b = j->n * (size_t)(i + 1) / (size_t)j->chunks;
+    swiglu_job *j = ctx;
     kr_swiglu_fast(j->g + a, j->u + a, b - a);
 }
 
 void kr_swiglu(float *g, const float *u, size_t n)
 {
-    kr_pool *p = current_pool;
-    int chunks = n >= (1u << 16) ? kr_pool_size(p) : 1;
-    ew_job j = {g, u, n, chunks};
-    kr_pool_run(chunks > 1 ? p : NULL, chunks, swiglu_task, &j);
+    swiglu_job j = {g, u};
+    for_rows(n, 1, swiglu_span, &j);
 }
 
 /* Query rows are taken in bands so the masked upper triangle is mostly never computed. */
