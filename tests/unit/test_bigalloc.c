@@ -1,6 +1,8 @@
 /*
  * big_alloc: 2 MiB-aligned memory, advised for transparent huge pages (VmFlags "hg" in
- * /proc/self/smaps) where the kernel offers them, writable to the last byte.
+ * /proc/self/smaps) where the kernel offers them, writable to the last byte. Where the advice
+ * cannot be seen at all (qemu user mode, which runs the arm64 suites, does not pass madvise on),
+ * a control mapping advised by the test itself says so and the check is skipped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -48,9 +51,32 @@ static void vm_flags_of(const void *p, char *flags, size_t n)
     fclose(f);
 }
 
+/* Whether this process can see MADV_HUGEPAGE advice at all: a mapping advised here. */
+static int advice_visible(void)
+{
+#ifdef MADV_HUGEPAGE
+    size_t n = (size_t)4 << 20;
+    void *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(m != MAP_FAILED);
+    char flags[512];
+    int seen = 0;
+    if (madvise(m, n, MADV_HUGEPAGE) == 0) {
+        vm_flags_of(m, flags, sizeof flags);
+        seen = strstr(flags, " hg") != NULL;
+    }
+    munmap(m, n);
+    return seen;
+#else
+    return 0;
+#endif
+}
+
 static void aligned_advised_writable(void **state)
 {
     (void)state;
+    int check_advice = thp_offered() && advice_visible();
+    if (!check_advice)
+        print_message("huge-page advice not visible here: alignment and writes checked only\n");
     size_t sizes[] = {1, 4096, (size_t)5 << 20};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         unsigned char *p = big_alloc(sizes[i]);
@@ -58,7 +84,7 @@ static void aligned_advised_writable(void **state)
         assert_int_equal((uintptr_t)p % ((uintptr_t)2 << 20), 0);
         memset(p, 0xab, sizes[i]);
         assert_int_equal(p[sizes[i] - 1], 0xab);
-        if (thp_offered()) {
+        if (check_advice) {
             char flags[512];
             vm_flags_of(p, flags, sizeof flags);
             if (!strstr(flags, " hg"))
