@@ -92,9 +92,10 @@ static void *collector(void *arg)
             if (got == sizeof(buf) - 1)
                 got = 0, want = want >= 0 ? want - (long)(sizeof(buf) - 1) : want;
         }
+        /* counted before the answer: once the exporter has its 200, the test may read the count */
+        atomic_fetch_add(&g_requests, 1);
         static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
         (void)!send(fd, ok, sizeof(ok) - 1, MSG_NOSIGNAL);
-        atomic_fetch_add(&g_requests, 1);
         close(fd);
     }
 }
