@@ -582,7 +582,6 @@ static void add_unit(kr_batch *b, pass *p, kr_item *it, int s, int ctx_row, int 
     b->units[p->U++] = (unit){it, s, ctx_row, lrow, keys};
 }
 
-/* Adds as much of it's current step as fits the pass; returns false when nothing fitted. */
 /* The caches are head-major (see kr_attn_seg), so a cached step reads each head's rows as one
  * stream: head h of a block of `rows` rows starts h * head_stride floats in. */
 static size_t head_stride(const kr_batch *b, int rows)
@@ -605,6 +604,7 @@ static void add_prefix_rows(kr_batch *b, pass *p, kr_item *it, int start, int ro
                                   .hs = head_stride(b, it->W0)};
 }
 
+/* Adds as much of it's current step as fits the pass; returns false when nothing fitted. */
 static bool plan_item(kr_batch *b, pass *p, kr_item *it)
 {
     const kr_model *m = b->m;
