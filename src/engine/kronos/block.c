@@ -70,16 +70,10 @@ static void ffn(const kr_block *b, int d, int ff, float *x, size_t n, kr_ws *ws)
     kr_linear_acc(&b->w2, ws->g, n, x);
 }
 
-/* A segment's new keys and values (rows of width d) into its store. */
+/* A segment's new keys and values (rows of width d) into its head-major store. */
 static void store_kv(const kr_seg *s, int layer, int d, int hd, const float *k, const float *v)
 {
     size_t lo = (size_t)layer * s->lstride;
-    if (!s->hs) {
-        size_t at = lo + (size_t)s->krow * d, n = (size_t)s->rows * d;
-        memcpy(s->ks + at, k, sizeof(float) * n);
-        memcpy(s->vs + at, v, sizeof(float) * n);
-        return;
-    }
     size_t rowb = sizeof(float) * (size_t)hd;
     for (int h = 0; h < d / hd; h++) {
         size_t at = lo + (size_t)h * s->hs + (size_t)s->krow * hd;

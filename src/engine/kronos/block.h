@@ -43,8 +43,8 @@ typedef struct kr_seg {
     int pos0;         /* RoPE position of its first row */
     kr_kv_ref pre[2]; /* keys before its own rows, in order (n = 0: none) */
     /* Where its rows' keys and values are stored (ks NULL: not kept): layer l's block at
-     * ks + l*lstride, its rows from row krow of the block, laid out as a kr_kv_ref with head
-     * stride hs. Stores happen before any attention of the layer, so a later segment of the
+     * ks + l*lstride, head-major with head stride hs (as a kr_kv_ref), its rows from row krow
+     * of the block. Stores happen before any attention of the layer, so a later segment of the
      * same stack may name them in pre. */
     float *ks, *vs;
     size_t lstride, hs;
